@@ -1,0 +1,60 @@
+// The Kafka TCP listener: accepts connections and tracks them so shutdown can drain them.
+import { createServer, type Server, type AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { HostPort } from '../config.js';
+import { Connection, type ConnectionLimits, type FrameRouter } from './connection.js';
+import type { BrokerMetrics } from '../observability/metrics.js';
+
+export class KafkaListener {
+  private readonly server: Server;
+  private readonly connections = new Set<Connection>();
+  private nextConnectionId = 1;
+
+  constructor(router: FrameRouter, limits: ConnectionLimits, metrics: BrokerMetrics, logger: Logger) {
+    this.server = createServer((socket) => {
+      const connection = new Connection(
+        socket,
+        this.nextConnectionId++,
+        router,
+        limits,
+        {
+          onBytesIn: (n) => metrics.bytesIn.inc(n),
+          onBytesOut: (n) => metrics.bytesOut.inc(n),
+          onBadInput: (reason) => metrics.closedConnections.inc({ reason }),
+          onClose: (c) => {
+            this.connections.delete(c);
+            metrics.connections.dec();
+          },
+        },
+        logger,
+      );
+      this.connections.add(connection);
+      metrics.connections.inc();
+    });
+    this.server.on('error', (err) => logger.error({ err }, 'kafka listener error'));
+  }
+
+  listen(at: HostPort): Promise<HostPort> {
+    return new Promise((resolvePromise, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ port: at.port, host: at.host, backlog: 1024 }, () => {
+        this.server.off('error', reject);
+        resolvePromise({ host: at.host, port: (this.server.address() as AddressInfo).port });
+      });
+    });
+  }
+
+  /** Stops accepting, lets each connection write the responses it owes, then closes it (bounded by timeoutMs). */
+  async close(timeoutMs: number): Promise<void> {
+    const stopped = new Promise<void>((r) => this.server.close(() => r()));
+    const drained = Promise.all([...this.connections].map((c) => c.endWhenIdle()));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => {
+      timer = setTimeout(r, timeoutMs);
+    });
+    await Promise.race([drained, timeout]);
+    clearTimeout(timer);
+    for (const c of this.connections) c.destroy();
+    await stopped;
+  }
+}

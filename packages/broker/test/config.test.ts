@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadConfig } from '../src/config.js';
+
+test('dev with an empty environment uses the documented defaults', () => {
+  const r = loadConfig('dev', {}, '/tmp/x');
+  assert.equal(r.ok, true);
+  if (!r.ok) return;
+  assert.deepEqual(r.config.kafkaListen, { host: '127.0.0.1', port: 9092 });
+  assert.deepEqual(r.config.httpListen, { host: '127.0.0.1', port: 9644 });
+  assert.equal(r.config.dataDir, '/tmp/x/.data/dev');
+  assert.equal(r.config.objectStoreDir, '/tmp/x/.data/dev/object-store');
+  assert.equal(r.config.fsyncPolicy, 'always');
+  assert.equal(r.config.socketRequestMaxBytes, 104857600);
+  assert.equal(r.config.autoCreateTopics, true);
+  assert.equal(r.config.log.retentionBytes, -1);
+});
+
+test('every bad variable is named with its reason', () => {
+  const r = loadConfig('dev', {
+    TRIBUTARY_KAFKA_LISTEN: 'nonsense',
+    TRIBUTARY_FSYNC_POLICY: 'sometimes',
+    TRIBUTARY_DEFAULT_PARTITIONS: '0',
+    TRIBUTARY_AUTO_CREATE_TOPICS: 'maybe',
+    TRIBUTARY_PEERS: '1@a:1,b:2',
+    TRIBUTARY_S3_ENDPOINT: 'ftp://x',
+  });
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  const text = r.errors.join('\n');
+  for (const name of [
+    'TRIBUTARY_KAFKA_LISTEN',
+    'TRIBUTARY_FSYNC_POLICY',
+    'TRIBUTARY_DEFAULT_PARTITIONS',
+    'TRIBUTARY_AUTO_CREATE_TOPICS',
+    'TRIBUTARY_PEERS',
+    'TRIBUTARY_S3_ENDPOINT',
+  ]) {
+    assert.match(text, new RegExp(`^${name}: `, 'm'), name);
+  }
+  assert.equal(r.errors.length, 6);
+});
+
+test('start requires a data dir; s3 requires a bucket', () => {
+  const r = loadConfig('start', { TRIBUTARY_OBJECT_STORE: 's3' });
+  assert.equal(r.ok, false);
+  if (r.ok) return;
+  assert.ok(r.errors.some((e) => e.startsWith('TRIBUTARY_DATA_DIR:')));
+  assert.ok(r.errors.some((e) => e.startsWith('TRIBUTARY_S3_BUCKET:')));
+});
+
+test('port 0, IPv6 listen addresses and peers parse', () => {
+  const r = loadConfig('start', {
+    TRIBUTARY_DATA_DIR: '/d',
+    TRIBUTARY_KAFKA_LISTEN: '[::1]:0',
+    TRIBUTARY_PEERS: '2@10.0.0.2:9093, 3@[::1]:9094',
+    TRIBUTARY_NODE_ID: '1',
+  });
+  assert.equal(r.ok, true);
+  if (!r.ok) return;
+  assert.deepEqual(r.config.kafkaListen, { host: '::1', port: 0 });
+  assert.deepEqual(r.config.peers, [
+    { nodeId: 2, host: '10.0.0.2', port: 9093 },
+    { nodeId: 3, host: '::1', port: 9094 },
+  ]);
+});
