@@ -48,7 +48,7 @@ export class BrokerMetrics {
       buckets,
       registers: [this.registry],
     });
-    const self = this;
+    const sizeSourceOf = (): PartitionSizeSource | undefined => this.sizeSource;
     new Gauge({
       name: 'tributary_log_size_bytes',
       help: 'On-disk size of each partition log',
@@ -56,8 +56,9 @@ export class BrokerMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        if (!self.sizeSource) return;
-        for (const p of self.sizeSource.partitionSizes()) {
+        const source = sizeSourceOf();
+        if (!source) return;
+        for (const p of source.partitionSizes()) {
           this.set({ topic: p.topic, partition: String(p.partition) }, p.sizeBytes);
         }
       },

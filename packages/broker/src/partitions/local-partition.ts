@@ -1,0 +1,272 @@
+// A partition served from a local log on this node: appends are serialised (producer-sequence checks and the
+// append happen as one step), acknowledgements wait for the group-commit fsync under fsync policy 'always',
+// the high watermark is the durable end offset, and idempotent-producer state is kept and snapshotted.
+import { mkdir, readFile, rename, writeFile, open as openFile, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Logger } from 'pino';
+import type { Acks, ProduceOutcome, ProducedBatch, PartitionReplica, ReadOutcome } from './partition-replica.js';
+import type { StorageLog } from './storage-log.js';
+import { ProducerStateTable, lastSequenceOf, nextSequence, parseProducerStateSnapshot } from './producer-state.js';
+
+const NO_PRODUCER_ID = -1;
+
+export class LocalPartition implements PartitionReplica {
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly hwListeners = new Set<() => void>();
+  private lastNotifiedHw: number;
+  private closed = false;
+
+  private constructor(
+    readonly topic: string,
+    readonly partition: number,
+    private log: StorageLog,
+    private readonly durableAcks: boolean,
+    private readonly producers: ProducerStateTable,
+    private readonly producerStatePath: string,
+    private readonly logger: Logger,
+  ) {
+    this.lastNotifiedHw = this.highWatermark;
+  }
+
+  /**
+   * Wraps an opened log. Producer state comes from the snapshot file when it is consistent with the log,
+   * then the batch headers after it are replayed (the whole log when there is no usable snapshot).
+   */
+  static async open(
+    topic: string,
+    partition: number,
+    log: StorageLog,
+    durableAcks: boolean,
+    producerStatePath: string,
+    logger: Logger,
+  ): Promise<LocalPartition> {
+    let table = new ProducerStateTable();
+    let replayFrom = log.logStartOffset;
+    const text = await readFile(producerStatePath, 'utf8').catch(() => null);
+    if (text !== null) {
+      const snapshot = parseProducerStateSnapshot(text);
+      if (snapshot === null) {
+        logger.warn({ producerStatePath }, 'ignoring unreadable producer state snapshot; rebuilding from the log');
+      } else if (snapshot.endOffset > log.logEndOffset) {
+        logger.warn(
+          { producerStatePath, snapshotEndOffset: snapshot.endOffset, logEndOffset: log.logEndOffset },
+          'producer state snapshot is ahead of the recovered log; rebuilding from the log',
+        );
+      } else {
+        table = ProducerStateTable.fromSnapshot(snapshot);
+        replayFrom = Math.max(snapshot.endOffset, log.logStartOffset);
+      }
+    }
+    if (replayFrom < log.logEndOffset) {
+      await log.scanBatchHeaders(replayFrom, (h) => {
+        if (h.producerId === NO_PRODUCER_ID || h.baseOffset < replayFrom) return;
+        table.record(h.producerId, h.producerEpoch, {
+          firstSeq: h.baseSequence,
+          lastSeq: lastSequenceOf(h.baseSequence, h.lastOffset - h.baseOffset),
+          firstOffset: h.baseOffset,
+          lastOffset: h.lastOffset,
+          timestampMs: h.maxTimestampMs,
+        });
+      });
+    }
+    return new LocalPartition(topic, partition, log, durableAcks, table, producerStatePath, logger);
+  }
+
+  get logStartOffset(): number {
+    return this.log.logStartOffset;
+  }
+
+  get logEndOffset(): number {
+    return this.log.logEndOffset;
+  }
+
+  get highWatermark(): number {
+    return this.durableAcks ? this.log.durableEndOffset : this.log.logEndOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.log.sizeBytes;
+  }
+
+  /** Runs `step` after every earlier serialised step (appends, config changes, close). */
+  private serialised<T>(step: () => Promise<T> | T): Promise<T> {
+    const next = this.chain.then(step, step);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  produce(records: Buffer, batches: readonly ProducedBatch[], acks: Acks, logAppendTime: boolean): Promise<ProduceOutcome> {
+    const appended = this.serialised(() => this.appendStep(records, batches, logAppendTime));
+    return appended.then(async (outcome) => {
+      if (outcome.kind !== 'appended' && outcome.kind !== 'duplicate') return outcome;
+      // Every append is flushed (group commit) so the high watermark advances; acks 1/-1 wait for it.
+      const durable = this.flushAndNotify();
+      if (acks !== 0 && this.durableAcks) {
+        try {
+          await durable;
+        } catch (err) {
+          return { kind: 'storageError', message: (err as Error).message };
+        }
+      }
+      return outcome;
+    });
+  }
+
+  private async appendStep(records: Buffer, batches: readonly ProducedBatch[], logAppendTime: boolean): Promise<ProduceOutcome> {
+    if (this.closed) return { kind: 'storageError', message: `partition ${this.topic}-${this.partition} is closed` };
+    const first = batches[0];
+    const idempotent = first !== undefined && first.producerId !== NO_PRODUCER_ID;
+    if (idempotent) {
+      // Batches of one request come from one producer: the first is checked against the producer's state,
+      // each later one must continue the one before it.
+      const verdict = this.producers.check(first.producerId, first.producerEpoch, first.baseSequence, lastSequenceOf(first.baseSequence, first.lastOffsetDelta));
+      if (verdict.kind === 'duplicate') {
+        if (batches.length === 1) return { kind: 'duplicate', baseOffset: verdict.batch.firstOffset, logAppendTimeMs: -1 };
+        return { kind: 'outOfOrderSequence', message: 'a multi-batch request repeats an earlier batch' };
+      }
+      if (verdict.kind === 'staleEpoch') return { kind: 'invalidProducerEpoch', message: verdict.message };
+      if (verdict.kind === 'outOfOrder') return { kind: 'outOfOrderSequence', message: verdict.message };
+      for (let i = 1; i < batches.length; i++) {
+        const b = batches[i]!;
+        const prev = batches[i - 1]!;
+        const expected = nextSequence(lastSequenceOf(prev.baseSequence, prev.lastOffsetDelta));
+        if (b.producerId !== prev.producerId || b.producerEpoch !== prev.producerEpoch || b.baseSequence !== expected) {
+          return { kind: 'outOfOrderSequence', message: 'batches of one request do not continue each other' };
+        }
+      }
+    }
+    let result;
+    try {
+      result = await this.log.append(records, { logAppendTime });
+    } catch (err) {
+      this.logger.error({ err, topic: this.topic, partition: this.partition }, 'append failed');
+      return { kind: 'storageError', message: (err as Error).message };
+    }
+    if (idempotent) {
+      let offset = result.baseOffset;
+      for (const b of batches) {
+        this.producers.record(b.producerId, b.producerEpoch, {
+          firstSeq: b.baseSequence,
+          lastSeq: lastSequenceOf(b.baseSequence, b.lastOffsetDelta),
+          firstOffset: offset,
+          lastOffset: offset + b.lastOffsetDelta,
+          timestampMs: b.maxTimestampMs,
+        });
+        offset += b.lastOffsetDelta + 1;
+      }
+    }
+    if (!this.durableAcks) this.notifyIfAdvanced();
+    return { kind: 'appended', baseOffset: result.baseOffset, logAppendTimeMs: logAppendTime ? result.logAppendTimeMs : -1 };
+  }
+
+  private flushAndNotify(): Promise<void> {
+    const log = this.log;
+    return log.flush().then(
+      () => this.notifyIfAdvanced(),
+      (err: unknown) => {
+        this.logger.error({ err, topic: this.topic, partition: this.partition }, 'flush failed');
+        throw err;
+      },
+    );
+  }
+
+  private notifyIfAdvanced(): void {
+    const hw = this.highWatermark;
+    if (hw <= this.lastNotifiedHw) return;
+    this.lastNotifiedHw = hw;
+    for (const listener of [...this.hwListeners]) listener();
+  }
+
+  onHighWatermarkAdvance(listener: () => void): () => void {
+    this.hwListeners.add(listener);
+    return () => this.hwListeners.delete(listener);
+  }
+
+  async read(fetchOffset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome> {
+    const log = this.log;
+    const hw = this.highWatermark;
+    const logStartOffset = log.logStartOffset;
+    if (fetchOffset < logStartOffset || fetchOffset > log.logEndOffset) return { kind: 'offsetOutOfRange' };
+    if (fetchOffset >= hw) return { kind: 'ok', result: { records: Buffer.alloc(0), highWatermark: hw, logStartOffset } };
+    const { records } = await log.read(fetchOffset, maxBytes, { maxOffset: hw, minOneBatch });
+    return { kind: 'ok', result: { records, highWatermark: hw, logStartOffset } };
+  }
+
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestampMs: number } | null> {
+    return this.log.offsetForTimestamp(timestampMs).then((r) => (r !== null && r.offset < this.highWatermark ? r : null));
+  }
+
+  deleteRecordsBefore(offset: number): Promise<{ kind: 'ok'; lowWatermark: number } | { kind: 'offsetOutOfRange' }> {
+    return this.serialised(async () => {
+      const target = offset === -1 ? this.highWatermark : offset;
+      if (target < 0 || target > this.highWatermark) return { kind: 'offsetOutOfRange' as const };
+      if (target > this.log.logStartOffset) await this.log.deleteRecordsBefore(target);
+      return { kind: 'ok' as const, lowWatermark: this.log.logStartOffset };
+    });
+  }
+
+  applyRetention(nowMs: number): Promise<void> {
+    return this.serialised(async () => {
+      if (!this.closed) await this.log.applyRetention(nowMs);
+    });
+  }
+
+  /** Swaps the underlying log (after a topic config change re-opened it with new settings). */
+  replaceLog(reopen: (old: StorageLog) => Promise<StorageLog>): Promise<void> {
+    return this.serialised(async () => {
+      if (this.closed) return;
+      await this.log.flush();
+      this.log = await reopen(this.log);
+    });
+  }
+
+  /** Writes the producer-state snapshot atomically (temp file, fsync, rename). */
+  saveProducerState(): Promise<void> {
+    return this.serialised(() => this.writeSnapshot());
+  }
+
+  private async writeSnapshot(): Promise<void> {
+    if (this.producers.size === 0) return;
+    await this.log.flush();
+    const snapshot = this.producers.toSnapshot(this.log.durableEndOffset);
+    const tmp = `${this.producerStatePath}.tmp`;
+    await mkdir(dirname(this.producerStatePath), { recursive: true });
+    await writeFile(tmp, JSON.stringify(snapshot));
+    const fh = await openFile(tmp, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, this.producerStatePath);
+  }
+
+  /** Flushes, snapshots producer state and closes the log; waits for in-flight appends first. */
+  close(): Promise<void> {
+    return this.serialised(async () => {
+      if (this.closed) return;
+      try {
+        await this.writeSnapshot();
+      } catch (err) {
+        this.logger.warn({ err, topic: this.topic, partition: this.partition }, 'could not save producer state at close');
+      }
+      this.closed = true;
+      await this.log.close();
+      this.wakeAll();
+    });
+  }
+
+  /** Deletes the partition's data (topic deletion). */
+  delete(): Promise<void> {
+    return this.serialised(async () => {
+      this.closed = true;
+      await this.log.deleteAll();
+      await rm(this.producerStatePath, { force: true });
+      this.wakeAll();
+    });
+  }
+
+  private wakeAll(): void {
+    for (const listener of [...this.hwListeners]) listener();
+  }
+}

@@ -1,0 +1,161 @@
+// Owns every partition this node serves: opens them at start (recovery), creates and deletes them with their
+// topics, re-opens a topic's logs when its configs change, and runs ONE retention timer and ONE producer-state
+// snapshot timer for the whole broker.
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../config.js';
+import type { TopicRecord } from '../catalogue/catalogue.js';
+import { effectiveTopicConfig } from '../topic-configs.js';
+import { LocalPartition } from './local-partition.js';
+import type { OpenStorageLog, StorageLogConfig } from './storage-log.js';
+
+const PRODUCER_STATE_SNAPSHOT_INTERVAL_MS = 60_000;
+
+export class PartitionRegistry {
+  private readonly topics = new Map<string, LocalPartition[]>();
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private snapshotTimer: NodeJS.Timeout | undefined;
+  private retentionRunning = false;
+
+  constructor(
+    private readonly config: BrokerConfig,
+    private readonly openLog: OpenStorageLog,
+    private readonly logger: Logger,
+  ) {}
+
+  private partitionDir(topic: string, partition: number): string {
+    return join(this.config.dataDir, 'topics', `${topic}-${partition}`);
+  }
+
+  private producerStatePath(topic: string, partition: number): string {
+    return join(this.config.dataDir, 'producer-state', `${topic}-${partition}.json`);
+  }
+
+  logConfigFor(topic: TopicRecord): StorageLogConfig {
+    const eff = effectiveTopicConfig(this.config, topic.configs);
+    return {
+      segmentBytesMax: eff.segmentBytesMax,
+      segmentMsMax: eff.segmentMsMax,
+      indexIntervalBytes: this.config.log.indexIntervalBytes,
+      retentionMs: eff.retentionMs,
+      retentionBytes: eff.retentionBytes,
+      fsyncPolicy: this.config.fsyncPolicy,
+      flushIntervalMs: this.config.flushIntervalMs,
+    };
+  }
+
+  private async openPartition(topic: TopicRecord, partition: number): Promise<LocalPartition> {
+    const log = await this.openLog(this.partitionDir(topic.name, partition), this.logConfigFor(topic));
+    return LocalPartition.open(
+      topic.name,
+      partition,
+      log,
+      this.config.fsyncPolicy === 'always',
+      this.producerStatePath(topic.name, partition),
+      this.logger,
+    );
+  }
+
+  /** Opens (recovers) every partition of the given topics, a few at a time. */
+  async openAll(topics: readonly TopicRecord[]): Promise<void> {
+    const work: { topic: TopicRecord; partition: number }[] = [];
+    for (const t of topics) for (let p = 0; p < t.partitionCount; p++) work.push({ topic: t, partition: p });
+    const concurrency = 4;
+    let next = 0;
+    const opened = new Map<string, LocalPartition[]>();
+    const worker = async (): Promise<void> => {
+      while (next < work.length) {
+        const item = work[next++]!;
+        const lp = await this.openPartition(item.topic, item.partition);
+        let list = opened.get(item.topic.name);
+        if (!list) opened.set(item.topic.name, (list = new Array<LocalPartition>(item.topic.partitionCount)));
+        list[item.partition] = lp;
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    for (const [name, list] of opened) this.topics.set(name, list);
+  }
+
+  /** Creates the partitions [from, topic.partitionCount) of a topic (new topic or CreatePartitions). */
+  async addPartitions(topic: TopicRecord): Promise<void> {
+    const list = this.topics.get(topic.name) ?? [];
+    const added: LocalPartition[] = [];
+    for (let p = list.length; p < topic.partitionCount; p++) added.push(await this.openPartition(topic, p));
+    this.topics.set(topic.name, [...list, ...added]);
+  }
+
+  get(topic: string, partition: number): LocalPartition | undefined {
+    return this.topics.get(topic)?.[partition];
+  }
+
+  partitionsOf(topic: string): readonly LocalPartition[] {
+    return this.topics.get(topic) ?? [];
+  }
+
+  async deleteTopic(topic: string): Promise<void> {
+    const list = this.topics.get(topic);
+    this.topics.delete(topic);
+    if (list) await Promise.all(list.map((p) => p.delete()));
+  }
+
+  /** Re-opens a topic's logs with its current configs (segment and retention settings are fixed at open). */
+  async reconfigure(topic: TopicRecord): Promise<void> {
+    const cfg = this.logConfigFor(topic);
+    await Promise.all(
+      this.partitionsOf(topic.name).map((p) =>
+        p.replaceLog(async (old) => {
+          await old.close();
+          return this.openLog(this.partitionDir(topic.name, p.partition), cfg);
+        }),
+      ),
+    );
+  }
+
+  *partitionSizes(): Iterable<{ topic: string; partition: number; sizeBytes: number }> {
+    for (const [topic, list] of this.topics) {
+      for (const p of list) yield { topic, partition: p.partition, sizeBytes: p.sizeBytes };
+    }
+  }
+
+  startBackgroundLoops(): void {
+    this.retentionTimer = setInterval(() => void this.runRetention(Date.now()), this.config.retentionCheckIntervalMs);
+    this.retentionTimer.unref();
+    this.snapshotTimer = setInterval(() => void this.saveProducerStates(), PRODUCER_STATE_SNAPSHOT_INTERVAL_MS);
+    this.snapshotTimer.unref();
+  }
+
+  /** One pass of retention over every partition, one partition at a time. */
+  async runRetention(nowMs: number): Promise<void> {
+    if (this.retentionRunning) return;
+    this.retentionRunning = true;
+    try {
+      for (const list of [...this.topics.values()]) {
+        for (const p of list) {
+          try {
+            await p.applyRetention(nowMs);
+          } catch (err) {
+            this.logger.error({ err, topic: p.topic, partition: p.partition }, 'retention failed');
+          }
+        }
+      }
+    } finally {
+      this.retentionRunning = false;
+    }
+  }
+
+  private async saveProducerStates(): Promise<void> {
+    for (const list of [...this.topics.values()]) {
+      for (const p of list) {
+        await p.saveProducerState().catch((err: unknown) => this.logger.warn({ err, topic: p.topic }, 'producer state snapshot failed'));
+      }
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    clearInterval(this.retentionTimer);
+    clearInterval(this.snapshotTimer);
+    const all = [...this.topics.values()].flat();
+    this.topics.clear();
+    await Promise.all(all.map((p) => p.close().catch((err: unknown) => this.logger.error({ err, topic: p.topic }, 'close failed'))));
+  }
+}

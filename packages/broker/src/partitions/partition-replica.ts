@@ -1,0 +1,49 @@
+// What the Kafka handlers need from one partition. Today LocalPartition implements it over a local log;
+// the Raft-per-partition issue swaps in a replicated write path behind the same interface.
+
+export type Acks = 0 | 1 | -1;
+
+/** Producer fields of one batch of a produce request (read from its v2 header). */
+export interface ProducedBatch {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly lastOffsetDelta: number;
+  readonly maxTimestampMs: number;
+}
+
+export type ProduceOutcome =
+  | { readonly kind: 'appended'; readonly baseOffset: number; readonly logAppendTimeMs: number }
+  | { readonly kind: 'duplicate'; readonly baseOffset: number; readonly logAppendTimeMs: number }
+  | { readonly kind: 'outOfOrderSequence'; readonly message: string }
+  | { readonly kind: 'invalidProducerEpoch'; readonly message: string }
+  | { readonly kind: 'storageError'; readonly message: string };
+
+export interface ReadResult {
+  readonly records: Buffer;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+}
+
+export type ReadOutcome = { readonly kind: 'ok'; readonly result: ReadResult } | { readonly kind: 'offsetOutOfRange' };
+
+export interface PartitionReplica {
+  readonly topic: string;
+  readonly partition: number;
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  /** Consumers never read at or past it. */
+  readonly highWatermark: number;
+  readonly sizeBytes: number;
+  /**
+   * Appends the (already validated) batches. Resolves when the write is acknowledged per `acks`
+   * (1 and -1: durable per the fsync policy; 0: appended).
+   */
+  produce(records: Buffer, batches: readonly ProducedBatch[], acks: Acks, logAppendTime: boolean): Promise<ProduceOutcome>;
+  read(fetchOffset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome>;
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestampMs: number } | null>;
+  /** -1 = the high watermark. Resolves with the new log start offset or offsetOutOfRange. */
+  deleteRecordsBefore(offset: number): Promise<{ kind: 'ok'; lowWatermark: number } | { kind: 'offsetOutOfRange' }>;
+  /** Calls `listener` whenever the high watermark advances; returns the unsubscribe function. */
+  onHighWatermarkAdvance(listener: () => void): () => void;
+}

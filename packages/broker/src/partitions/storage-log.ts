@@ -1,0 +1,50 @@
+// The slice of @tributary/log's PartitionLog the broker uses, as a structural interface, so the partition
+// layer states exactly what it depends on (and a Raft-backed write path can sit behind the same calls later).
+
+export interface StorageLogConfig {
+  readonly segmentBytesMax: number;
+  readonly segmentMsMax: number;
+  readonly indexIntervalBytes: number;
+  readonly retentionMs: number;
+  readonly retentionBytes: number;
+  readonly fsyncPolicy: 'always' | 'interval' | 'never';
+  readonly flushIntervalMs: number;
+}
+
+export interface StorageAppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly logAppendTimeMs: number;
+  readonly batchCount: number;
+}
+
+export interface StorageBatchHeader {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestampMs: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+}
+
+export interface StorageLog {
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly durableEndOffset: number;
+  readonly sizeBytes: number;
+  append(batches: Buffer, opts?: { nowMs?: number; logAppendTime?: boolean }): StorageAppendResult | Promise<StorageAppendResult>;
+  flush(): Promise<number>;
+  read(
+    offset: number,
+    maxBytes: number,
+    opts?: { maxOffset?: number; minOneBatch?: boolean },
+  ): Promise<{ records: Buffer; nextOffset: number }>;
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestampMs: number } | null>;
+  deleteRecordsBefore(offset: number): unknown;
+  applyRetention(nowMs: number): unknown;
+  scanBatchHeaders(fromOffset: number, visitor: (header: StorageBatchHeader) => void): unknown;
+  close(): Promise<void> | void;
+  deleteAll(): Promise<void> | void;
+}
+
+export type OpenStorageLog = (dir: string, config: StorageLogConfig) => Promise<StorageLog>;

@@ -1,0 +1,168 @@
+// Topic administration shared by CreateTopics, DeleteTopics, CreatePartitions, the config APIs and
+// auto-creation: updates the catalogue and the partition registry together, and serialises changes so two
+// concurrent creations of one topic cannot both succeed.
+import type { Logger } from 'pino';
+import type { BrokerConfig } from './config.js';
+import type { Catalogue, TopicRecord } from './catalogue/catalogue.js';
+import type { PartitionRegistry } from './partitions/partition-registry.js';
+import { validateTopicConfig, validateTopicName } from './topic-configs.js';
+
+/** Kafka error names (keys of @tributary/protocol's ErrorCode) that topic administration can return. */
+export type TopicErrorName =
+  | 'TOPIC_ALREADY_EXISTS'
+  | 'INVALID_TOPIC_EXCEPTION'
+  | 'INVALID_PARTITIONS'
+  | 'INVALID_REPLICATION_FACTOR'
+  | 'INVALID_REPLICA_ASSIGNMENT'
+  | 'INVALID_CONFIG'
+  | 'UNKNOWN_TOPIC_OR_PARTITION'
+  | 'UNKNOWN_SERVER_ERROR';
+
+export type TopicResult = { ok: true; topic: TopicRecord } | { ok: false; error: TopicErrorName; message: string };
+
+export interface CreateTopicSpec {
+  readonly name: string | null;
+  /** -1 = broker default */
+  readonly numPartitions: number;
+  /** -1 = broker default */
+  readonly replicationFactor: number;
+  readonly hasAssignments: boolean;
+  readonly configs: readonly { name: string; value: string | null }[];
+}
+
+export type TopicChangeListener = (event: { kind: 'deleted'; topic: string }) => void | Promise<void>;
+
+const MAX_PARTITIONS_PER_TOPIC = 10000;
+
+export class TopicService {
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly deleteListeners: ((topic: string) => void | Promise<void>)[] = [];
+
+  constructor(
+    private readonly config: BrokerConfig,
+    readonly catalogue: Catalogue,
+    private readonly partitions: PartitionRegistry,
+    private readonly logger: Logger,
+  ) {}
+
+  onTopicDeleted(listener: (topic: string) => void | Promise<void>): void {
+    this.deleteListeners.push(listener);
+  }
+
+  private serialised<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(step, step);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Checks a creation without doing it (also the first step of doing it). */
+  validateCreate(spec: CreateTopicSpec): { ok: true; partitions: number; configs: Map<string, string> } | { ok: false; error: TopicErrorName; message: string } {
+    const nameProblem = validateTopicName(spec.name);
+    if (nameProblem) return { ok: false, error: 'INVALID_TOPIC_EXCEPTION', message: nameProblem };
+    if (this.catalogue.getTopic(spec.name!)) {
+      return { ok: false, error: 'TOPIC_ALREADY_EXISTS', message: `topic "${spec.name}" already exists` };
+    }
+    if (spec.hasAssignments) {
+      return { ok: false, error: 'INVALID_REPLICA_ASSIGNMENT', message: 'manual replica assignment is not supported; give numPartitions instead' };
+    }
+    const partitions = spec.numPartitions === -1 ? this.config.defaultPartitions : spec.numPartitions;
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS_PER_TOPIC) {
+      return { ok: false, error: 'INVALID_PARTITIONS', message: `numPartitions must be in 1..${MAX_PARTITIONS_PER_TOPIC} (or -1 for the default), got ${spec.numPartitions}` };
+    }
+    const rf = spec.replicationFactor === -1 ? this.config.defaultReplicationFactor : spec.replicationFactor;
+    const brokers = 1;
+    if (rf < 1 || rf > brokers) {
+      return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is not possible with ${brokers} broker(s)` };
+    }
+    const configs = new Map<string, string>();
+    for (const c of spec.configs) {
+      const problem = validateTopicConfig(c.name, c.value);
+      if (problem) return { ok: false, error: 'INVALID_CONFIG', message: problem };
+      if (c.value !== null) configs.set(c.name, c.value.trim());
+    }
+    return { ok: true, partitions, configs };
+  }
+
+  createTopic(spec: CreateTopicSpec): Promise<TopicResult> {
+    return this.serialised(async () => {
+      const checked = this.validateCreate(spec);
+      if (!checked.ok) return checked;
+      const created = this.catalogue.createTopic(spec.name!, checked.partitions, checked.configs, Date.now());
+      if (!created.ok) return { ok: false, error: 'TOPIC_ALREADY_EXISTS', message: `topic "${spec.name}" already exists` };
+      try {
+        await this.partitions.addPartitions(created.topic);
+      } catch (err) {
+        this.logger.error({ err, topic: spec.name }, 'could not create partition logs; rolling back the topic');
+        this.catalogue.deleteTopic(spec.name!);
+        await this.partitions.deleteTopic(spec.name!).catch(() => undefined);
+        return { ok: false, error: 'UNKNOWN_SERVER_ERROR', message: `could not create partition storage: ${(err as Error).message}` };
+      }
+      this.logger.info({ topic: spec.name, partitions: checked.partitions }, 'topic created');
+      return { ok: true, topic: created.topic };
+    });
+  }
+
+  /** Auto-creation on Metadata/Produce: uses the broker defaults. Returns the topic if it exists afterwards. */
+  async ensureTopic(name: string): Promise<TopicRecord | undefined> {
+    const existing = this.catalogue.getTopic(name);
+    if (existing) return existing;
+    const r = await this.createTopic({ name, numPartitions: -1, replicationFactor: -1, hasAssignments: false, configs: [] });
+    return r.ok ? r.topic : this.catalogue.getTopic(name);
+  }
+
+  deleteTopic(name: string): Promise<TopicResult> {
+    return this.serialised(async () => {
+      const topic = this.catalogue.getTopic(name);
+      if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
+      this.catalogue.deleteTopic(name);
+      await this.partitions.deleteTopic(name);
+      for (const listener of this.deleteListeners) {
+        try {
+          await listener(name);
+        } catch (err) {
+          this.logger.error({ err, topic: name }, 'topic deletion listener failed');
+        }
+      }
+      this.logger.info({ topic: name }, 'topic deleted');
+      return { ok: true, topic };
+    });
+  }
+
+  createPartitions(name: string, count: number, hasAssignments: boolean, validateOnly: boolean): Promise<TopicResult> {
+    return this.serialised(async () => {
+      const topic = this.catalogue.getTopic(name);
+      if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
+      if (hasAssignments) return { ok: false, error: 'INVALID_REPLICA_ASSIGNMENT', message: 'manual replica assignment is not supported' };
+      if (count <= topic.partitionCount) {
+        return { ok: false, error: 'INVALID_PARTITIONS', message: `topic "${name}" has ${topic.partitionCount} partitions; the new count ${count} must be larger` };
+      }
+      if (count > MAX_PARTITIONS_PER_TOPIC) return { ok: false, error: 'INVALID_PARTITIONS', message: `at most ${MAX_PARTITIONS_PER_TOPIC} partitions per topic` };
+      if (validateOnly) return { ok: true, topic };
+      const updated = this.catalogue.setPartitionCount(name, count);
+      await this.partitions.addPartitions(updated);
+      return { ok: true, topic: updated };
+    });
+  }
+
+  /** Replaces or edits a topic's configs. `edit` receives the current explicit configs and returns the new set or an error. */
+  alterConfigs(
+    name: string,
+    edit: (current: ReadonlyMap<string, string>) => { ok: true; configs: Map<string, string> } | { ok: false; error: TopicErrorName; message: string },
+    validateOnly: boolean,
+  ): Promise<TopicResult> {
+    return this.serialised(async () => {
+      const topic = this.catalogue.getTopic(name);
+      if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
+      const edited = edit(topic.configs);
+      if (!edited.ok) return edited;
+      for (const [k, v] of edited.configs) {
+        const problem = validateTopicConfig(k, v);
+        if (problem) return { ok: false, error: 'INVALID_CONFIG', message: problem };
+      }
+      if (validateOnly) return { ok: true, topic };
+      const updated = this.catalogue.replaceTopicConfigs(name, edited.configs);
+      await this.partitions.reconfigure(updated);
+      return { ok: true, topic: updated };
+    });
+  }
+}
