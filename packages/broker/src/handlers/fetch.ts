@@ -1,0 +1,134 @@
+// Fetch with long polling: read every requested partition up to the high watermark within the byte limits;
+// if fewer than minBytes came back, wait (at most maxWaitMs) for any of them to gain data, then read again.
+// isolationLevel is accepted; without transactions read_committed sees the same as read_uncommitted.
+import type { TopicRecord } from '../catalogue/catalogue.js';
+import type { LocalPartition } from '../partitions/local-partition.js';
+import type { BrokerState, RequestContext } from './context.js';
+import { KafkaError } from './error-codes.js';
+import type { FetchRequest, FetchResponse, FetchResponsePartition } from './wire-types.js';
+
+const ZERO_UUID = Buffer.alloc(16);
+const NO_TIMEOUT_MS = 0;
+
+interface Target {
+  readonly topicIndex: number;
+  readonly partitionIndex: number;
+  readonly partition: LocalPartition | undefined;
+  readonly errorCode: number;
+  readonly fetchOffset: number;
+  readonly partitionMaxBytes: number;
+}
+
+function emptyPartition(partitionIndex: number, errorCode: number, hw = -1, logStartOffset = -1): FetchResponsePartition {
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark: hw,
+    lastStableOffset: hw,
+    logStartOffset,
+    divergingEpoch: { epoch: -1, endOffset: -1 },
+    currentLeader: { leaderId: -1, leaderEpoch: -1 },
+    snapshotId: { endOffset: -1, epoch: -1 },
+    abortedTransactions: null,
+    preferredReadReplica: -1,
+    records: null,
+  };
+}
+
+export async function handleFetch(state: BrokerState, request: FetchRequest, apiVersion: number, ctx: RequestContext): Promise<FetchResponse> {
+  // Fetch v13+ names topics by id only.
+  const byId = apiVersion >= 13;
+  const responses: FetchResponse['responses'] = [];
+  const targets: Target[] = [];
+  for (const t of request.topics) {
+    let topic: TopicRecord | undefined;
+    if (byId) topic = t.topicId ? state.catalogue.getTopicById(t.topicId) : undefined;
+    else topic = t.topic ? state.catalogue.getTopic(t.topic) : undefined;
+    const topicIndex = responses.length;
+    responses.push({ topic: topic?.name ?? t.topic ?? '', topicId: topic?.topicId ?? t.topicId ?? ZERO_UUID, partitions: [] });
+    for (const p of t.partitions) {
+      const partition = topic ? state.partitions.get(topic.name, p.partition) : undefined;
+      const errorCode = partition ? KafkaError.NONE : byId && !topic ? KafkaError.UNKNOWN_TOPIC_ID : KafkaError.UNKNOWN_TOPIC_OR_PARTITION;
+      targets.push({ topicIndex, partitionIndex: p.partition, partition, errorCode, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes });
+    }
+  }
+  const maxBytes = request.maxBytes !== undefined && request.maxBytes > 0 ? request.maxBytes : 0x7fffffff;
+  const minBytes = Math.max(0, request.minBytes);
+  const deadline = Date.now() + Math.max(NO_TIMEOUT_MS, request.maxWaitMs);
+
+  // Subscribe before the first read so an append between the read and the wait is not missed.
+  let wake: (() => void) | undefined;
+  let advanced = false;
+  const onAdvance = (): void => {
+    advanced = true;
+    wake?.();
+  };
+  const unsubscribes = targets.filter((t) => t.partition).map((t) => t.partition!.onHighWatermarkAdvance(onAdvance));
+  unsubscribes.push(state.onShutdown(onAdvance));
+  try {
+    for (;;) {
+      advanced = false;
+      const { partitions, bytes, hasError } = await readTargets(targets, maxBytes);
+      const remainingMs = deadline - Date.now();
+      if (bytes >= minBytes || hasError || remainingMs <= 0 || state.shuttingDown) {
+        for (const t of responses) t.partitions = [];
+        targets.forEach((target, i) => responses[target.topicIndex]!.partitions.push(partitions[i]!));
+        return { throttleTimeMs: 0, errorCode: KafkaError.NONE, sessionId: 0, responses, nodeEndpoints: [] };
+      }
+      if (!advanced) {
+        await new Promise<void>((resolvePromise) => {
+          const timer = setTimeout(resolvePromise, remainingMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolvePromise();
+          };
+        });
+        wake = undefined;
+      }
+    }
+  } catch (err) {
+    ctx.logger.error({ err }, 'fetch failed');
+    throw err;
+  } finally {
+    for (const u of unsubscribes) u();
+  }
+}
+
+async function readTargets(targets: readonly Target[], maxBytes: number): Promise<{ partitions: FetchResponsePartition[]; bytes: number; hasError: boolean }> {
+  const out: FetchResponsePartition[] = [];
+  let bytes = 0;
+  let hasError = false;
+  for (const t of targets) {
+    if (!t.partition) {
+      out.push(emptyPartition(t.partitionIndex, t.errorCode));
+      hasError = true;
+      continue;
+    }
+    const budget = Math.min(t.partitionMaxBytes, maxBytes - bytes);
+    if (budget <= 0 && bytes > 0) {
+      const p = t.partition;
+      out.push({ ...emptyPartition(t.partitionIndex, KafkaError.NONE, p.highWatermark, p.logStartOffset), records: Buffer.alloc(0) });
+      continue;
+    }
+    // KIP-74: the first partition with data returns at least one whole batch even over the limits.
+    let read;
+    try {
+      read = await t.partition.read(t.fetchOffset, Math.max(budget, 0), bytes === 0);
+    } catch {
+      // The partition was closed or deleted while this fetch waited.
+      out.push(emptyPartition(t.partitionIndex, KafkaError.UNKNOWN_TOPIC_OR_PARTITION));
+      hasError = true;
+      continue;
+    }
+    if (read.kind === 'offsetOutOfRange') {
+      const p = t.partition;
+      out.push(emptyPartition(t.partitionIndex, KafkaError.OFFSET_OUT_OF_RANGE, p.highWatermark, p.logStartOffset));
+      hasError = true;
+      continue;
+    }
+    const r = read.result;
+    bytes += r.records.length;
+    out.push({ ...emptyPartition(t.partitionIndex, KafkaError.NONE, r.highWatermark, r.logStartOffset), records: r.records });
+  }
+  return { partitions: out, bytes, hasError };
+}
