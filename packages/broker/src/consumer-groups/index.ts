@@ -1,0 +1,26 @@
+// Consumer groups: the group coordinator seam the broker's request dispatcher routes the group APIs to.
+export { ConsumerGroupCoordinator, type ConsumerGroupCoordinatorOptions, type TimerScheduler } from './coordinator.js';
+export {
+  ConsumerGroupStateMachine,
+  NEW_MEMBER_JOIN_TIMEOUT_MS,
+  memberId,
+  requestToken,
+  type GroupEffect,
+  type GroupMember,
+  type GroupState,
+  type GroupTimer,
+  type JoinInput,
+  type JoinResult,
+  type MemberId,
+  type PersistedGroup,
+  type PersistedMember,
+  type RequestToken,
+  type SyncInput,
+  type SyncResult,
+} from './group-state-machine.js';
+export type { CommittedOffset, ConsumerGroupStore, StoredConsumerGroups, TopicPartitionRef } from './group-store.js';
+export { SqliteConsumerGroupStore, CONSUMER_GROUPS_DB_FILE } from './sqlite-group-store.js';
+export { GroupErrorCode } from './error-codes.js';
+export { parseSubscribedTopics, encodeSubscription } from './consumer-protocol.js';
+export { TimerQueue } from './timer-queue.js';
+export type * from './wire-types.js';
