@@ -188,8 +188,9 @@ export class LocalPartition implements PartitionReplica {
     const logStartOffset = log.logStartOffset;
     if (fetchOffset < logStartOffset || fetchOffset > log.logEndOffset) return { kind: 'offsetOutOfRange' };
     if (fetchOffset >= hw) return { kind: 'ok', result: { records: Buffer.alloc(0), highWatermark: hw, logStartOffset } };
-    const { records } = await log.read(fetchOffset, maxBytes, { maxOffset: hw, minOneBatch });
-    return { kind: 'ok', result: { records, highWatermark: hw, logStartOffset } };
+    const read = await log.read(fetchOffset, maxBytes, { maxOffset: hw, minOneBatch });
+    if (read.kind === 'offsetOutOfRange') return { kind: 'offsetOutOfRange' };
+    return { kind: 'ok', result: { records: read.records, highWatermark: hw, logStartOffset } };
   }
 
   offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestampMs: number } | null> {

@@ -38,11 +38,14 @@ export interface StorageLog {
     offset: number,
     maxBytes: number,
     opts?: { maxOffset?: number; minOneBatch?: boolean },
-  ): Promise<{ records: Buffer; nextOffset: number }>;
+  ): Promise<
+    | { readonly kind: 'records'; readonly records: Buffer; readonly nextOffset: number }
+    | { readonly kind: 'offsetOutOfRange'; readonly logStartOffset: number; readonly logEndOffset: number }
+  >;
   offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestampMs: number } | null>;
-  deleteRecordsBefore(offset: number): unknown;
+  deleteRecordsBefore(offset: number): Promise<{ readonly kind: 'ok' | 'offsetOutOfRange'; readonly logStartOffset: number }>;
   applyRetention(nowMs: number): unknown;
-  scanBatchHeaders(fromOffset: number, visitor: (header: StorageBatchHeader) => void): unknown;
+  scanBatchHeaders(fromOffset: number, visitor: (header: StorageBatchHeader) => boolean | void): Promise<void>;
   close(): Promise<void> | void;
   deleteAll(): Promise<void> | void;
 }

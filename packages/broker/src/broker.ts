@@ -1,0 +1,152 @@
+// Composition root of one broker node: catalogue, partitions, topic service, handlers, dispatcher, the Kafka
+// listener and the HTTP endpoint; start() recovers and listens, stop() shuts down gracefully.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { formatHostPort, type BrokerConfig, type HostPort } from './config.js';
+import { SqliteCatalogue } from './catalogue/sqlite-catalogue.js';
+import type { Catalogue } from './catalogue/catalogue.js';
+import { PartitionRegistry } from './partitions/partition-registry.js';
+import type { OpenStorageLog } from './partitions/storage-log.js';
+import { TopicService } from './topic-service.js';
+import { BrokerMetrics } from './observability/metrics.js';
+import { HttpEndpoint } from './observability/http-server.js';
+import { KafkaListener } from './server/kafka-listener.js';
+import { Dispatcher } from './server/dispatcher.js';
+import type { WireCodec } from './server/wire-codec.js';
+import type { BatchValidation, BrokerState } from './handlers/context.js';
+import { registerHandlers, type GroupCoordinatorLike } from './handlers/routes.js';
+import { unsupportedApiVersionsResponse } from './handlers/api-versions.js';
+
+export interface BrokerDeps {
+  readonly codec: WireCodec;
+  readonly openLog: OpenStorageLog;
+  readonly validateBatches: (records: Buffer) => BatchValidation;
+  /** Builds the consumer-group coordinator, when that part of the broker is present. */
+  readonly createGroupCoordinator?: (options: {
+    nodeId: number;
+    advertisedHost: string;
+    advertisedPort: number;
+    dataDir: string;
+    logger: Logger;
+    topicPartitionCount: (topic: string) => number | undefined;
+  }) => GroupCoordinatorLike;
+}
+
+export interface BoundAddresses {
+  readonly kafka: HostPort;
+  readonly http: HostPort;
+  readonly advertised: HostPort;
+}
+
+const SHUTDOWN_DRAIN_TIMEOUT_MS = 10_000;
+
+export class Broker implements BrokerState {
+  readonly metrics = new BrokerMetrics();
+  readonly partitions: PartitionRegistry;
+  catalogue!: Catalogue;
+  topics!: TopicService;
+  private dispatcher!: Dispatcher;
+  private listener: KafkaListener | undefined;
+  private http: HttpEndpoint | undefined;
+  private coordinator: GroupCoordinatorLike | undefined;
+  private advertisedAddress: HostPort | undefined;
+  private shutdownListeners = new Set<() => void>();
+  shuttingDown = false;
+  serving = false;
+  ready = false;
+
+  constructor(
+    readonly config: BrokerConfig,
+    private readonly deps: BrokerDeps,
+    readonly logger: Logger,
+  ) {
+    this.partitions = new PartitionRegistry(config, deps.openLog, logger);
+  }
+
+  advertised(): HostPort {
+    if (!this.advertisedAddress) throw new Error('assertion: advertised address read before the listener is bound');
+    return this.advertisedAddress;
+  }
+
+  apiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
+    return this.dispatcher.advertisedVersions();
+  }
+
+  validateBatches(records: Buffer): BatchValidation {
+    return this.deps.validateBatches(records);
+  }
+
+  onShutdown(listener: () => void): () => void {
+    this.shutdownListeners.add(listener);
+    return () => this.shutdownListeners.delete(listener);
+  }
+
+  async start(): Promise<BoundAddresses> {
+    const { config, logger } = this;
+    await mkdir(join(config.dataDir, 'topics'), { recursive: true });
+    if (config.objectStore === 'local') await mkdir(config.objectStoreDir, { recursive: true });
+    this.catalogue = SqliteCatalogue.open(join(config.dataDir, 'metadata.sqlite'), config.clusterId);
+    this.topics = new TopicService(config, this.catalogue, this.partitions, logger);
+    const startedMs = Date.now();
+    await this.partitions.openAll(this.catalogue.listTopics());
+    logger.info({ topics: this.catalogue.listTopics().length, recoveryMs: Date.now() - startedMs }, 'partitions recovered');
+    this.metrics.setPartitionSizeSource(this.partitions);
+
+    // HTTP first, so /health answers during the rest of the start.
+    this.http = new HttpEndpoint(this.metrics, this, logger);
+    const http = await this.http.listen(config.httpListen);
+
+    this.dispatcher = new Dispatcher(this.deps.codec, this.metrics, () => unsupportedApiVersionsResponse(this));
+    this.listener = new KafkaListener(
+      this.dispatcher,
+      { maxFrameBytes: config.socketRequestMaxBytes, maxInFlightRequests: 100, maxBufferedWriteBytes: 8 * 1024 * 1024 },
+      this.metrics,
+      logger,
+    );
+    const kafka = await this.listener.listen(config.kafkaListen);
+    this.advertisedAddress = config.advertisedAddress ?? {
+      host: kafka.host === '0.0.0.0' || kafka.host === '::' ? '127.0.0.1' : kafka.host,
+      port: kafka.port,
+    };
+    if (this.deps.createGroupCoordinator) {
+      this.coordinator = this.deps.createGroupCoordinator({
+        nodeId: config.nodeId,
+        advertisedHost: this.advertisedAddress.host,
+        advertisedPort: this.advertisedAddress.port,
+        dataDir: config.dataDir,
+        logger: logger.child({ component: 'consumer-groups' }),
+        topicPartitionCount: (topic) => this.catalogue.getTopic(topic)?.partitionCount,
+      });
+      await this.coordinator.start();
+      const coordinator = this.coordinator;
+      this.topics.onTopicDeleted((topic) => coordinator.onTopicDeleted(topic));
+    }
+    registerHandlers(this.dispatcher, this, this.coordinator);
+    this.partitions.startBackgroundLoops();
+    this.serving = true;
+    this.ready = true;
+    const bound = { kafka, http, advertised: this.advertisedAddress };
+    await writeFile(
+      join(config.dataDir, 'ports.json'),
+      JSON.stringify({ kafka: formatHostPort(kafka), http: formatHostPort(http), advertised: formatHostPort(bound.advertised) }),
+    );
+    return bound;
+  }
+
+  /** Graceful shutdown: stop accepting, answer in-flight requests, flush and close logs and the catalogue. */
+  async stop(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.ready = false;
+    for (const l of [...this.shutdownListeners]) l();
+    await this.listener?.close(SHUTDOWN_DRAIN_TIMEOUT_MS);
+    this.serving = false;
+    if (this.coordinator) {
+      await this.coordinator.close().catch((err: unknown) => this.logger.error({ err }, 'consumer-group coordinator close failed'));
+    }
+    await this.partitions.closeAll();
+    this.catalogue?.close();
+    await this.http?.close();
+  }
+}
