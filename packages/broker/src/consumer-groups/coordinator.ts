@@ -131,7 +131,7 @@ export class ConsumerGroupCoordinator {
 
   constructor(options: ConsumerGroupCoordinatorOptions) {
     this.options = options;
-    this.logger = options.logger.child({ component: 'consumer-groups' });
+    this.logger = options.logger;
     this.now = options.nowMs ?? Date.now;
     this.scheduler = options.scheduler ?? realScheduler;
     this.groupConfig = { initialRebalanceDelayMs: options.initialRebalanceDelayMs ?? 3000 };
