@@ -223,6 +223,7 @@ export class ConsumerGroupCoordinator {
     const groupId = request.groupId ?? '';
     const requestMemberId = request.memberId ?? '';
     const fail = (errorCode: number): JoinGroupResponse => toJoinResponse(joinError(errorCode, requestMemberId), apiVersion);
+    if (this.closed) return fail(GroupErrorCode.NOT_COORDINATOR);
     if (groupId === '') return fail(GroupErrorCode.INVALID_GROUP_ID);
     if (request.sessionTimeoutMs < this.minSessionTimeoutMs || request.sessionTimeoutMs > this.maxSessionTimeoutMs) {
       return fail(GroupErrorCode.INVALID_SESSION_TIMEOUT);
@@ -261,6 +262,7 @@ export class ConsumerGroupCoordinator {
   async syncGroup(request: SyncGroupRequest, apiVersion: number, _ctx: RequestContext): Promise<SyncGroupResponse> {
     await this.ready();
     const groupId = request.groupId ?? '';
+    if (this.closed) return toSyncResponse(syncError(GroupErrorCode.NOT_COORDINATOR));
     if (groupId === '') return toSyncResponse(syncError(GroupErrorCode.INVALID_GROUP_ID));
     const group = this.groups.get(groupId);
     if (group === undefined) return toSyncResponse(syncError(GroupErrorCode.UNKNOWN_MEMBER_ID));
@@ -340,6 +342,7 @@ export class ConsumerGroupCoordinator {
       throttleTimeMs: 0,
       topics: requestTopics.map((t) => ({ name: t.name ?? '', partitions: (t.partitions ?? []).map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })),
     });
+    if (this.closed) return answerAll(GroupErrorCode.NOT_COORDINATOR);
     if (request.groupId === null) return answerAll(GroupErrorCode.INVALID_GROUP_ID);
     let group = this.groups.get(groupId);
     if (group === undefined) {
