@@ -2,100 +2,37 @@
  * PartitionLog: the durable, segmented log of one Kafka partition.
  *
  * Concurrency model: append() is synchronous (one positional write of the caller's bytes into the page cache),
- * so appends are totally ordered; reads, flushes, retention and recovery are asynchronous. Reads open their own
- * file handle so a segment deleted or rolled meanwhile never pulls an fd from under them. The only fd a partition
- * keeps open is its active segment's (plus, briefly, a retired one awaiting an in-flight fsync).
+ * so appends are totally ordered and readable as soon as it returns; reads, flushes, retention and recovery are
+ * asynchronous. Reads open their own file handle, so a segment rolled or deleted meanwhile never pulls an fd from
+ * under them. The only fd an idle partition keeps open is its active segment's (plus, briefly, a retired one
+ * waiting for an in-flight fsync). Retention and deleteRecordsBefore run one at a time.
  */
 import { closeSync, fdatasync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import {
-  ATTRIBUTES_AT, BATCH_HEADER_BYTES, LAST_OFFSET_DELTA_AT, MAX_TIMESTAMP_AT, TIMESTAMP_TYPE_LOG_APPEND_TIME,
-  batchBaseOffset, batchLastOffset, batchMaxTimestamp, checkBatchFraming, readBatchHeaderInfo, rewriteBatchCrc,
-  writeInt64, type BatchHeaderInfo,
+  ATTRIBUTES_AT, LAST_OFFSET_DELTA_AT, MAX_TIMESTAMP_AT, TIMESTAMP_TYPE_LOG_APPEND_TIME,
+  batchBaseOffset, batchLastOffset, batchMaxTimestamp, checkBatchFraming, readBatchHeaderInfo, rewriteBatchCrc, writeInt64,
 } from './batch-header.js';
 import { validateLogConfig, type LogConfig } from './config.js';
-import {
-  decodeOffsetCheckpoint, encodeOffsetCheckpoint, fsyncDirectory, fsyncPath, isNotFound, readFileIfExists,
-  unlinkIfExists, writeFileDurably, type SyncObserver,
-} from './durable-file.js';
+import { encodeOffsetCheckpoint, fsyncDirectory, fsyncPath, isNotFound, unlinkIfExists, writeFileDurably, type SyncObserver } from './durable-file.js';
 import { InvalidBatchError, LogArgumentError, LogClosedError, LogStorageError } from './errors.js';
 import { sharedFlushScheduler, type FlushScheduler, type IntervalFlushable } from './flush-scheduler.js';
-import { OffsetIndex } from './offset-index.js';
+import { GroupCommit } from './group-commit.js';
+import { silentLogger, type LogLogger } from './log-logger.js';
+import { recoverLogDirectory } from './log-recovery.js';
 import { asKafkaOffset, type KafkaOffset } from './offset.js';
-import { firstRecordAtOrAfter } from './record-timestamps.js';
-import { Segment } from './segment.js';
-import {
-  CLEAN_SHUTDOWN_FILE, LOG_START_OFFSET_FILE, OFFSET_INDEX_SUFFIX, RECOVERY_POINT_FILE, TEMP_SUFFIX, TIME_INDEX_SUFFIX,
-  parseSegmentLogName, segmentFileStem,
-} from './segment-files.js';
-import { readAt, scanAndIndexSegment, walkBatchHeaders } from './segment-scan.js';
-import { TimeIndex } from './time-index.js';
-
-/** Structured logger, pino-compatible (`logger.warn({ ...fields }, 'message')`). */
-export interface LogLogger {
-  info(fields: object, message?: string): void;
-  warn(fields: object, message?: string): void;
-  error(fields: object, message?: string): void;
-}
-
-export interface PartitionLogOptions {
-  /** Called just before every fsync/fdatasync this log issues (tests count them). */
-  readonly onSync?: SyncObserver;
-  /** Scheduler for fsyncPolicy 'interval' (default: one shared by the process). */
-  readonly flushScheduler?: FlushScheduler;
-  /** Clock for time-based rolling when append() gets no nowMs (default Date.now). */
-  readonly nowMs?: () => number;
-}
-
-export interface AppendOptions {
-  /** The broker's current time (ms); used for LogAppendTime and time-based rolling. Default: the clock. */
-  readonly nowMs?: number;
-  /** Stamp every batch with LogAppendTime = nowMs (sets attributes bit 3 and maxTimestamp, recomputes the CRC). */
-  readonly logAppendTime?: boolean;
-}
-
-export interface AppendResult {
-  readonly baseOffset: KafkaOffset;
-  readonly lastOffset: KafkaOffset;
-  /** nowMs when logAppendTime was asked for, else -1 (as Kafka reports it). */
-  readonly logAppendTimeMs: number;
-  readonly batchCount: number;
-}
-
-export interface ReadOptions {
-  /** Exclusive upper bound (the high watermark): no batch whose last offset is >= maxOffset is returned. */
-  readonly maxOffset?: number;
-  /** Return the first batch even if it is larger than maxBytes (default true, as Kafka does for the first partition). */
-  readonly minOneBatch?: boolean;
-}
-
-/**
- * `records` holds whole batches exactly as stored, starting with the batch that contains the requested offset
- * (which may start before it); `nextOffset` is the offset after the last returned batch (the requested offset when
- * nothing is returned). Reads outside [logStartOffset, logEndOffset] are an expected outcome, not an exception.
- */
-export type ReadResult =
-  | { readonly kind: 'records'; readonly records: Buffer; readonly nextOffset: KafkaOffset }
-  | { readonly kind: 'offsetOutOfRange'; readonly logStartOffset: KafkaOffset; readonly logEndOffset: KafkaOffset };
-
-export type DeleteRecordsResult =
-  | { readonly kind: 'ok'; readonly logStartOffset: KafkaOffset }
-  | { readonly kind: 'offsetOutOfRange'; readonly logStartOffset: KafkaOffset; readonly logEndOffset: KafkaOffset };
-
-export interface RetentionResult {
-  readonly deletedSegments: number;
-  readonly deletedBytes: number;
-  readonly logStartOffset: KafkaOffset;
-}
-
-/** What `scanBatchHeaders` hands its visitor for each batch; return false to stop. */
-export type BatchHeaderVisitor = (header: BatchHeaderInfo) => boolean | void;
+import type {
+  AppendOptions, AppendResult, BatchHeaderVisitor, DeleteRecordsResult, PartitionLogOptions, ReadOptions, ReadResult,
+  RetentionResult, TimestampLookupResult,
+} from './partition-log-types.js';
+import { CLEAN_SHUTDOWN_FILE, LOG_START_OFFSET_FILE, RECOVERY_POINT_FILE } from './segment-files.js';
+import { findTimestampInSegment, readSegmentBatches } from './segment-reader.js';
+import { loadSealedIndexes, writeSealedIndexFiles, type SegmentRecoveryContext } from './segment-recovery.js';
+import { walkBatchHeaders } from './segment-scan.js';
+import { Segment, type SegmentIndexes } from './segment.js';
 
 const INT32_MAX = 0x7fffffff;
-const READ_SLACK_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
-
-const silentLogger: LogLogger = { info() {}, warn() {}, error() {} };
 
 function fdatasyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
@@ -130,18 +67,17 @@ export class PartitionLog implements IntervalFlushable {
   private storageError: LogStorageError | null = null;
 
   // group commit
-  private syncInFlight: Promise<KafkaOffset> | null = null;
-  private syncInFlightTarget = -1;
-  private syncQueued: Promise<KafkaOffset> | null = null;
+  private readonly commits = new GroupCommit<KafkaOffset>(() => this.syncRound());
+  /** logEndOffset captured by the latest sync round. */
+  private syncRoundTarget = -1;
   private syncsRunning = 0;
-  private syncCounter = 0;
-  private syncInFlightId = 0;
   private unsynced: UnsyncedSegment[] = [];
   private directoryDirty = false;
   private retiredFds: number[] = [];
 
-  private readonly indexLoads = new WeakMap<Segment, Promise<NonNullable<Segment['indexes']>>>();
+  private readonly indexLoads = new WeakMap<Segment, Promise<SegmentIndexes>>();
   private maintenance: Promise<unknown> = Promise.resolve();
+  private closing: Promise<void> | null = null;
 
   private constructor(dir: string, config: LogConfig, logger: LogLogger | undefined, options: PartitionLogOptions) {
     this.dir = dir;
@@ -150,6 +86,10 @@ export class PartitionLog implements IntervalFlushable {
     this.onSync = options.onSync;
     this.scheduler = options.flushScheduler ?? sharedFlushScheduler;
     this.clock = options.nowMs ?? Date.now;
+  }
+
+  private get recoveryContext(): SegmentRecoveryContext {
+    return { dir: this.dir, indexIntervalBytes: this.config.indexIntervalBytes, logger: this.logger, onSync: this.onSync };
   }
 
   /** Opens (creating if needed) the log in `dir` and runs recovery. */
@@ -349,48 +289,40 @@ export class PartitionLog implements IntervalFlushable {
   }
 
   private requestSync(): Promise<KafkaOffset> {
-    if (this.syncQueued !== null) return this.syncQueued;
-    if (this.syncInFlight === null) return this.startSync();
-    if (this.syncInFlightTarget >= this.active.nextOffset && this.unsynced.length === 0 && !this.directoryDirty) {
-      return this.syncInFlight;
-    }
-    const queued = this.syncInFlight
-      .catch(() => undefined)
-      .then(() => {
-        this.syncQueued = null;
-        return this.startSync();
-      });
-    this.syncQueued = queued;
-    return queued;
+    const coveredByInFlight = this.syncRoundTarget >= this.active.nextOffset && this.unsynced.length === 0 && !this.directoryDirty;
+    return this.commits.request(coveredByInFlight);
   }
 
-  private startSync(): Promise<KafkaOffset> {
+  /**
+   * One sync round: captures (synchronously) the log end, the active fd and the sealed files not yet synced, then
+   * fdatasyncs the active segment while fsyncing the sealed files and the directory.
+   */
+  private syncRound(): Promise<KafkaOffset> {
     if (this.storageError !== null) return Promise.reject(this.storageError);
     const target = this.active.nextOffset;
     const activePath = this.active.paths.log;
     const fd = this.activeFd;
-    const files = this.unsynced;
+    const sealed = this.unsynced;
     this.unsynced = [];
     const syncDirectory = this.directoryDirty;
     this.directoryDirty = false;
+    this.syncRoundTarget = target;
     this.syncsRunning++;
-    this.syncInFlightTarget = target;
-    const syncId = ++this.syncCounter;
-    const run = (async (): Promise<KafkaOffset> => {
+    const syncSealedFiles = async (): Promise<void> => {
+      for (const segment of sealed) {
+        for (const file of segment.files) {
+          try {
+            await fsyncPath(file, 'file', this.onSync);
+          } catch (error) {
+            if (!isNotFound(error)) throw error; // deleted by retention meanwhile
+          }
+        }
+      }
+      if (syncDirectory) await fsyncDirectory(this.dir, this.onSync);
+    };
+    return (async (): Promise<KafkaOffset> => {
       try {
         this.onSync?.('data', activePath);
-        const syncSealedFiles = async (): Promise<void> => {
-          for (const segment of files) {
-            for (const file of segment.files) {
-              try {
-                await fsyncPath(file, 'file', this.onSync);
-              } catch (error) {
-                if (!isNotFound(error)) throw error; // deleted by retention meanwhile
-              }
-            }
-          }
-          if (syncDirectory) await fsyncDirectory(this.dir, this.onSync);
-        };
         const outcomes = await Promise.allSettled([fdatasyncAsync(fd), syncSealedFiles()]);
         for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
         if (target > this.durableOffset) this.durableOffset = target;
@@ -403,13 +335,9 @@ export class PartitionLog implements IntervalFlushable {
         throw this.storageError;
       } finally {
         this.syncsRunning--;
-        if (this.syncInFlightId === syncId) this.syncInFlight = null;
         if (this.syncsRunning === 0) this.closeRetiredFds();
       }
     })();
-    this.syncInFlight = run;
-    this.syncInFlightId = syncId;
-    return run;
   }
 
   private closeRetiredFds(): void {
@@ -469,108 +397,32 @@ export class PartitionLog implements IntervalFlushable {
   }
 
   private async readFromSegment(segment: Segment, offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<ReadResult> {
-    const endPosition = segment.sizeBytes; // captured before any await: bytes below it are written
+    const endPosition = segment.sizeBytes; // captured before any await: every byte below it is written
     const handle = await open(segment.paths.log, 'r');
     try {
       const indexes = await this.loadIndexes(segment);
-      const indexedPosition = indexes.offsetIndex.lookup(offset - segment.baseOffset);
-      const windowBytes = Math.min(endPosition - indexedPosition, maxBytes + this.config.indexIntervalBytes + READ_SLACK_BYTES);
-      let window = await readAt(handle, indexedPosition, windowBytes);
-      let windowStart = indexedPosition;
-      const header = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
-      // Returns [totalBytes, lastOffset] of the batch at `position`, from the window or a small read.
-      const batchAt = async (position: number): Promise<[number, number]> => {
-        if (position < windowStart || position + BATCH_HEADER_BYTES > windowStart + window.length) {
-          const bytes = await readAt(handle, position, BATCH_HEADER_BYTES, header);
-          if (bytes.length < BATCH_HEADER_BYTES) throw new LogStorageError(`segment ${segment.paths.log} shorter than expected at ${position}`);
-          return [12 + bytes.readInt32BE(8), batchLastOffset(bytes, 0)];
-        }
-        const at = position - windowStart;
-        return [12 + window.readInt32BE(at + 8), batchLastOffset(window, at)];
-      };
-
-      // Skip to the batch containing `offset`.
-      let position = indexedPosition;
-      for (;;) {
-        if (position >= endPosition) return { kind: 'records', records: EMPTY, nextOffset: asKafkaOffset(offset) };
-        const [total, lastOffset] = await batchAt(position);
-        if (lastOffset >= offset) break;
-        position += total;
-        if (position + BATCH_HEADER_BYTES > windowStart + window.length && position < endPosition) {
-          // Slide the window forward (only after a long skip).
-          window = await readAt(handle, position, Math.min(endPosition - position, maxBytes + READ_SLACK_BYTES));
-          windowStart = position;
-        }
-      }
-
-      // Take whole batches within maxBytes and below maxOffset.
-      const start = position;
-      let nextOffset = offset;
-      while (position < endPosition) {
-        const [total, lastOffset] = await batchAt(position);
-        if (lastOffset >= maxOffset) break;
-        const taken = position - start;
-        if (taken + total > maxBytes && !(taken === 0 && minOneBatch)) break;
-        position += total;
-        nextOffset = lastOffset + 1;
-      }
-      const length = position - start;
-      if (length === 0) return { kind: 'records', records: EMPTY, nextOffset: asKafkaOffset(offset) };
-      let records: Buffer;
-      if (start >= windowStart && position <= windowStart + window.length) {
-        records = window.subarray(start - windowStart, position - windowStart);
-      } else {
-        records = await readAt(handle, start, length);
-        if (records.length !== length) throw new LogStorageError(`segment ${segment.paths.log} shorter than expected`);
-      }
-      return { kind: 'records', records, nextOffset: asKafkaOffset(nextOffset) };
+      const { indexIntervalBytes } = this.config;
+      const result = await readSegmentBatches(handle, segment, indexes, { offset, maxBytes, maxOffset, minOneBatch, endPosition, indexIntervalBytes });
+      return { kind: 'records', records: result.records, nextOffset: asKafkaOffset(result.nextOffset) };
     } finally {
       await handle.close();
     }
   }
 
   /** The segment's indexes, loading them from files (or rebuilding them by a scan) on first use. */
-  private loadIndexes(segment: Segment): Promise<NonNullable<Segment['indexes']>> {
+  private loadIndexes(segment: Segment): Promise<SegmentIndexes> {
     if (segment.indexes !== null) return Promise.resolve(segment.indexes);
     let loading = this.indexLoads.get(segment);
     if (loading === undefined) {
-      loading = this.loadIndexFiles(segment).finally(() => this.indexLoads.delete(segment));
+      loading = loadSealedIndexes(this.recoveryContext, segment)
+        .then((indexes) => {
+          segment.indexes = indexes;
+          return indexes;
+        })
+        .finally(() => this.indexLoads.delete(segment));
       this.indexLoads.set(segment, loading);
     }
     return loading;
-  }
-
-  private async loadIndexFiles(segment: Segment): Promise<NonNullable<Segment['indexes']>> {
-    const [offsetBytes, timeBytes] = await Promise.all([readFileIfExists(segment.paths.offsetIndex), readFileIfExists(segment.paths.timeIndex)]);
-    const offsetIndex = offsetBytes === null ? null : OffsetIndex.fromFile(offsetBytes, segment.sizeBytes);
-    const timeIndex = timeBytes === null ? null : TimeIndex.fromFile(timeBytes, segment.nextOffset - segment.baseOffset);
-    if (offsetIndex !== null && timeIndex !== null) {
-      segment.indexes = { offsetIndex, timeIndex };
-      return segment.indexes;
-    }
-    this.logger.warn({ dir: this.dir, segment: segment.baseOffset, offsetIndexOk: offsetIndex !== null, timeIndexOk: timeIndex !== null }, 'index files missing or corrupt; rebuilding');
-    const rebuilt = await this.rebuildSealedSegment(segment);
-    segment.indexes = rebuilt;
-    return rebuilt;
-  }
-
-  /** Rescans a sealed segment to rebuild its indexes and rewrites the index files. */
-  private async rebuildSealedSegment(segment: Segment): Promise<NonNullable<Segment['indexes']>> {
-    const scratch = new Segment(this.dir, segment.baseOffset, true);
-    const handle = await open(segment.paths.log, 'r');
-    try {
-      const result = await scanAndIndexSegment(handle, scratch, segment.sizeBytes, this.config.indexIntervalBytes);
-      if (result.problem !== null || scratch.sizeBytes !== segment.sizeBytes) {
-        throw new LogStorageError(`sealed segment ${segment.paths.log} is corrupt at byte ${result.validBytes}: ${result.problem ?? 'short'}`);
-      }
-    } finally {
-      await handle.close();
-    }
-    scratch.completeTimeIndex();
-    const indexes = scratch.indexes!;
-    await writeIndexFile(segment.paths.offsetIndex, indexes.offsetIndex.toBuffer());
-    await writeIndexFile(segment.paths.timeIndex, indexes.timeIndex.toBuffer());
-    return indexes;
   }
 
   // ---------------------------------------------------------------- timestamps, headers
@@ -580,43 +432,28 @@ export class PartitionLog implements IntervalFlushable {
    * null when every record is older. Exact for uncompressed batches; for compressed or LogAppendTime batches the
    * batch's base offset and max timestamp (the log never decompresses).
    */
-  async offsetForTimestamp(timestampMs: number): Promise<{ offset: KafkaOffset; timestampMs: number } | null> {
+  async offsetForTimestamp(timestampMs: number): Promise<TimestampLookupResult | null> {
     if (this.state === 'closed') throw new LogClosedError(this.dir);
     requireSafeInteger('timestampMs', timestampMs, Number.MIN_SAFE_INTEGER);
     for (const segment of [...this.segments]) {
       if (segment.isEmpty || segment.nextOffset <= this.startOffset || segment.maxTimestampMs < timestampMs) continue;
-      const found = await this.findTimestampInSegment(segment, timestampMs);
-      if (found !== null) {
-        const offset = Math.max(found.offset, this.startOffset);
-        return { offset: asKafkaOffset(offset), timestampMs: found.timestampMs };
+      const endPosition = segment.sizeBytes;
+      let handle: FileHandle;
+      try {
+        handle = await open(segment.paths.log, 'r');
+      } catch (error) {
+        if (isNotFound(error)) continue; // deleted by retention meanwhile
+        throw error;
+      }
+      try {
+        const indexes = await this.loadIndexes(segment);
+        const found = await findTimestampInSegment(handle, indexes, timestampMs, this.startOffset, endPosition);
+        if (found !== null) return { offset: asKafkaOffset(Math.max(found.offset, this.startOffset)), timestampMs: found.timestampMs };
+      } finally {
+        await handle.close();
       }
     }
     return null;
-  }
-
-  private async findTimestampInSegment(segment: Segment, timestampMs: number): Promise<{ offset: number; timestampMs: number } | null> {
-    const endPosition = segment.sizeBytes;
-    const handle = await open(segment.paths.log, 'r');
-    try {
-      const indexes = await this.loadIndexes(segment);
-      const relative = indexes.timeIndex.scanStartFor(timestampMs);
-      const startPosition = indexes.offsetIndex.lookup(relative);
-      let found: { position: number; total: number } | null = null;
-      const logStart = this.startOffset;
-      await walkBatchHeaders(handle, startPosition, endPosition, (bytes, at, position, total) => {
-        if (batchMaxTimestamp(bytes, at) >= timestampMs && batchLastOffset(bytes, at) >= logStart) {
-          found = { position, total };
-          return false;
-        }
-        return true;
-      });
-      if (found === null) return null;
-      const { position, total } = found;
-      const batch = await readAt(handle, position, total);
-      return firstRecordAtOrAfter(batch, 0, total, timestampMs);
-    } finally {
-      await handle.close();
-    }
   }
 
   /**
@@ -756,49 +593,34 @@ export class PartitionLog implements IntervalFlushable {
    * Flushes everything (whatever the fsync policy), writes the active segment's index files and a clean-shutdown
    * marker so the next open skips scanning. Idempotent.
    */
-  async close(): Promise<void> {
-    if (this.state !== 'open') return;
+  close(): Promise<void> {
+    if (this.closing === null) this.closing = this.shutDown(true);
+    return this.closing;
+  }
+
+  /** Closes the log and removes its directory (topic deletion). */
+  async deleteAll(): Promise<void> {
+    if (this.closing === null) this.closing = this.shutDown(false);
+    await this.closing;
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private async shutDown(clean: boolean): Promise<void> {
     this.state = 'closing';
     this.scheduler.unregister(this);
     await this.maintenance;
-    await this.drainSyncs();
-    let clean = this.storageError === null;
-    if (clean) {
+    await this.commits.drain();
+    if (clean && this.storageError === null) {
       try {
-        await this.startSync();
-        const active = this.active;
-        active.completeTimeIndex();
-        await writeIndexFile(active.paths.offsetIndex, active.indexes!.offsetIndex.toBuffer());
-        await writeIndexFile(active.paths.timeIndex, active.indexes!.timeIndex.toBuffer());
-        await fsyncPath(active.paths.offsetIndex, 'file', this.onSync);
-        await fsyncPath(active.paths.timeIndex, 'file', this.onSync);
+        await this.commits.request(false);
+        await writeSealedIndexFiles(this.recoveryContext, this.active);
         await writeFileDurably(`${this.dir}/${CLEAN_SHUTDOWN_FILE}`, '', this.onSync);
       } catch (error) {
-        clean = false;
         this.logger.error({ dir: this.dir, err: error }, 'clean shutdown failed; the next open will run recovery');
       }
     }
     this.closeAllFds();
     this.state = 'closed';
-  }
-
-  /** Closes the log and removes its directory (topic deletion). */
-  async deleteAll(): Promise<void> {
-    if (this.state === 'open') {
-      this.state = 'closing';
-      this.scheduler.unregister(this);
-      await this.maintenance;
-      await this.drainSyncs();
-    }
-    if (this.state !== 'closed') this.closeAllFds();
-    this.state = 'closed';
-    await rm(this.dir, { recursive: true, force: true });
-  }
-
-  private async drainSyncs(): Promise<void> {
-    while (this.syncQueued !== null || this.syncInFlight !== null) {
-      await (this.syncQueued ?? this.syncInFlight)!.catch(() => undefined);
-    }
   }
 
   private closeAllFds(): void {
@@ -812,212 +634,22 @@ export class PartitionLog implements IntervalFlushable {
   // ---------------------------------------------------------------- recovery
 
   private async recover(): Promise<void> {
-    const names = await readdir(this.dir);
-    const clean = names.includes(CLEAN_SHUTDOWN_FILE);
-    if (clean) {
-      // Remove the marker durably before anything can be appended, or a later crash would look clean.
-      await unlink(`${this.dir}/${CLEAN_SHUTDOWN_FILE}`);
-      await fsyncDirectory(this.dir, this.onSync);
-    }
-    for (const name of names) {
-      if (name.endsWith(TEMP_SUFFIX)) await unlinkIfExists(`${this.dir}/${name}`);
-    }
-    const bases = names.map(parseSegmentLogName).filter((base): base is number => base !== null).sort((a, b) => a - b);
-    const stems = new Set(bases.map(segmentFileStem));
-    for (const name of names) {
-      const stem = name.endsWith(OFFSET_INDEX_SUFFIX) ? name.slice(0, -OFFSET_INDEX_SUFFIX.length) : name.endsWith(TIME_INDEX_SUFFIX) ? name.slice(0, -TIME_INDEX_SUFFIX.length) : null;
-      if (stem !== null && /^\d{20}$/.test(stem) && !stems.has(stem)) await unlinkIfExists(`${this.dir}/${name}`);
-    }
-
-    const checkpointBytes = await readFileIfExists(`${this.dir}/${LOG_START_OFFSET_FILE}`);
-    let logStartCheckpoint: number | null = null;
-    if (checkpointBytes !== null) {
-      logStartCheckpoint = decodeOffsetCheckpoint(checkpointBytes);
-      if (logStartCheckpoint === null) this.logger.warn({ dir: this.dir }, 'log-start-offset checkpoint is corrupt; using the first segment');
-    }
-    const recoveryPointBytes = clean ? null : await readFileIfExists(`${this.dir}/${RECOVERY_POINT_FILE}`);
-    const recoveryPoint = clean ? Number.POSITIVE_INFINITY : (recoveryPointBytes === null ? null : decodeOffsetCheckpoint(recoveryPointBytes)) ?? 0;
-    this.recoveryPoint = Number.isFinite(recoveryPoint) ? recoveryPoint : 0;
-    if (!clean) this.logger.info({ dir: this.dir, recoveryPoint }, 'no clean-shutdown marker; recovering');
-
-    const segments: Segment[] = [];
-    for (let i = 0; i < bases.length; i++) {
-      const base = bases[i]!;
-      const isLast = i === bases.length - 1;
-      const segment = new Segment(this.dir, base, false);
-      const fileStat = await stat(segment.paths.log);
-      const fileBytes = fileStat.size;
-      // Age for time-based rolling: when the file was created (birth time where the file system records it).
-      const createdMs = fileStat.birthtimeMs > 0 ? fileStat.birthtimeMs : fileStat.mtimeMs;
-      const previous = segments[segments.length - 1];
-      if (!isLast && fileBytes === 0) {
-        this.logger.warn({ dir: this.dir, segment: base }, 'removing empty sealed segment');
-        await this.removeSegmentFiles(segment);
-        continue;
-      }
-      if (previous !== undefined && previous.nextOffset !== base) {
-        this.logger.warn({ dir: this.dir, expectedBaseOffset: previous.nextOffset, segment: base }, 'segment does not continue the log; removing it and every later segment');
-        for (const later of bases.slice(i)) await this.removeSegmentFiles(new Segment(this.dir, later, false));
-        break;
-      }
-      const trusted = clean || base < recoveryPoint;
-      const nextBase = isLast ? null : bases[i + 1]!;
-      const loaded = trusted && (await this.loadTrustedSegment(segment, fileBytes, nextBase));
-      if (!loaded) {
-        const complete = await this.recoverSegment(segment, fileBytes, isLast);
-        if (!complete && !isLast) {
-          const dropped = bases.slice(i + 1);
-          this.logger.warn({ dir: this.dir, segment: base, removedSegments: dropped }, 'segment was truncated; removing every later segment');
-          for (const later of dropped) await this.removeSegmentFiles(new Segment(this.dir, later, false));
-          segment.rollTimestampMs = segment.isEmpty ? null : createdMs;
-          segments.push(segment);
-          break;
-        }
-      }
-      segment.rollTimestampMs = segment.isEmpty ? null : createdMs;
-      segments.push(segment);
-    }
-    if (segments.length > 0) {
-      const last = segments[segments.length - 1]!;
-      if (last.indexes === null) await this.loadActiveIndexes(last);
-    }
-
-    const firstBase = segments.length > 0 ? segments[0]!.baseOffset : (logStartCheckpoint ?? 0);
-    let logStart = Math.max(logStartCheckpoint ?? firstBase, firstBase);
-    const logEnd = segments.length > 0 ? segments[segments.length - 1]!.nextOffset : firstBase;
-    if (logStart > logEnd) {
-      this.logger.warn({ dir: this.dir, logStartOffset: logStart, logEndOffset: logEnd }, 'log start offset is past the recovered end; starting an empty log at the start offset');
-      for (const segment of segments) await this.removeSegmentFiles(segment);
-      segments.length = 0;
-    }
-    if (segments.length === 0) {
-      const segment = new Segment(this.dir, Math.max(logStart, firstBase), true);
-      await writeFile(segment.paths.log, EMPTY);
-      await fsyncDirectory(this.dir, this.onSync);
-      segments.push(segment);
-      logStart = segment.baseOffset;
-    }
-    this.segments = segments;
-    for (const segment of segments) segment.sealed = true;
+    const recovered = await recoverLogDirectory(this.recoveryContext);
+    this.segments = recovered.segments;
+    this.startOffset = recovered.logStartOffset;
+    this.recoveryPoint = recovered.recoveryPoint;
     const active = this.active;
-    active.sealed = false;
-    active.resumeIndexing();
-    this.startOffset = logStart;
     this.activeFd = openSync(active.paths.log, 'r+');
-    if (!clean) {
-      // What we recovered may sit only in the page cache of a process that died: make it durable before reporting it so.
+    if (!recovered.clean) {
+      // What we recovered may sit only in the page cache of a process that died: make it durable before saying so.
       this.onSync?.('data', active.paths.log);
       await fdatasyncAsync(this.activeFd);
     }
     this.durableOffset = active.nextOffset;
-    this.logger.info({ dir: this.dir, clean, segments: segments.length, logStartOffset: logStart, logEndOffset: active.nextOffset }, 'opened partition log');
-  }
-
-  /**
-   * A segment that needs no CRC scan: sealed ones get size and max timestamp from their files (indexes load
-   * lazily); after a clean shutdown the last one loads both index files and checks its tail framing.
-   * Returns false when anything looks wrong (the caller then scans).
-   */
-  private async loadTrustedSegment(segment: Segment, fileBytes: number, nextBase: number | null): Promise<boolean> {
-    segment.sizeBytes = fileBytes;
-    if (nextBase !== null) {
-      segment.nextOffset = nextBase;
-      const timeBytes = await readFileIfExists(segment.paths.timeIndex);
-      const timeIndex = timeBytes === null ? null : TimeIndex.fromFile(timeBytes, nextBase - segment.baseOffset);
-      if (timeIndex === null || timeIndex.entryCount === 0) return false;
-      segment.maxTimestampMs = timeIndex.lastTimestampMs;
-      segment.offsetOfMaxTimestamp = segment.baseOffset + timeIndex.lastRelativeOffset;
-      return true;
-    }
-    return this.loadActiveIndexes(segment);
-  }
-
-  /** Loads the index files of the last segment and checks them against the file's tail; false if they do not fit. */
-  private async loadActiveIndexes(segment: Segment): Promise<boolean> {
-    const fileBytes = segment.sizeBytes;
-    if (fileBytes === 0) {
-      segment.indexes = { offsetIndex: OffsetIndex.empty(), timeIndex: TimeIndex.empty() };
-      segment.nextOffset = segment.baseOffset;
-      return true;
-    }
-    const offsetBytes = await readFileIfExists(segment.paths.offsetIndex);
-    const offsetIndex = offsetBytes === null ? null : OffsetIndex.fromFile(Buffer.from(offsetBytes), fileBytes);
-    if (offsetIndex === null) return false;
-    const handle = await open(segment.paths.log, 'r');
-    try {
-      const last = offsetIndex.last();
-      const from = last === null ? 0 : last.position;
-      let expected = segment.baseOffset + (last === null ? 0 : last.relativeOffset);
-      let consistent = true;
-      await walkBatchHeaders(handle, from, fileBytes, (bytes, at) => {
-        const info = checkBatchFraming(bytes, at, bytes.length);
-        if (!info.ok || batchBaseOffset(bytes, at) !== expected) {
-          consistent = false;
-          return false;
-        }
-        expected = batchLastOffset(bytes, at) + 1;
-        return true;
-      });
-      if (!consistent) return false;
-      segment.nextOffset = expected;
-    } catch {
-      return false;
-    } finally {
-      await handle.close();
-    }
-    const timeBytes = await readFileIfExists(segment.paths.timeIndex);
-    const timeIndex = timeBytes === null ? null : TimeIndex.fromFile(Buffer.from(timeBytes), segment.nextOffset - segment.baseOffset);
-    if (timeIndex === null || timeIndex.entryCount === 0) return false;
-    segment.maxTimestampMs = timeIndex.lastTimestampMs;
-    segment.offsetOfMaxTimestamp = segment.baseOffset + timeIndex.lastRelativeOffset;
-    segment.indexes = { offsetIndex, timeIndex };
-    return true;
-  }
-
-  /**
-   * Full validating scan of a segment: truncates at the first torn or corrupt batch and rebuilds the indexes
-   * (written to disk for sealed segments). Returns whether the whole file was valid.
-   */
-  private async recoverSegment(segment: Segment, fileBytes: number, isLast: boolean): Promise<boolean> {
-    segment.sizeBytes = 0;
-    segment.nextOffset = segment.baseOffset;
-    segment.indexes = { offsetIndex: OffsetIndex.empty(), timeIndex: TimeIndex.empty() };
-    const handle = await open(segment.paths.log, 'r+');
-    let complete: boolean;
-    try {
-      const result = await scanAndIndexSegment(handle, segment, fileBytes, this.config.indexIntervalBytes);
-      complete = result.problem === null;
-      if (!complete) {
-        this.logger.warn(
-          { dir: this.dir, segment: segment.baseOffset, position: result.validBytes, truncatedBytes: fileBytes - result.validBytes, reason: result.problem },
-          `recovery truncated ${fileBytes - result.validBytes} bytes at position ${result.validBytes}`,
-        );
-        await handle.truncate(result.validBytes);
-        this.onSync?.('file', segment.paths.log);
-        await handle.sync();
-      }
-    } finally {
-      await handle.close();
-    }
-    if (!isLast && complete) {
-      segment.completeTimeIndex();
-      await writeIndexFile(segment.paths.offsetIndex, segment.indexes.offsetIndex.toBuffer());
-      await writeIndexFile(segment.paths.timeIndex, segment.indexes.timeIndex.toBuffer());
-      await fsyncPath(segment.paths.offsetIndex, 'file', this.onSync);
-      await fsyncPath(segment.paths.timeIndex, 'file', this.onSync);
-    } else {
-      // The segment becomes the active one: stale index files would be wrong after truncation.
-      await unlinkIfExists(segment.paths.offsetIndex);
-      await unlinkIfExists(segment.paths.timeIndex);
-    }
-    return complete;
-  }
-
-  private async removeSegmentFiles(segment: Segment): Promise<void> {
-    await unlinkIfExists(segment.paths.log);
-    await unlinkIfExists(segment.paths.offsetIndex);
-    await unlinkIfExists(segment.paths.timeIndex);
-    await fsyncDirectory(this.dir, this.onSync);
+    this.logger.info(
+      { dir: this.dir, clean: recovered.clean, segments: this.segments.length, logStartOffset: this.startOffset, logEndOffset: active.nextOffset },
+      'opened partition log',
+    );
   }
 }
 
@@ -1029,8 +661,4 @@ function writeIndexFileSync(path: string, bytes: Buffer): void {
   } finally {
     closeSync(fd);
   }
-}
-
-async function writeIndexFile(path: string, bytes: Buffer): Promise<void> {
-  await writeFile(path, bytes);
 }

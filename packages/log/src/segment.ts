@@ -2,6 +2,11 @@ import { OffsetIndex } from './offset-index.js';
 import { segmentPaths, type SegmentPaths } from './segment-files.js';
 import { TimeIndex } from './time-index.js';
 
+export interface SegmentIndexes {
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+}
+
 /** No batch in the segment yet. */
 export const NO_TIMESTAMP = -1;
 
@@ -26,7 +31,7 @@ export class Segment {
   rollTimestampMs: number | null = null;
   /** Whether this segment no longer takes appends. */
   sealed = false;
-  indexes: { offsetIndex: OffsetIndex; timeIndex: TimeIndex } | null;
+  indexes: SegmentIndexes | null;
   private bytesSinceIndexEntry = 0;
 
   constructor(dir: string, baseOffset: number, withEmptyIndexes: boolean) {

@@ -1,0 +1,64 @@
+/** Public option and result types of PartitionLog. */
+import type { BatchHeaderInfo } from './batch-header.js';
+import type { SyncObserver } from './durable-file.js';
+import type { FlushScheduler } from './flush-scheduler.js';
+import type { KafkaOffset } from './offset.js';
+
+export interface PartitionLogOptions {
+  /** Called just before every fsync/fdatasync this log issues (tests count them). */
+  readonly onSync?: SyncObserver;
+  /** Scheduler for fsyncPolicy 'interval' (default: one shared by the process). */
+  readonly flushScheduler?: FlushScheduler;
+  /** Clock for time-based rolling when append() gets no nowMs (default Date.now). */
+  readonly nowMs?: () => number;
+}
+
+export interface AppendOptions {
+  /** The broker's current time (ms); used for LogAppendTime and time-based rolling. Default: the clock. */
+  readonly nowMs?: number;
+  /** Stamp every batch with LogAppendTime = nowMs (sets attributes bit 3 and maxTimestamp, recomputes the CRC). */
+  readonly logAppendTime?: boolean;
+}
+
+export interface AppendResult {
+  readonly baseOffset: KafkaOffset;
+  readonly lastOffset: KafkaOffset;
+  /** nowMs when logAppendTime was asked for, else -1 (as Kafka reports it). */
+  readonly logAppendTimeMs: number;
+  readonly batchCount: number;
+}
+
+export interface ReadOptions {
+  /** Exclusive upper bound (the high watermark): no batch whose last offset is >= maxOffset is returned. */
+  readonly maxOffset?: number;
+  /** Return the first batch even if it is larger than maxBytes (default true, as Kafka does for the first partition). */
+  readonly minOneBatch?: boolean;
+}
+
+/**
+ * `records` holds whole batches exactly as stored, starting with the batch that contains the requested offset
+ * (which may start before it); `nextOffset` is the offset after the last returned batch (the requested offset when
+ * nothing is returned). Reads outside [logStartOffset, logEndOffset] are an expected outcome, not an exception:
+ * the broker answers OFFSET_OUT_OF_RANGE.
+ */
+export type ReadResult =
+  | { readonly kind: 'records'; readonly records: Buffer; readonly nextOffset: KafkaOffset }
+  | { readonly kind: 'offsetOutOfRange'; readonly logStartOffset: KafkaOffset; readonly logEndOffset: KafkaOffset };
+
+export type DeleteRecordsResult =
+  | { readonly kind: 'ok'; readonly logStartOffset: KafkaOffset }
+  | { readonly kind: 'offsetOutOfRange'; readonly logStartOffset: KafkaOffset; readonly logEndOffset: KafkaOffset };
+
+export interface RetentionResult {
+  readonly deletedSegments: number;
+  readonly deletedBytes: number;
+  readonly logStartOffset: KafkaOffset;
+}
+
+export interface TimestampLookupResult {
+  readonly offset: KafkaOffset;
+  readonly timestampMs: number;
+}
+
+/** What `scanBatchHeaders` hands its visitor for each batch; return false to stop. */
+export type BatchHeaderVisitor = (header: BatchHeaderInfo) => boolean | void;

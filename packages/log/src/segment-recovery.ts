@@ -1,0 +1,160 @@
+/**
+ * Bringing one segment's in-memory state back from its files: trusted loads (index files checked for sanity),
+ * full validating scans that truncate at the first torn or corrupt batch, and index rebuilds.
+ */
+import { open, writeFile } from 'node:fs/promises';
+import { batchBaseOffset, batchLastOffset, checkBatchFraming } from './batch-header.js';
+import { fsyncPath, readFileIfExists, unlinkIfExists, type SyncObserver } from './durable-file.js';
+import { LogStorageError } from './errors.js';
+import type { LogLogger } from './log-logger.js';
+import { OffsetIndex } from './offset-index.js';
+import { scanAndIndexSegment, walkBatchHeaders } from './segment-scan.js';
+import { Segment, type SegmentIndexes } from './segment.js';
+import { TimeIndex } from './time-index.js';
+
+export interface SegmentRecoveryContext {
+  readonly dir: string;
+  readonly indexIntervalBytes: number;
+  readonly logger: LogLogger;
+  readonly onSync: SyncObserver | undefined;
+}
+
+/**
+ * A sealed segment below the recovery point (fully fsynced before the crash, or closed cleanly): size from the
+ * file, end offset from the next segment, max timestamp from the last time-index entry; its indexes load lazily.
+ * Returns false when the time index is missing or corrupt (the caller then scans).
+ */
+export async function loadTrustedSealedSegment(segment: Segment, fileBytes: number, nextBaseOffset: number): Promise<boolean> {
+  segment.sizeBytes = fileBytes;
+  segment.nextOffset = nextBaseOffset;
+  const timeBytes = await readFileIfExists(segment.paths.timeIndex);
+  const timeIndex = timeBytes === null ? null : TimeIndex.fromFile(timeBytes, nextBaseOffset - segment.baseOffset);
+  if (timeIndex === null || timeIndex.entryCount === 0) return false;
+  segment.maxTimestampMs = timeIndex.lastTimestampMs;
+  segment.offsetOfMaxTimestamp = segment.baseOffset + timeIndex.lastRelativeOffset;
+  return true;
+}
+
+/**
+ * The last segment after a clean shutdown: loads both index files and walks the batch headers after the last
+ * offset-index entry to find the end offset, checking framing and offset continuity. False when anything does not
+ * fit (the caller then scans).
+ */
+export async function loadTrustedActiveSegment(segment: Segment, fileBytes: number): Promise<boolean> {
+  segment.sizeBytes = fileBytes;
+  if (fileBytes === 0) {
+    segment.indexes = { offsetIndex: OffsetIndex.empty(), timeIndex: TimeIndex.empty() };
+    segment.nextOffset = segment.baseOffset;
+    return true;
+  }
+  const offsetBytes = await readFileIfExists(segment.paths.offsetIndex);
+  const offsetIndex = offsetBytes === null ? null : OffsetIndex.fromFile(offsetBytes, fileBytes);
+  if (offsetIndex === null) return false;
+  const handle = await open(segment.paths.log, 'r');
+  try {
+    const last = offsetIndex.last();
+    let expected = segment.baseOffset + (last === null ? 0 : last.relativeOffset);
+    let consistent = true;
+    await walkBatchHeaders(handle, last === null ? 0 : last.position, fileBytes, (bytes, at) => {
+      if (!checkBatchFraming(bytes, at, bytes.length).ok || batchBaseOffset(bytes, at) !== expected) {
+        consistent = false;
+        return false;
+      }
+      expected = batchLastOffset(bytes, at) + 1;
+      return true;
+    });
+    if (!consistent) return false;
+    segment.nextOffset = expected;
+  } catch {
+    return false; // a length running past the end: not what a clean close leaves
+  } finally {
+    await handle.close();
+  }
+  const timeBytes = await readFileIfExists(segment.paths.timeIndex);
+  const timeIndex = timeBytes === null ? null : TimeIndex.fromFile(timeBytes, segment.nextOffset - segment.baseOffset);
+  if (timeIndex === null || timeIndex.entryCount === 0) return false;
+  segment.maxTimestampMs = timeIndex.lastTimestampMs;
+  segment.offsetOfMaxTimestamp = segment.baseOffset + timeIndex.lastRelativeOffset;
+  segment.indexes = { offsetIndex, timeIndex };
+  return true;
+}
+
+/**
+ * Full validating scan (framing, contiguous offsets, CRC-32C): truncates the file at the first torn or corrupt
+ * batch (logging where and how much) and rebuilds the indexes, written to disk when the segment is sealed.
+ * Returns whether the whole file was valid.
+ */
+export async function recoverSegmentByScan(context: SegmentRecoveryContext, segment: Segment, fileBytes: number, sealed: boolean): Promise<boolean> {
+  segment.sizeBytes = 0;
+  segment.nextOffset = segment.baseOffset;
+  segment.indexes = { offsetIndex: OffsetIndex.empty(), timeIndex: TimeIndex.empty() };
+  const handle = await open(segment.paths.log, 'r+');
+  let complete: boolean;
+  try {
+    const result = await scanAndIndexSegment(handle, segment, fileBytes, context.indexIntervalBytes);
+    complete = result.problem === null;
+    if (!complete) {
+      const truncatedBytes = fileBytes - result.validBytes;
+      context.logger.warn(
+        { dir: context.dir, segment: segment.baseOffset, position: result.validBytes, truncatedBytes, reason: result.problem },
+        `recovery truncated ${truncatedBytes} bytes at position ${result.validBytes}`,
+      );
+      await handle.truncate(result.validBytes);
+      context.onSync?.('file', segment.paths.log);
+      await handle.sync();
+    }
+  } finally {
+    await handle.close();
+  }
+  if (sealed && complete) {
+    await writeSealedIndexFiles(context, segment);
+  } else {
+    // The segment will take appends: index files written before a truncation would be wrong.
+    await unlinkIfExists(segment.paths.offsetIndex);
+    await unlinkIfExists(segment.paths.timeIndex);
+  }
+  return complete;
+}
+
+/**
+ * Rebuilds the indexes of a sealed segment whose index files are missing or corrupt (found when they are first
+ * needed) and rewrites the files. The segment's bytes were validated before; a scan that disagrees is a storage
+ * failure.
+ */
+export async function rebuildSealedIndexes(context: SegmentRecoveryContext, segment: Segment): Promise<SegmentIndexes> {
+  const scratch = new Segment(context.dir, segment.baseOffset, true);
+  const handle = await open(segment.paths.log, 'r');
+  try {
+    const result = await scanAndIndexSegment(handle, scratch, segment.sizeBytes, context.indexIntervalBytes);
+    if (result.problem !== null || scratch.sizeBytes !== segment.sizeBytes) {
+      throw new LogStorageError(`sealed segment ${segment.paths.log} is corrupt at byte ${result.validBytes}: ${result.problem ?? 'shorter than recorded'}`);
+    }
+  } finally {
+    await handle.close();
+  }
+  await writeSealedIndexFiles(context, scratch);
+  return scratch.indexes!;
+}
+
+/** Completes the time index (last entry = segment max) and writes both index files durably. */
+export async function writeSealedIndexFiles(context: SegmentRecoveryContext, segment: Segment): Promise<void> {
+  segment.completeTimeIndex();
+  const indexes = segment.indexes!;
+  await writeFile(segment.paths.offsetIndex, indexes.offsetIndex.toBuffer());
+  await writeFile(segment.paths.timeIndex, indexes.timeIndex.toBuffer());
+  await fsyncPath(segment.paths.offsetIndex, 'file', context.onSync);
+  await fsyncPath(segment.paths.timeIndex, 'file', context.onSync);
+}
+
+/** Loads a sealed segment's index files, or rebuilds them when missing or corrupt. */
+export async function loadSealedIndexes(context: SegmentRecoveryContext, segment: Segment): Promise<SegmentIndexes> {
+  const [offsetBytes, timeBytes] = await Promise.all([readFileIfExists(segment.paths.offsetIndex), readFileIfExists(segment.paths.timeIndex)]);
+  const offsetIndex = offsetBytes === null ? null : OffsetIndex.fromFile(offsetBytes, segment.sizeBytes);
+  const timeIndex = timeBytes === null ? null : TimeIndex.fromFile(timeBytes, segment.nextOffset - segment.baseOffset);
+  if (offsetIndex !== null && timeIndex !== null) return { offsetIndex, timeIndex };
+  context.logger.warn(
+    { dir: context.dir, segment: segment.baseOffset, offsetIndexOk: offsetIndex !== null, timeIndexOk: timeIndex !== null },
+    'index files missing or corrupt; rebuilding',
+  );
+  return rebuildSealedIndexes(context, segment);
+}
