@@ -1,0 +1,94 @@
+// Golden frames built byte by byte from the Kafka protocol specification's layouts, mirroring what real
+// clients send (see each test's comment for the source of the vector).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ApiKey, ErrorCode, decodeRequestHeader, decodeRequest, encodeResponse, decodeResponse, encodeRequest, supportedApiVersions } from '../src/index.js';
+
+function hex(s: string): Buffer {
+  return Buffer.from(s.replace(/\s+/g, ''), 'hex');
+}
+
+test('kafkajs ApiVersions v2 request (header v1, empty body)', () => {
+  // kafkajs 2.2.4 opens every connection with ApiVersions v2, clientId "my-app".
+  const frame = hex('0012 0002 00000001 0006 6d792d617070');
+  const { header, bodyOffset } = decodeRequestHeader(frame);
+  assert.deepEqual(header, { requestApiKey: 18, requestApiVersion: 2, correlationId: 1, clientId: 'my-app' });
+  assert.equal(bodyOffset, frame.length);
+  assert.deepEqual(decodeRequest(ApiKey.ApiVersions, 2, frame, bodyOffset), {
+    clientSoftwareName: '',
+    clientSoftwareVersion: '',
+  });
+});
+
+test('librdkafka flexible ApiVersions v3 request (header v2, compact strings, tagged fields)', () => {
+  // librdkafka 2.x: header v2 keeps the classic int16 client id, then an empty tag section;
+  // body: compact "librdkafka", compact "2.0.2", empty tag section.
+  const frame = hex('0012 0003 0000002a 0007 72646b61666b61 00  0b 6c696272646b61666b61 06 322e302e32 00');
+  const { header, bodyOffset } = decodeRequestHeader(frame);
+  assert.deepEqual(header, { requestApiKey: 18, requestApiVersion: 3, correlationId: 42, clientId: 'rdkafka' });
+  assert.equal(bodyOffset, 2 + 2 + 4 + 2 + 7 + 1);
+  assert.deepEqual(decodeRequest(ApiKey.ApiVersions, 3, frame, bodyOffset), {
+    clientSoftwareName: 'librdkafka',
+    clientSoftwareVersion: '2.0.2',
+  });
+});
+
+test('kafkajs Metadata v6 request (topics array + allowAutoTopicCreation)', () => {
+  const frame = hex('0003 0006 00000005 0006 6d792d617070  00000001 0005 746f706963  01');
+  const { header, bodyOffset } = decodeRequestHeader(frame);
+  assert.equal(header.requestApiKey, ApiKey.Metadata);
+  assert.deepEqual(decodeRequest(ApiKey.Metadata, 6, frame, bodyOffset), {
+    topics: [{ topicId: Buffer.alloc(16), name: 'topic' }],
+    allowAutoTopicCreation: true,
+    includeClusterAuthorizedOperations: false,
+    includeTopicAuthorizedOperations: false,
+  });
+  // null topics (all topics) in v1+
+  const all = hex('0003 0006 00000005 ffff ffffffff 00');
+  const decoded = decodeRequest(ApiKey.Metadata, 6, all, decodeRequestHeader(all).bodyOffset);
+  assert.equal(decoded.topics, null);
+  assert.equal(decoded.allowAutoTopicCreation, false);
+});
+
+test('ApiVersions UNSUPPORTED_VERSION fallback is v0-framed (header v0, no throttle time)', () => {
+  const ranges = [{ apiKey: 18, minVersion: 0, maxVersion: 3 }];
+  const frame = encodeResponse(ApiKey.ApiVersions, 0, 99, { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: ranges });
+  assert.deepEqual(frame, hex('00000010 00000063 0023 00000001 0012 0000 0003'));
+});
+
+test('ApiVersions v3 response uses header v0 but a flexible body', () => {
+  const frame = encodeResponse(ApiKey.ApiVersions, 3, 1, {
+    errorCode: 0,
+    apiKeys: [{ apiKey: 0, minVersion: 3, maxVersion: 11 }],
+    throttleTimeMs: 0,
+  });
+  // size, correlation id (no header tag section), errorCode, compact array(1), entry + tags, throttle, tags
+  assert.deepEqual(frame, hex('00000013 00000001 0000 02 0000 0003 000b 00 00000000 00'));
+  const decoded = decodeResponse(ApiKey.ApiVersions, 3, frame.subarray(4));
+  assert.equal(decoded.correlationId, 1);
+  assert.deepEqual(decoded.body.apiKeys, [{ apiKey: 0, minVersion: 3, maxVersion: 11 }]);
+});
+
+test('flexible response header v1 carries an empty tag section', () => {
+  const frame = encodeResponse(ApiKey.Metadata, 9, 7, { brokers: [], topics: [] });
+  // size | corr | header tags | throttle | brokers[] | clusterId null | controllerId | topics[] | clusterAuthorizedOperations (v8-10) | tags
+  assert.deepEqual(frame, hex('00000015 00000007 00 00000000 01 00 ffffffff 01 80000000 00'));
+});
+
+test('Produce v3 request as kafkajs sends it', () => {
+  const records = hex('0102');
+  const frame = encodeRequest(ApiKey.Produce, 3, 11, 'my-app', {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 30000,
+    topicData: [{ name: 't', partitionData: [{ index: 0, records }] }],
+  });
+  assert.deepEqual(
+    frame.subarray(4),
+    hex('0000 0003 0000000b 0006 6d792d617070 ffff ffff 00007530 00000001 0001 74 00000001 00000000 00000002 0102'),
+  );
+});
+
+test('every advertised API has a positive range', () => {
+  for (const r of supportedApiVersions()) assert.ok(r.minVersion <= r.maxVersion, String(r.apiKey));
+});
