@@ -1,0 +1,320 @@
+#!/usr/bin/env node
+// Tributary vs Apache Kafka on the same machine, in one run, one system after the other (never both at once: they
+// would fight for the same cores). For each system: start it (fresh data dir, ephemeral loopback ports), create the
+// topics, run the workloads below, stop it. Prints a table with both systems and the ratio Tributary/Kafka and writes
+// bench/results/<timestamp>.json.
+//
+//   npx turbo run build && bash scripts/install/java.sh
+//   node bench/kafka-compare.mjs [--records 500000] [--record-size 1024] [--partitions 1] [--systems kafka,tributary]
+//        [--kafkajs-records 200000] [--latency-rate 5000] [--latency-records 50000] [--workload-timeout-s 240]
+//        [--tributary-fsync <policy>] [--profile true] [--keep-data true]
+//
+// Workloads (all with 1 KiB records by default, "batches as the client makes them": client defaults, no tuning):
+//   java-producer-acks1 / -acksall   org.apache.kafka.tools.ProducerPerformance, --throughput -1 (as fast as it goes)
+//   java-producer-acksall-rate       ProducerPerformance acks=all at a fixed rate: latency when not saturated
+//   java-consumer                    org.apache.kafka.tools.ConsumerPerformance over the acks=1 topic (consumer group)
+//   kcat-consumer                    kcat (librdkafka) reading the same topic by assignment, no group
+//   kafkajs-producer-acks1 / -acksall  bench/kafkajs-producer.mjs
+import { mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { startApacheKafka } from '../scripts/apache-kafka.mjs';
+import { parseFlagsOrExit, parseProducerPerformance, parseConsumerPerformance } from './lib/stats.mjs';
+import { repoRoot, javaLibDir, runTool, runJavaTool, startTributary } from './lib/processes.mjs';
+
+const flags = parseFlagsOrExit(
+  process.argv.slice(2),
+  {
+    records: '500000',
+    'record-size': '1024',
+    partitions: '1',
+    systems: 'kafka,tributary',
+    'kafkajs-records': '200000',
+    'latency-rate': '5000',
+    'latency-records': '50000',
+    'workload-timeout-s': '240',
+    'tributary-fsync': '',
+    profile: 'false',
+    'keep-data': 'false',
+    only: '',
+  },
+  'kafka-compare',
+);
+const int = (name) => {
+  const n = Number(flags[name]);
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`kafka-compare: --${name} must be a positive integer, got '${flags[name]}'`);
+    process.exit(2);
+  }
+  return n;
+};
+const records = int('records');
+const recordSize = int('record-size');
+const partitions = int('partitions');
+const kafkajsRecords = int('kafkajs-records');
+const latencyRate = int('latency-rate');
+const latencyRecords = int('latency-records');
+const workloadTimeoutMs = int('workload-timeout-s') * 1000;
+const systems = flags.systems.split(',').map((s) => s.trim()).filter(Boolean);
+for (const s of systems) {
+  if (s !== 'kafka' && s !== 'tributary') {
+    console.error(`kafka-compare: unknown system '${s}' (kafka, tributary)`);
+    process.exit(2);
+  }
+}
+const onlyWorkloads = flags.only ? new Set(flags.only.split(',')) : null;
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const resultsDir = join(repoRoot, 'bench', 'results');
+const runDir = join(os.tmpdir(), `tributary-bench-${stamp}`);
+mkdirSync(resultsDir, { recursive: true });
+mkdirSync(runDir, { recursive: true });
+const log = (msg) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+const topicAcks1 = 'bench-java-acks1';
+const topics = [topicAcks1, 'bench-java-acksall', 'bench-java-rate', 'bench-kafkajs-acks1', 'bench-kafkajs-acksall'];
+
+function failure(run, what) {
+  const why = run.timedOut ? `timed out after ${Math.round(run.elapsedMs)} ms` : `exit ${run.code ?? run.signal}`;
+  const detail = (run.stderr || run.stdout).trim().split('\n').slice(-5).join(' | ');
+  return { error: `${what}: ${why}: ${detail}` };
+}
+
+async function javaProducer(bootstrap, { topic, acks, count, throughput }) {
+  const run = await runJavaTool(
+    'org.apache.kafka.tools.ProducerPerformance',
+    [
+      '--topic', topic,
+      '--num-records', String(count),
+      '--record-size', String(recordSize),
+      '--throughput', String(throughput),
+      '--producer-props', `bootstrap.servers=${bootstrap}`, `acks=${acks}`,
+    ],
+    { timeoutMs: workloadTimeoutMs },
+  );
+  const parsed = run.code === 0 ? parseProducerPerformance(run.stdout) : null;
+  return parsed ?? failure(run, 'ProducerPerformance');
+}
+
+async function javaConsumer(bootstrap, { topic, count }) {
+  const run = await runJavaTool(
+    'org.apache.kafka.tools.ConsumerPerformance',
+    ['--bootstrap-server', bootstrap, '--topic', topic, '--messages', String(count), '--timeout', '30000'],
+    { timeoutMs: workloadTimeoutMs },
+  );
+  const parsed = run.code === 0 ? parseConsumerPerformance(run.stdout) : null;
+  if (parsed && parsed.records < count) return { ...parsed, error: `consumed ${parsed.records} of ${count} records` };
+  return parsed ?? failure(run, 'ConsumerPerformance');
+}
+
+/** kcat reads the topic from the beginning by assignment (no consumer group) and exits after `count` records. */
+async function kcatConsumer(bootstrap, { topic, count }) {
+  return await new Promise((resolveRun) => {
+    const started = process.hrtime.bigint();
+    const child = spawn('kcat', ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-c', String(count), '-e', '-q', '-f', '%o\n'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let lines = 0;
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+    });
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), workloadTimeoutMs);
+    child.once('error', (e) => resolveRun({ error: `kcat: ${e.message}` }));
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+      if (code !== 0 || lines !== count) {
+        resolveRun({ error: `kcat: exit ${code}, ${lines} of ${count} records: ${stderr.trim().split('\n').slice(-3).join(' | ')}` });
+        return;
+      }
+      resolveRun({
+        records: lines,
+        elapsedMs: Math.round(elapsedMs),
+        recordsPerSec: Math.round((lines / elapsedMs) * 1000),
+        mbPerSec: Number(((lines * recordSize) / (1024 * 1024) / (elapsedMs / 1000)).toFixed(2)),
+      });
+    });
+  });
+}
+
+async function kafkajsProducer(bootstrap, { topic, acks, count }) {
+  const run = await runTool(
+    process.execPath,
+    [join(repoRoot, 'bench', 'kafkajs-producer.mjs'), '--bootstrap', bootstrap, '--topic', topic, '--records', String(count),
+      '--record-size', String(recordSize), '--acks', String(acks), '--timeout-ms', String(workloadTimeoutMs - 5000)],
+    { timeoutMs: workloadTimeoutMs },
+  );
+  if (run.code !== 0) return failure(run, 'kafkajs-producer');
+  try {
+    return JSON.parse(run.stdout.trim().split('\n').pop());
+  } catch {
+    return failure(run, 'kafkajs-producer output');
+  }
+}
+
+const workloads = [
+  { id: 'java-producer-acks1', kind: 'produce', run: (b) => javaProducer(b, { topic: topicAcks1, acks: '1', count: records, throughput: -1 }) },
+  { id: 'java-producer-acksall', kind: 'produce', run: (b) => javaProducer(b, { topic: 'bench-java-acksall', acks: 'all', count: records, throughput: -1 }) },
+  { id: 'java-consumer', kind: 'consume', run: (b) => javaConsumer(b, { topic: topicAcks1, count: records }) },
+  { id: 'kcat-consumer', kind: 'consume', run: (b) => kcatConsumer(b, { topic: topicAcks1, count: records }) },
+  { id: 'kafkajs-producer-acks1', kind: 'produce', run: (b) => kafkajsProducer(b, { topic: 'bench-kafkajs-acks1', acks: 1, count: kafkajsRecords }) },
+  { id: 'kafkajs-producer-acksall', kind: 'produce', run: (b) => kafkajsProducer(b, { topic: 'bench-kafkajs-acksall', acks: -1, count: kafkajsRecords }) },
+  {
+    id: 'java-producer-acksall-rate',
+    kind: 'latency',
+    run: (b) => javaProducer(b, { topic: 'bench-java-rate', acks: 'all', count: latencyRecords, throughput: latencyRate }),
+  },
+].filter((w) => !onlyWorkloads || onlyWorkloads.has(w.id));
+
+async function createTopics(bootstrap) {
+  const kafka = new Kafka({ clientId: 'tributary-bench-admin', brokers: [bootstrap], logLevel: logLevel.ERROR });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function startSystem(system) {
+  const dir = join(runDir, system);
+  if (system === 'kafka') {
+    const kafka = await startApacheKafka({ dir });
+    return { bootstrap: kafka.bootstrap, stop: kafka.stop, logFile: kafka.logFile };
+  }
+  const env = flags['tributary-fsync'] ? { TRIBUTARY_FSYNC_POLICY: flags['tributary-fsync'] } : {};
+  const cpuProfileDir = flags.profile === 'true' ? join(resultsDir, `prof-${stamp}`) : undefined;
+  const trib = await startTributary({ dataDir: join(dir, 'data'), env, cpuProfileDir });
+  return { bootstrap: trib.bootstrap, stop: trib.stop, logFile: trib.logFile, cpuProfileDir };
+}
+
+async function benchSystem(system) {
+  const result = { loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))), workloads: {} };
+  log(`${system}: starting`);
+  let handle;
+  try {
+    handle = await startSystem(system);
+  } catch (err) {
+    log(`${system}: failed to start: ${err.message}`);
+    result.error = `start: ${err.message}`;
+    return result;
+  }
+  log(`${system}: serving on ${handle.bootstrap} (log ${handle.logFile})`);
+  try {
+    await createTopics(handle.bootstrap);
+    for (const w of workloads) {
+      log(`${system}: ${w.id} ...`);
+      let r;
+      try {
+        r = await w.run(handle.bootstrap);
+      } catch (err) {
+        r = { error: err.message };
+      }
+      result.workloads[w.id] = r;
+      log(`${system}: ${w.id}: ${r.error ? `ERROR ${r.error}` : `${r.mbPerSec} MB/s, ${r.recordsPerSec} records/s${r.latencyMs ? `, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms` : ''}`}`);
+    }
+  } catch (err) {
+    result.error = err.message;
+    log(`${system}: ${err.message}`);
+  } finally {
+    log(`${system}: stopping`);
+    await handle.stop();
+    if (handle.cpuProfileDir) {
+      result.cpuProfiles = readdirSync(handle.cpuProfileDir).map((f) => join(handle.cpuProfileDir, f));
+      log(`${system}: CPU profile(s): ${result.cpuProfiles.join(', ')}`);
+    }
+  }
+  if (flags['keep-data'] !== 'true') rmSync(join(runDir, system), { recursive: true, force: true });
+  return result;
+}
+
+function machineInfo() {
+  const javaVersion = spawnSyncText('java', ['-version']).split('\n')[0] ?? null;
+  const kafkaJar = readdirSync(javaLibDir).find((f) => /^kafka_2\.13-.*\.jar$/.test(f)) ?? '';
+  return {
+    nproc: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? null,
+    memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+    node: process.version,
+    java: javaVersion,
+    kafkaVersion: kafkaJar.replace(/^kafka_2\.13-|\.jar$/g, ''),
+    kafkajs: JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'kafkajs', 'package.json'), 'utf8')).version,
+    kcat: spawnSyncText('kcat', ['-V']).split('\n')[0] ?? null,
+    os: `${os.type()} ${os.release()}`,
+  };
+}
+
+function spawnSyncText(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`.trim();
+}
+
+const metricRows = [
+  { key: 'mbPerSec', label: 'MB/s', higherIsBetter: true },
+  { key: 'recordsPerSec', label: 'records/s', higherIsBetter: true },
+  { key: 'p50', label: 'p50 ms', higherIsBetter: false, latency: true },
+  { key: 'p99', label: 'p99 ms', higherIsBetter: false, latency: true },
+];
+
+function metric(r, row) {
+  if (!r || r.error) return null;
+  const v = row.latency ? r.latencyMs?.[row.key] : r[row.key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+function buildComparison(results) {
+  const rows = [];
+  for (const w of workloads) {
+    for (const row of metricRows) {
+      const t = metric(results.tributary?.workloads[w.id], row);
+      const k = metric(results.kafka?.workloads[w.id], row);
+      if (t === null && k === null && row.latency) continue;
+      const ratio = t !== null && k !== null && k !== 0 ? Number((t / k).toFixed(2)) : null;
+      rows.push({ workload: w.id, metric: row.label, tributary: t, kafka: k, ratio });
+    }
+  }
+  return rows;
+}
+
+function printTable(rows, results) {
+  const cell = (v) => (v === null || v === undefined ? '-' : String(v));
+  const header = ['workload', 'metric', 'Tributary', 'Kafka', 'Tributary/Kafka'];
+  const body = rows.map((r) => [r.workload, r.metric, cell(r.tributary), cell(r.kafka), r.ratio === null ? '-' : `${r.ratio}x`]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cols) => cols.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const b of body) console.log(line(b));
+  for (const system of systems) {
+    const res = results[system];
+    if (res?.error) console.log(`${system}: ${res.error}`);
+    for (const [id, r] of Object.entries(res?.workloads ?? {})) if (r.error) console.log(`${system} ${id}: ${r.error}`);
+  }
+}
+
+const started = Date.now();
+const results = {};
+for (const system of systems) results[system] = await benchSystem(system);
+const comparison = buildComparison(results);
+const report = {
+  startedAt: new Date(started).toISOString(),
+  durationS: Math.round((Date.now() - started) / 1000),
+  command: `node bench/kafka-compare.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  machine: machineInfo(),
+  params: { records, recordSize, partitions, kafkajsRecords, latencyRate, latencyRecords, tributaryFsync: flags['tributary-fsync'] || 'default' },
+  results,
+  comparison,
+};
+const resultsFile = join(resultsDir, `${stamp}.json`);
+writeFileSync(resultsFile, JSON.stringify(report, null, 2) + '\n');
+if (flags['keep-data'] !== 'true') rmSync(runDir, { recursive: true, force: true });
+printTable(comparison, results);
+console.log(`\nresults: ${resultsFile} (${report.durationS} s)`);
