@@ -5,7 +5,14 @@ import type { Catalogue } from '../catalogue/catalogue.js';
 import type { PartitionRegistry } from '../partitions/partition-registry.js';
 import type { TopicService } from '../topic-service.js';
 
-export type BatchValidation = { ok: true } | { ok: false; errorCode: number; message: string };
+import type { ProducedBatch } from '../partitions/partition-replica.js';
+
+/** Per batch of a validated record set: its producer fields and its size. */
+export interface ValidatedBatch extends ProducedBatch {
+  readonly sizeBytes: number;
+}
+
+export type BatchValidation = { ok: true; batches: readonly ValidatedBatch[] } | { ok: false; errorCode: number; message: string };
 
 export interface BrokerState {
   readonly config: BrokerConfig;

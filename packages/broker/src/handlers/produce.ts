@@ -1,37 +1,10 @@
 // Produce: validate each partition's record set (framing, magic 2, CRC-32C, size), check idempotent
 // sequences, append the bytes as received, and answer per acks (0: no answer; 1 and -1: once durable).
-import type { ProducedBatch, ProduceOutcome } from '../partitions/partition-replica.js';
+import type { ProduceOutcome } from '../partitions/partition-replica.js';
 import { effectiveTopicConfig } from '../topic-configs.js';
 import type { BrokerState, RequestContext } from './context.js';
 import { KafkaError } from './error-codes.js';
 import type { ProducePartitionResponse, ProduceRequest, ProduceResponse } from './wire-types.js';
-
-const TWO_POW_32 = 0x1_0000_0000;
-function readInt64(buf: Buffer, at: number): number {
-  return buf.readInt32BE(at) * TWO_POW_32 + buf.readUInt32BE(at + 4);
-}
-
-/**
- * Producer fields of each batch (the record set was already validated, so the framing is sound).
- * Also returns the largest batch so max.message.bytes can be checked without another pass.
- */
-export function readProducedBatches(records: Buffer): { batches: ProducedBatch[]; largestBatchBytes: number } {
-  const batches: ProducedBatch[] = [];
-  let largestBatchBytes = 0;
-  for (let at = 0; at + 61 <= records.length; ) {
-    const size = 12 + records.readInt32BE(at + 8);
-    if (size > largestBatchBytes) largestBatchBytes = size;
-    batches.push({
-      lastOffsetDelta: records.readInt32BE(at + 23),
-      maxTimestampMs: readInt64(records, at + 35),
-      producerId: readInt64(records, at + 43),
-      producerEpoch: records.readInt16BE(at + 51),
-      baseSequence: records.readInt32BE(at + 53),
-    });
-    at += size;
-  }
-  return { batches, largestBatchBytes };
-}
 
 function partitionError(index: number, errorCode: number, errorMessage: string | null, logStartOffset = -1): ProducePartitionResponse {
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset, recordErrors: [], errorMessage };
@@ -60,8 +33,14 @@ async function producePartition(
     ctx.logger.debug({ topic: topicName, partition: index, reason: validation.message }, 'rejected record set');
     return partitionError(index, validation.errorCode, validation.message, partition.logStartOffset);
   }
+  const batches = validation.batches;
+  if (batches.length !== 1) {
+    // Kafka: Produce v3+ carries exactly one record batch per partition.
+    return partitionError(index, KafkaError.INVALID_RECORD, `expected exactly one record batch, got ${batches.length}`, partition.logStartOffset);
+  }
   const topicConfig = effectiveTopicConfig(state.config, topic.configs);
-  const { batches, largestBatchBytes } = readProducedBatches(records);
+  let largestBatchBytes = 0;
+  for (const b of batches) largestBatchBytes = Math.max(largestBatchBytes, b.sizeBytes);
   if (largestBatchBytes > topicConfig.maxMessageBytes) {
     return partitionError(
       index,

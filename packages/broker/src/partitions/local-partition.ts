@@ -99,14 +99,18 @@ export class LocalPartition implements PartitionReplica {
     const appended = this.serialised(() => this.appendStep(records, batches, logAppendTime));
     return appended.then(async (outcome) => {
       if (outcome.kind !== 'appended' && outcome.kind !== 'duplicate') return outcome;
-      // Every append is flushed (group commit) so the high watermark advances; acks 1/-1 wait for it.
+      if (!this.durableAcks) return outcome; // 'interval'/'never': the HW is the log end, already advanced
+      // Under 'always' every append is flushed (group commit: one fsync covers all appends before it) so the
+      // high watermark advances; acks 1/-1 wait for it, acks=0 does not.
       const durable = this.flushAndNotify();
-      if (acks !== 0 && this.durableAcks) {
-        try {
-          await durable;
-        } catch (err) {
-          return { kind: 'storageError', message: (err as Error).message };
-        }
+      if (acks === 0) {
+        durable.catch(() => undefined); // logged in flushAndNotify
+        return outcome;
+      }
+      try {
+        await durable;
+      } catch (err) {
+        return { kind: 'storageError', message: (err as Error).message };
       }
       return outcome;
     });

@@ -1,0 +1,92 @@
+// The `tributary` command: `dev` (zero-config single node), `start` (configured node), `cluster` (later issue).
+// Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage or bad configuration.
+import { loadConfig, formatHostPort, type CliMode } from './config.js';
+import { createLogger } from './observability/logger.js';
+import { Broker } from './broker.js';
+import { runtimeDeps } from './runtime-deps.js';
+
+const USAGE = `usage: tributary <command>
+
+commands:
+  dev                 single node with no configuration: Kafka on 127.0.0.1:9092, HTTP on 127.0.0.1:9644,
+                      data under ./.data/dev (TRIBUTARY_* variables still override)
+  start               one configured node (TRIBUTARY_DATA_DIR required; see packages/broker/README.md)
+  cluster --nodes N   local multi-node cluster (not available yet)
+`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const command = argv[0];
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === 'cluster') {
+    process.stderr.write('tributary cluster: not available yet (multi-node clusters arrive with Raft replication); use "tributary dev"\n');
+    return 2;
+  }
+  if (command !== 'dev' && command !== 'start') {
+    process.stderr.write(`tributary: unknown command "${command}"\n\n${USAGE}`);
+    return 2;
+  }
+  const mode: CliMode = command;
+  const loaded = loadConfig(mode);
+  if (!loaded.ok) {
+    process.stderr.write(`tributary ${mode}: invalid configuration\n`);
+    for (const line of loaded.errors) process.stderr.write(`  ${line}\n`);
+    return 2;
+  }
+  const config = loaded.config;
+  const logger = createLogger(config.logLevel, { nodeId: config.nodeId });
+  const broker = new Broker(config, runtimeDeps(logger), logger);
+
+  let stopping: Promise<void> | undefined;
+  const stop = (signal: string): Promise<void> => {
+    if (!stopping) {
+      logger.info({ signal }, 'shutting down');
+      stopping = broker.stop().then(
+        () => logger.info('stopped cleanly'),
+        (err: unknown) => {
+          logger.error({ err }, 'error during shutdown');
+          process.exitCode = 1;
+        },
+      );
+    }
+    return stopping;
+  };
+  const exitAfterStop = (signal: string): void => {
+    void stop(signal).then(() => process.exit(process.exitCode ?? 0));
+  };
+  process.once('SIGTERM', () => exitAfterStop('SIGTERM'));
+  process.once('SIGINT', () => exitAfterStop('SIGINT'));
+
+  try {
+    const bound = await broker.start();
+    logger.info(
+      {
+        event: 'listening',
+        kafka: formatHostPort(bound.kafka),
+        http: formatHostPort(bound.http),
+        advertised: formatHostPort(bound.advertised),
+        dataDir: config.dataDir,
+        clusterId: broker.catalogue.clusterId,
+        fsyncPolicy: config.fsyncPolicy,
+      },
+      'listening',
+    );
+  } catch (err) {
+    logger.fatal({ err }, 'failed to start');
+    await broker.stop().catch(() => undefined);
+    return 1;
+  }
+  return -1; // keep running until a signal
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    process.stderr.write(`tributary: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
