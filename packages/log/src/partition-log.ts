@@ -32,6 +32,8 @@ import { walkBatchHeaders } from './segment-scan.js';
 import { Segment, type SegmentIndexes } from './segment.js';
 
 const INT32_MAX = 0x7fffffff;
+/** Sealed segments whose indexes stay in memory (most recently used); older ones reload from their files. */
+const LOADED_SEALED_INDEXES_MAX = 3;
 const EMPTY = Buffer.alloc(0);
 
 function fdatasyncAsync(fd: number): Promise<void> {
@@ -76,6 +78,7 @@ export class PartitionLog implements IntervalFlushable {
   private retiredFds: number[] = [];
 
   private readonly indexLoads = new WeakMap<Segment, Promise<SegmentIndexes>>();
+  private sealedWithIndexes: Segment[] = [];
   private maintenance: Promise<unknown> = Promise.resolve();
   private closing: Promise<void> | null = null;
 
@@ -254,6 +257,7 @@ export class PartitionLog implements IntervalFlushable {
     this.retireFd(this.activeFd);
     this.activeFd = fd;
     this.segments.push(next);
+    this.keepIndexesLoaded(old);
     this.directoryDirty = true;
     // Under every policy: flush() (or close()) fsyncs the sealed files and advances the recovery point.
     this.unsynced.push({ baseOffset: old.baseOffset, files: [old.paths.log, old.paths.offsetIndex, old.paths.timeIndex] });
@@ -417,12 +421,24 @@ export class PartitionLog implements IntervalFlushable {
       loading = loadSealedIndexes(this.recoveryContext, segment)
         .then((indexes) => {
           segment.indexes = indexes;
+          this.keepIndexesLoaded(segment);
           return indexes;
         })
         .finally(() => this.indexLoads.delete(segment));
       this.indexLoads.set(segment, loading);
     }
     return loading;
+  }
+
+  /** Marks a sealed segment's indexes as recently used and drops the indexes of the least recently used beyond the cap. */
+  private keepIndexesLoaded(segment: Segment): void {
+    const list = this.sealedWithIndexes.filter((entry) => entry !== segment);
+    list.push(segment);
+    while (list.length > LOADED_SEALED_INDEXES_MAX) {
+      const evicted = list.shift()!;
+      if (evicted.sealed) evicted.indexes = null;
+    }
+    this.sealedWithIndexes = list;
   }
 
   // ---------------------------------------------------------------- timestamps, headers
@@ -569,6 +585,7 @@ export class PartitionLog implements IntervalFlushable {
     this.segments = this.segments.slice(count);
     const removedBases = new Set(removed.map((segment) => segment.baseOffset));
     this.unsynced = this.unsynced.filter((entry) => !removedBases.has(entry.baseOffset));
+    this.sealedWithIndexes = this.sealedWithIndexes.filter((segment) => !removedBases.has(segment.baseOffset));
     let bytes = 0;
     for (const segment of removed) {
       bytes += segment.sizeBytes;
@@ -638,6 +655,7 @@ export class PartitionLog implements IntervalFlushable {
     this.segments = recovered.segments;
     this.startOffset = recovered.logStartOffset;
     this.recoveryPoint = recovered.recoveryPoint;
+    for (const segment of this.segments) if (segment.sealed && segment.indexes !== null) this.keepIndexesLoaded(segment);
     const active = this.active;
     this.activeFd = openSync(active.paths.log, 'r+');
     if (!recovered.clean) {
