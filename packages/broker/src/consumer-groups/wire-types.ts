@@ -90,7 +90,7 @@ export interface HeartbeatResponse {
 }
 
 export interface LeaveGroupRequestMember {
-  memberId: string | null;
+  memberId?: string | null;
   groupInstanceId?: string | null;
   reason?: string | null;
 }
@@ -149,10 +149,10 @@ export interface OffsetFetchRequestTopic {
   partitionIndexes: number[] | null;
 }
 export interface OffsetFetchRequestGroup {
-  groupId: string | null;
+  groupId?: string | null;
   memberId?: string | null;
   memberEpoch?: number;
-  topics: OffsetFetchRequestTopic[] | null;
+  topics?: OffsetFetchRequestTopic[] | null;
 }
 export interface OffsetFetchRequest {
   groupId?: string | null;
