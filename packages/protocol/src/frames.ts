@@ -5,9 +5,9 @@
 import { ApiKey, apiKeyName } from './api-keys.js';
 import { ProtocolError } from './errors.js';
 import { Reader, Writer, stringSize } from './primitives.js';
-import { compile, isFlexible } from './schema/compile.js';
+import { compile, type CompiledCodec } from './schema/compile.js';
 import { schemasFor, isVersionSupported } from './registry.js';
-import type { MessageSchema } from './schema/dsl.js';
+import { parseVersions, type MessageSchema } from './schema/dsl.js';
 import type { RequestByKey, ResponseByKey } from './types.js';
 
 export interface RequestHeader {
@@ -27,25 +27,66 @@ type KnownKey = keyof RequestByKey & number;
 export type RequestFor<K extends number> = K extends KnownKey ? RequestByKey[K] : unknown;
 export type ResponseFor<K extends number> = K extends KnownKey ? ResponseByKey[K] : unknown;
 
-function schemaOrThrow(apiKey: number, apiVersion: number, side: 'request' | 'response'): MessageSchema {
-  const schemas = schemasFor(apiKey);
-  if (!schemas || !isVersionSupported(apiKey, apiVersion)) {
-    throw new ProtocolError(`unsupported ${side}: ${apiKeyName(apiKey)} (key ${apiKey}) version ${apiVersion}`);
+interface ApiEntry {
+  readonly request: MessageSchema;
+  readonly response: MessageSchema;
+  readonly requestFlexibleFrom: number;
+  readonly responseFlexibleFrom: number;
+  readonly requestCodecs: (CompiledCodec | undefined)[];
+  readonly responseCodecs: (CompiledCodec | undefined)[];
+}
+
+/** Per-api-key lookup table so the hot path does no string parsing or map lookups. */
+const apiTable: (ApiEntry | undefined)[] = [];
+
+function flexibleFrom(schema: MessageSchema): number {
+  const range = parseVersions(schema.flexibleVersions);
+  return range.min <= range.max ? range.min : Number.POSITIVE_INFINITY;
+}
+
+function entryFor(apiKey: number): ApiEntry | undefined {
+  let entry = apiTable[apiKey];
+  if (entry === undefined && apiKey >= 0 && apiKey < 0x8000) {
+    const schemas = schemasFor(apiKey);
+    if (!schemas) return undefined;
+    entry = {
+      request: schemas.request,
+      response: schemas.response,
+      requestFlexibleFrom: flexibleFrom(schemas.request),
+      responseFlexibleFrom: flexibleFrom(schemas.response),
+      requestCodecs: [],
+      responseCodecs: [],
+    };
+    apiTable[apiKey] = entry;
   }
-  return schemas[side];
+  return entry;
+}
+
+function codecFor<T>(apiKey: number, apiVersion: number, side: 'request' | 'response'): CompiledCodec<T> {
+  const entry = entryFor(apiKey);
+  const codecs = side === 'request' ? entry?.requestCodecs : entry?.responseCodecs;
+  let codec = codecs?.[apiVersion];
+  if (codec === undefined) {
+    if (!entry || !codecs || !isVersionSupported(apiKey, apiVersion)) {
+      throw new ProtocolError(`unsupported ${side}: ${apiKeyName(apiKey)} (key ${apiKey}) version ${apiVersion}`);
+    }
+    codec = compile(entry[side], apiVersion);
+    codecs[apiVersion] = codec;
+  }
+  return codec as CompiledCodec<T>;
 }
 
 /** Request header flexibility (v2) follows the request schema's flexible versions. */
 function requestHeaderIsFlexible(apiKey: number, apiVersion: number): boolean {
-  const schemas = schemasFor(apiKey);
-  return schemas !== undefined && isVersionSupported(apiKey, apiVersion) && isFlexible(schemas.request, apiVersion);
+  const entry = entryFor(apiKey);
+  return entry !== undefined && apiVersion >= entry.requestFlexibleFrom && isVersionSupported(apiKey, apiVersion);
 }
 
 /** Response header v1 for flexible versions, except ApiVersions which always uses header v0. */
 function responseHeaderIsFlexible(apiKey: number, apiVersion: number): boolean {
   if (apiKey === ApiKey.ApiVersions) return false;
-  const schemas = schemasFor(apiKey);
-  return schemas !== undefined && isFlexible(schemas.response, apiVersion);
+  const entry = entryFor(apiKey);
+  return entry !== undefined && apiVersion >= entry.responseFlexibleFrom;
 }
 
 /**
@@ -65,7 +106,7 @@ export function decodeRequestHeader(frame: Buffer): DecodedRequestHeader {
 
 /** Decodes a request body starting at bodyOffset. Throws ProtocolError for malformed input or unsupported versions. */
 export function decodeRequest<K extends number>(apiKey: K, apiVersion: number, frame: Buffer, bodyOffset: number): RequestFor<K> {
-  const codec = compile<RequestFor<K>>(schemaOrThrow(apiKey, apiVersion, 'request'), apiVersion);
+  const codec = codecFor<RequestFor<K>>(apiKey, apiVersion, 'request');
   return codec.decode(new Reader(frame, bodyOffset));
 }
 
@@ -74,7 +115,7 @@ export function decodeRequest<K extends number>(apiKey: K, apiVersion: number, f
  * ApiVersions always v0), body. Fields omitted from `body` take their schema defaults.
  */
 export function encodeResponse<K extends number>(apiKey: K, apiVersion: number, correlationId: number, body: ResponseFor<K>): Buffer {
-  const codec = compile<ResponseFor<K>>(schemaOrThrow(apiKey, apiVersion, 'response'), apiVersion);
+  const codec = codecFor<ResponseFor<K>>(apiKey, apiVersion, 'response');
   const flexibleHeader = responseHeaderIsFlexible(apiKey, apiVersion);
   const headerSize = 4 + (flexibleHeader ? 1 : 0);
   const total = 4 + headerSize + codec.size(body);
@@ -95,7 +136,7 @@ export function encodeRequest<K extends number>(
   clientId: string | null,
   body: RequestFor<K>,
 ): Buffer {
-  const codec = compile<RequestFor<K>>(schemaOrThrow(apiKey, apiVersion, 'request'), apiVersion);
+  const codec = codecFor<RequestFor<K>>(apiKey, apiVersion, 'request');
   const flexibleHeader = requestHeaderIsFlexible(apiKey, apiVersion);
   const headerSize = 8 + stringSize(clientId, false) + (flexibleHeader ? 1 : 0);
   const total = 4 + headerSize + codec.size(body);
@@ -120,7 +161,7 @@ export function decodeResponse<K extends number>(
   apiVersion: number,
   frame: Buffer,
 ): { correlationId: number; body: ResponseFor<K> } {
-  const codec = compile<ResponseFor<K>>(schemaOrThrow(apiKey, apiVersion, 'response'), apiVersion);
+  const codec = codecFor<ResponseFor<K>>(apiKey, apiVersion, 'response');
   const r = new Reader(frame);
   const correlationId = r.int32();
   if (responseHeaderIsFlexible(apiKey, apiVersion)) r.skipTaggedFields();

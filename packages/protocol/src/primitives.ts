@@ -131,9 +131,20 @@ export class Reader {
 
   private utf8(len: number): string {
     this.need(len);
-    const s = this.buf.toString('utf8', this.pos, this.pos + len);
+    const start = this.pos;
     this.pos += len;
-    return s;
+    if (len <= 24) {
+      // short ASCII strings (topic names, client ids) are cheaper to build in JS than via a native call
+      const b = this.buf;
+      let s = '';
+      for (let i = start; i < start + len; i++) {
+        const c = b[i]!;
+        if (c > 0x7f) return b.toString('utf8', start, start + len);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return this.buf.toString('utf8', start, start + len);
   }
 
   private slice(len: number): Buffer {

@@ -56,8 +56,10 @@ export function supportedApiVersions(): ApiVersionRange[] {
 
 /** True when the codec can decode requests and encode responses of this (apiKey, version). */
 export function isVersionSupported(apiKey: number, version: number): boolean {
-  const schemas = registry.get(apiKey);
-  if (!schemas) return false;
-  const { min, max } = fullRange(schemas);
-  return version >= min && version <= max;
+  const range = codecRanges[apiKey];
+  return range !== undefined && version >= range.min && version <= range.max;
 }
+
+/** Decodable/encodable range per api key, indexed by key (hot path: no map lookups). */
+const codecRanges: ({ min: number; max: number } | undefined)[] = [];
+for (const [apiKey, schemas] of registry) codecRanges[apiKey] = fullRange(schemas);

@@ -281,7 +281,7 @@ export const ListGroupsRequestSchema = message({
   type: 'request',
   validVersions: '0-4',
   flexibleVersions: '3+',
-  fields: [f('statesFilter', '[]string', '4+')],
+  fields: [f('statesFilter', '[]string', '4+'), f('typesFilter', '[]string', '5+')],
 });
 
 export const ListGroupsResponseSchema = message({
@@ -294,7 +294,12 @@ export const ListGroupsResponseSchema = message({
     f('throttleTimeMs', 'int32', '1+'),
     f('errorCode', 'int16', '0+'),
     f('groups', '[]struct', '0+', {
-      fields: [f('groupId', 'string', '0+'), f('protocolType', 'string', '0+'), f('groupState', 'string', '4+')],
+      fields: [
+        f('groupId', 'string', '0+'),
+        f('protocolType', 'string', '0+'),
+        f('groupState', 'string', '4+'),
+        f('groupType', 'string', '5+'),
+      ],
     }),
   ],
 });
@@ -319,6 +324,7 @@ export const DescribeGroupsResponseSchema = message({
     f('groups', '[]struct', '0+', {
       fields: [
         f('errorCode', 'int16', '0+'),
+        f('errorMessage', 'string', '6+', { nullableVersions: '6+', default: null }),
         f('groupId', 'string', '0+'),
         f('groupState', 'string', '0+'),
         f('protocolType', 'string', '0+'),

@@ -1,0 +1,62 @@
+// Micro-benchmark of the compiled codec on the hot paths: decode a Produce request and encode a Fetch
+// response, each carrying a 64 KiB records field. Bounded: a fixed number of iterations per case.
+// Run: npx tsc -b packages/protocol && npm run bench -w @tributary/protocol
+import { ApiKey, decodeRequestHeader, decodeRequest, encodeRequest, encodeResponse, encodeRecordBatch } from '../src/index.js';
+
+const RECORDS_BYTES = 64 * 1024;
+const ITERATIONS = Number(process.env['BENCH_ITERATIONS'] ?? 20_000);
+
+const records = encodeRecordBatch({
+  baseTimestamp: 1_700_000_000_000,
+  records: Array.from({ length: 64 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: Buffer.alloc(RECORDS_BYTES / 64 - 20, i) })),
+});
+
+function measure(name: string, fn: () => unknown): void {
+  for (let i = 0; i < Math.min(2000, ITERATIONS); i++) fn(); // warm-up (JIT)
+  let sink = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < ITERATIONS; i++) sink += fn() === undefined ? 0 : 1;
+  const ns = Number(process.hrtime.bigint() - start) / ITERATIONS;
+  console.log(`${name.padEnd(58)} ${ns.toFixed(0).padStart(8)} ns/op  (${ITERATIONS} iterations, sink ${sink})`);
+}
+
+for (const version of [7, 9]) {
+  const frame = encodeRequest(ApiKey.Produce, version, 1, 'bench', {
+    transactionalId: null,
+    acks: -1,
+    timeoutMs: 30_000,
+    topicData: [{ name: 'bench-topic', partitionData: [{ index: 0, records }] }],
+  }).subarray(4);
+  measure(`decode Produce v${version} request (${records.length} B records)`, () => {
+    const { header, bodyOffset } = decodeRequestHeader(frame);
+    return decodeRequest(ApiKey.Produce, header.requestApiVersion, frame, bodyOffset);
+  });
+}
+
+for (const version of [11, 12]) {
+  measure(`encode Fetch v${version} response (${records.length} B records)`, () =>
+    encodeResponse(ApiKey.Fetch, version, 1, {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      sessionId: 0,
+      responses: [
+        {
+          topic: 'bench-topic',
+          partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 1000, lastStableOffset: 1000, logStartOffset: 0, abortedTransactions: null, records }],
+        },
+      ],
+    }),
+  );
+}
+
+const metadataBody = {
+  brokers: [0, 1, 2].map((nodeId) => ({ nodeId, host: `broker-${nodeId}.local`, port: 9092, rack: null })),
+  clusterId: 'bench',
+  controllerId: 0,
+  topics: Array.from({ length: 10 }, (_, t) => ({
+    errorCode: 0,
+    name: `topic-${t}`,
+    partitions: Array.from({ length: 12 }, (_, p) => ({ errorCode: 0, partitionIndex: p, leaderId: p % 3, leaderEpoch: 1, replicaNodes: [0, 1, 2], isrNodes: [0, 1, 2], offlineReplicas: [] })),
+  })),
+};
+measure('encode Metadata v12 response (10 topics x 12 partitions)', () => encodeResponse(ApiKey.Metadata, 12, 1, metadataBody));

@@ -1,0 +1,11 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fuzzRequestDecoder } from './fuzz-core.js';
+
+test('20k random and mutated request frames only ever raise ProtocolError', () => {
+  const report = fuzzRequestDecoder(20_000, 20261123);
+  assert.equal(report.decoded + report.rejected, 20_000);
+  // the mutations must exercise both outcomes
+  assert.ok(report.rejected > 1000, `rejected ${report.rejected}`);
+  assert.ok(report.decoded > 1000, `decoded ${report.decoded}`);
+});
