@@ -280,6 +280,13 @@ export class PartitionLog implements IntervalFlushable {
     if (this.state === 'closed') return Promise.reject(new LogClosedError(this.dir));
     if (this.storageError !== null) return Promise.reject(this.storageError);
     if (this.config.fsyncPolicy === 'never') return Promise.resolve(this.logEndOffset);
+    if (this.state === 'closing') {
+      // close() makes everything durable; starting a round now could race with it closing the fd.
+      return this.closing!.then(() => {
+        if (this.storageError !== null || this.durableOffset < this.active.nextOffset) throw this.storageError ?? new LogClosedError(this.dir);
+        return asKafkaOffset(this.durableOffset);
+      });
+    }
     return this.requestSync();
   }
 

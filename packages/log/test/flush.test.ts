@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { FlushScheduler, PartitionLog, type SyncKind } from '../src/index.js';
+import { FlushScheduler, LogClosedError, PartitionLog, type SyncKind } from '../src/index.js';
 import { makeSizedBatch, makeValuesBatch } from './support/batches.js';
 import { tempDir, testConfig } from './support/fixtures.js';
 
@@ -71,6 +71,15 @@ describe('flush and group commit', () => {
     assert.ok(syncs.filter((kind) => kind === 'file').length >= 9);
     assert.ok(syncs.includes('directory'));
     await log.close();
+  });
+
+  it('a flush issued while close() runs resolves once close has made everything durable', async () => {
+    const { log } = await openCounting();
+    log.append(makeValuesBatch('a', 2));
+    const closing = log.close();
+    assert.equal(await log.flush(), 2);
+    await closing;
+    await assert.rejects(log.flush(), LogClosedError);
   });
 
   it("'never' reports logEndOffset as durable and flushes without fsync", async () => {
