@@ -1,0 +1,77 @@
+// The storage contract of one Raft group, and an in-memory implementation.
+// Writes are staged; sync() makes everything staged durable (one fsync). A crash loses staged writes.
+import type { Entry, HardState, InitialState, NodeId, RaftIndex, Snapshot, SnapshotMeta, Term } from '../core/types.js';
+
+export interface RaftStorage {
+  /** Everything needed to construct a RaftNode after a restart. */
+  load(): InitialState;
+  /** Latest durable snapshot (metadata + opaque host data), if any besides the empty bootstrap one. */
+  loadSnapshot(): Snapshot | null;
+  setHardState(hs: HardState): void;
+  /** Appends entries, first truncating every stored entry at or after entries[0].index. */
+  append(entries: readonly Entry[]): void;
+  /** Installs a snapshot received from a leader: drops every stored entry, records its metadata and data. */
+  applySnapshot(snapshot: Snapshot): void;
+  /** Log compaction: records the snapshot (taken by the host at meta.index) and drops entries up to meta.index. */
+  compact(snapshot: Snapshot): void;
+  /** Makes every write above durable. */
+  sync(): Promise<void> | void;
+}
+
+export function bootstrapState(voters: readonly NodeId[], learners: readonly NodeId[] = []): InitialState {
+  return {
+    hardState: { term: 0 as Term, vote: 0 as NodeId, commit: 0 as RaftIndex },
+    snapshot: { index: 0 as RaftIndex, term: 0 as Term, conf: { voters: [...voters], learners: [...learners] } },
+    entries: [],
+  };
+}
+
+interface Durable { hardState: HardState; snapshot: Snapshot; entries: Entry[] }
+
+type Op = (d: Durable) => void;
+
+/** In-memory storage (tests, simulator): `crash()` discards everything written since the last sync. */
+export class MemoryStorage implements RaftStorage {
+  private durable: Durable;
+  private staged: Op[] = [];
+  constructor(initial: InitialState, snapshotData: Uint8Array = new Uint8Array(0)) {
+    this.durable = { hardState: initial.hardState, snapshot: { meta: initial.snapshot, data: snapshotData }, entries: initial.entries.slice() };
+  }
+  load(): InitialState {
+    return { hardState: this.durable.hardState, snapshot: this.durable.snapshot.meta, entries: this.durable.entries.slice() };
+  }
+  loadSnapshot(): Snapshot | null { return this.durable.snapshot.meta.index > 0 ? this.durable.snapshot : null; }
+  setHardState(hs: HardState): void { this.staged.push((d) => { d.hardState = hs; }); }
+  append(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const copy = entries.slice();
+    this.staged.push((d) => {
+      const first = copy[0]!.index;
+      const base = d.snapshot.meta.index;
+      if (first <= base) throw new Error(`invariant: append at ${first} at or below snapshot ${base}`);
+      if (first > base + d.entries.length + 1) throw new Error(`invariant: append at ${first} leaves a gap after ${base + d.entries.length}`);
+      d.entries.length = first - base - 1;
+      for (const e of copy) d.entries.push(e);
+    });
+  }
+  applySnapshot(snapshot: Snapshot): void {
+    this.staged.push((d) => { d.snapshot = snapshot; d.entries = []; });
+  }
+  compact(snapshot: Snapshot): void {
+    this.staged.push((d) => {
+      const base = d.snapshot.meta.index;
+      if (snapshot.meta.index <= base) return;
+      d.entries = d.entries.slice(snapshot.meta.index - base);
+      d.snapshot = snapshot;
+    });
+  }
+  sync(): void {
+    for (const op of this.staged) op(this.durable);
+    this.staged = [];
+  }
+  /** Simulated power loss: staged writes vanish. */
+  crash(): void { this.staged = []; }
+  get stagedCount(): number { return this.staged.length; }
+}
+
+export type { SnapshotMeta };
