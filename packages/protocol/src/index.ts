@@ -22,6 +22,7 @@ export type { RequestByKey, ResponseByKey } from './types.js';
 export * from './messages/core.js';
 export * from './messages/admin.js';
 export * from './messages/groups.js';
+export * from './messages/transactions.js';
 export {
   BATCH_HEADER_BYTES,
   Compression,

@@ -6,6 +6,7 @@ import { parseVersions, type MessageSchema } from './schema/dsl.js';
 import * as core from './messages/core.js';
 import * as admin from './messages/admin.js';
 import * as groups from './messages/groups.js';
+import * as transactions from './messages/transactions.js';
 
 export interface ApiSchemas {
   readonly request: MessageSchema;
@@ -23,6 +24,7 @@ const registry = new Map<number, ApiSchemas>([
   [ApiKey.ApiVersions, { request: core.ApiVersionsRequestSchema, response: core.ApiVersionsResponseSchema }],
   ...admin.adminApis,
   ...groups.groupApis,
+  ...transactions.transactionApis,
 ]);
 
 export function schemasFor(apiKey: number): ApiSchemas | undefined {

@@ -2,6 +2,7 @@
 import type * as core from './messages/core.js';
 import type * as admin from './messages/admin.js';
 import type * as groups from './messages/groups.js';
+import type * as transactions from './messages/transactions.js';
 
 export interface RequestByKey {
   0: core.ProduceRequest;
@@ -23,6 +24,10 @@ export interface RequestByKey {
   21: admin.DeleteRecordsRequest;
   22: admin.InitProducerIdRequest;
   23: admin.OffsetForLeaderEpochRequest;
+  24: transactions.AddPartitionsToTxnRequest;
+  25: transactions.AddOffsetsToTxnRequest;
+  26: transactions.EndTxnRequest;
+  28: transactions.TxnOffsetCommitRequest;
   32: admin.DescribeConfigsRequest;
   33: admin.AlterConfigsRequest;
   37: admin.CreatePartitionsRequest;
@@ -55,6 +60,10 @@ export interface ResponseByKey {
   21: admin.DeleteRecordsResponse;
   22: admin.InitProducerIdResponse;
   23: admin.OffsetForLeaderEpochResponse;
+  24: transactions.AddPartitionsToTxnResponse;
+  25: transactions.AddOffsetsToTxnResponse;
+  26: transactions.EndTxnResponse;
+  28: transactions.TxnOffsetCommitResponse;
   32: admin.DescribeConfigsResponse;
   33: admin.AlterConfigsResponse;
   37: admin.CreatePartitionsResponse;

@@ -129,7 +129,15 @@ function startResponder(): Promise<{ server: net.Server; port: number; seen: Cap
 
 test('kafkajs admin and producer work against responses encoded by this package', async () => {
   const { server, port, seen, log } = await startResponder();
-  const kafka = new Kafka({ clientId: 'golden', brokers: [`127.0.0.1:${port}`], logLevel: logLevel.NOTHING, retry: { retries: 0 } });
+  const kafka = new Kafka({
+    clientId: 'golden',
+    brokers: [`127.0.0.1:${port}`],
+    logLevel: logLevel.NOTHING,
+    // generous timeouts: the shared CI machine can be heavily loaded
+    connectionTimeout: 20_000,
+    requestTimeout: 60_000,
+    retry: { retries: 2 },
+  });
   const admin = kafka.admin();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   try {
