@@ -169,6 +169,8 @@ export class PartitionLog implements IntervalFlushable {
       at += framing.totalBytes;
     }
 
+    // Relative offsets are int32 in the indexes; no real producer request spans 2^31 offsets.
+    if (offsetSpan > INT32_MAX + 1) throw new InvalidBatchError(0, `append spans ${offsetSpan} offsets, more than 2^31`);
     const baseOffset = this.active.nextOffset;
     const lastOffset = baseOffset + offsetSpan - 1;
     this.maybeRoll(totalBytes, lastOffset, nowMs);
@@ -493,8 +495,6 @@ export class PartitionLog implements IntervalFlushable {
     for (const segment of segments) {
       const endPosition = segment.sizeBytes;
       if (endPosition === 0) continue;
-      const indexes = await this.loadIndexes(segment);
-      const startPosition = segment.baseOffset >= from ? 0 : indexes.offsetIndex.lookup(from - segment.baseOffset);
       let stopped = false;
       let handle: FileHandle;
       try {
@@ -504,6 +504,7 @@ export class PartitionLog implements IntervalFlushable {
         throw error;
       }
       try {
+        const startPosition = segment.baseOffset >= from ? 0 : (await this.loadIndexes(segment)).offsetIndex.lookup(from - segment.baseOffset);
         await walkBatchHeaders(handle, startPosition, endPosition, (bytes, at) => {
           const info = readBatchHeaderInfo(bytes, at);
           if (info.lastOffset < from) return true;
