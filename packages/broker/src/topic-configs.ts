@@ -49,7 +49,7 @@ const validators: Record<string, Validator> = {
     v.trim() === 'delete' ? null : `only "delete" is supported (log compaction is not implemented), got "${v}"`,
   'retention.ms': longAtLeast(-1),
   'retention.bytes': longAtLeast(-1),
-  'segment.bytes': intIn(14, INT32_MAX),
+  'segment.bytes': intIn(1024, INT32_MAX),
   'segment.ms': longAtLeast(1),
   'max.message.bytes': intIn(0, INT32_MAX),
   'message.timestamp.type': (v) =>

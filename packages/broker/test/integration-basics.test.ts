@@ -15,7 +15,7 @@ let cleanup: () => void;
 before(async () => {
   const tmp = tempDataDir();
   cleanup = tmp.cleanup;
-  broker = await startBroker({ dataDir: tmp.dir });
+  broker = await startBroker({ dataDir: tmp.dir, env: { TRIBUTARY_LOG_RETENTION_CHECK_INTERVAL_MS: '100' } });
   client = await WireClient.connect(broker.kafka.host, broker.kafka.port);
 });
 
@@ -292,6 +292,47 @@ test('kafkajs admin and idempotent producer work unchanged; records read back in
     await producer.disconnect();
     await admin.disconnect();
   }
+});
+
+test('ListOffsets by timestamp and max timestamp; LogAppendTime topics stamp the broker time', async () => {
+  await createTopic('times');
+  const base = 1_700_000_000_000;
+  for (const [i, ts] of [base + 10, base + 50, base + 30].entries()) {
+    const b = batchOf([{ key: null, value: Buffer.from(`t${i}`), timestamp: ts }]);
+    assert.equal((await produce(client, 'times', 0, b, -1)).errorCode, ErrorCode.NONE);
+  }
+  const at = await listOffset('times', base + 20);
+  assert.equal(at.offset, 1);
+  assert.equal(at.timestamp, base + 50);
+  const max = await listOffset('times', -3);
+  assert.equal(max.offset, 1);
+  assert.equal(max.timestamp, base + 50);
+  assert.equal((await listOffset('times', base + 1000)).offset, -1);
+
+  await createTopic('appendtime', 1, [{ name: 'message.timestamp.type', value: 'LogAppendTime' }]);
+  const before = Date.now();
+  const r = await produce(client, 'appendtime', 0, batchOf([{ key: null, value: Buffer.from('x'), timestamp: 5 }]), -1);
+  assert.ok(r.logAppendTimeMs >= before, 'the response carries the append time');
+  const stored = (await fetchOnce(client, 'appendtime', 0, 0)).records as Buffer;
+  assert.equal(stored.readInt16BE(21) & 0x08, 0x08, 'the stored batch is marked LogAppendTime');
+});
+
+test('retention deletes whole old segments and advances the log start offset', async () => {
+  await createTopic('ret', 1, [
+    { name: 'segment.bytes', value: '1024' },
+    { name: 'retention.bytes', value: '2048' },
+  ]);
+  for (let i = 0; i < 40; i++) await produce(client, 'ret', 0, batchOf([{ key: null, value: Buffer.alloc(200, i) }]), -1);
+  // The broker's single retention loop runs every 100 ms here; wait (bounded) for it to act.
+  let earliest = 0;
+  for (let i = 0; i < 100 && earliest === 0; i++) {
+    earliest = (await listOffset('ret', -2)).offset;
+    if (earliest === 0) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(earliest > 0, 'log start offset advanced');
+  const first = recordsIn((await fetchOnce(client, 'ret', 0, earliest)).records)[0];
+  assert.ok(first !== undefined && first.offset <= earliest);
+  assert.equal((await listOffset('ret', -1)).offset, 40);
 });
 
 test('/metrics, /health and /ready answer', async () => {

@@ -20,8 +20,10 @@ async function lookup(partition: LocalPartition, timestamp: number): Promise<{ o
       return { offset: partition.logStartOffset, timestamp: -1 };
     case LATEST_TIERED:
       return { offset: -1, timestamp: -1 };
-    case MAX_TIMESTAMP:
-      return 'unsupported';
+    case MAX_TIMESTAMP: {
+      const max = await partition.maxTimestamp();
+      return max ? { offset: max.offset, timestamp: max.timestampMs } : { offset: -1, timestamp: -1 };
+    }
     default: {
       if (timestamp < 0) return 'unsupported';
       const found = await partition.offsetForTimestamp(timestamp);

@@ -15,6 +15,7 @@ export class LocalPartition implements PartitionReplica {
   private readonly hwListeners = new Set<() => void>();
   private lastNotifiedHw: number;
   private closed = false;
+  private maxTimestampCache: { scannedUpTo: number; best: { offset: number; timestampMs: number } | null } = { scannedUpTo: 0, best: null };
 
   private constructor(
     readonly topic: string,
@@ -195,6 +196,34 @@ export class LocalPartition implements PartitionReplica {
     const read = await log.read(fetchOffset, maxBytes, { maxOffset: hw, minOneBatch });
     if (read.kind === 'offsetOutOfRange') return { kind: 'offsetOutOfRange' };
     return { kind: 'ok', result: { records: read.records, highWatermark: hw, logStartOffset } };
+  }
+
+  /**
+   * The batch holding the largest timestamp below the high watermark (ListOffsets -3): its last offset and
+   * that timestamp, or null for an empty log. Scans batch headers incrementally from where the last call
+   * stopped; rescans from the log start when retention removed the remembered batch.
+   */
+  async maxTimestamp(): Promise<{ offset: number; timestampMs: number } | null> {
+    const hw = this.highWatermark;
+    if (this.maxTimestampCache.best !== null && this.maxTimestampCache.best.offset < this.log.logStartOffset) {
+      this.maxTimestampCache = { scannedUpTo: this.log.logStartOffset, best: null };
+    }
+    const cache = this.maxTimestampCache;
+    const from = Math.max(cache.scannedUpTo, this.log.logStartOffset);
+    if (from < hw) {
+      let best = cache.best;
+      let scannedUpTo = from;
+      await this.log.scanBatchHeaders(from, (h) => {
+        if (h.lastOffset >= hw) return false;
+        if (h.lastOffset >= from && (best === null || h.maxTimestampMs > best.timestampMs)) {
+          best = { offset: h.lastOffset, timestampMs: h.maxTimestampMs };
+        }
+        scannedUpTo = h.lastOffset + 1;
+        return true;
+      });
+      this.maxTimestampCache = { scannedUpTo, best };
+    }
+    return this.maxTimestampCache.best;
   }
 
   offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestampMs: number } | null> {

@@ -5,6 +5,7 @@ export interface TestRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers?: { key: string; value: Buffer | null }[];
+  timestamp?: number;
 }
 
 export function batchOf(records: TestRecord[], producer?: { producerId: number; producerEpoch: number; baseSequence: number }): Buffer {
@@ -13,7 +14,7 @@ export function batchOf(records: TestRecord[], producer?: { producerId: number; 
     producerId: producer?.producerId ?? -1,
     producerEpoch: producer?.producerEpoch ?? -1,
     baseSequence: producer?.baseSequence ?? -1,
-    records: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers ?? [] })),
+    records: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers ?? [], ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}) })),
   });
 }
 
