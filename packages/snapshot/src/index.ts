@@ -1,1 +1,16 @@
-export {};
+export * from './ids.js';
+export * from './errors.js';
+export * from './keys.js';
+export * from './format.js';
+export * from './object-store.js';
+export * from './stores/memory-store.js';
+export * from './stores/local-store.js';
+export * from './stores/s3-store.js';
+export * from './manifest.js';
+export * from './verify-stream.js';
+export * from './repository.js';
+export * from './observability.js';
+export * from './semaphore.js';
+export * from './manager.js';
+export * from './restore.js';
+export * from './pieces.js';

