@@ -122,6 +122,8 @@ export class ConsumerGroupCoordinator {
   private readonly offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
   private readonly timers = new TimerQueue();
   private readonly parked = new Map<RequestToken, Parked>();
+  /** Offset commits being written per group; the retention sweep leaves such groups for its next run. */
+  private readonly commitsInFlight = new Map<string, number>();
   private nextToken = 1;
   private wakeUp: { handle: unknown; deadlineMs: number } | null = null;
   /** Every store write, in order; answers that follow a write wait for it. */
@@ -388,16 +390,23 @@ export class ConsumerGroupCoordinator {
     });
     if (accepted.length === 0) return { throttleTimeMs: 0, topics };
     const store = this.requireStore();
+    this.commitsInFlight.set(groupId, (this.commitsInFlight.get(groupId) ?? 0) + 1);
     try {
       await this.enqueueWrite(() => store.commitOffsets(groupId, accepted));
     } catch (error) {
       this.logger.error({ err: error, groupId }, 'offset commit could not be stored');
       for (const t of topics) for (const p of t.partitions) if (p.errorCode === GroupErrorCode.NONE) p.errorCode = GroupErrorCode.COORDINATOR_NOT_AVAILABLE;
       return { throttleTimeMs: 0, topics };
+    } finally {
+      const left = (this.commitsInFlight.get(groupId) ?? 1) - 1;
+      if (left === 0) this.commitsInFlight.delete(groupId);
+      else this.commitsInFlight.set(groupId, left);
     }
-    this.getOrCreateGroup(groupId);
-    const byTopic = this.offsetsOf(groupId);
-    for (const o of accepted) topicMap(byTopic, o.topic).set(o.partition, o);
+    // A group deleted while this write was queued had its offsets deleted after it in the store too.
+    if (this.groups.get(groupId) === group) {
+      const byTopic = this.offsetsOf(groupId);
+      for (const o of accepted) topicMap(byTopic, o.topic).set(o.partition, o);
+    }
     return { throttleTimeMs: 0, topics };
   }
 
@@ -561,6 +570,7 @@ export class ConsumerGroupCoordinator {
   async expireOffsets(nowMs: number = this.now()): Promise<number> {
     let expiredCount = 0;
     for (const group of [...this.groups.values()]) {
+      if (this.commitsInFlight.has(group.groupId) || this.groups.get(group.groupId) !== group) continue;
       const byTopic = this.offsets.get(group.groupId);
       const expired: TopicPartitionRef[] = [];
       if (byTopic !== undefined) {
@@ -579,6 +589,7 @@ export class ConsumerGroupCoordinator {
         this.forgetOffsets(group.groupId, expired);
         expiredCount += expired.length;
       }
+      if (this.groups.get(group.groupId) !== group || this.commitsInFlight.has(group.groupId)) continue; // changed meanwhile
       const left = this.offsets.get(group.groupId);
       if (group.state === 'Empty' && group.pendingMemberCount === 0 && (left === undefined || left.size === 0) && group.markDead(nowMs)) {
         await this.removeDeadGroup(group);
