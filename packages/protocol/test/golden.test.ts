@@ -2,7 +2,17 @@
 // clients send (see each test's comment for the source of the vector).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApiKey, ErrorCode, decodeRequestHeader, decodeRequest, encodeResponse, decodeResponse, encodeRequest, supportedApiVersions } from '../src/index.js';
+import {
+  ApiKey,
+  ErrorCode,
+  ProtocolError,
+  decodeRequestHeader,
+  decodeRequest,
+  encodeResponse,
+  decodeResponse,
+  encodeRequest,
+  supportedApiVersions,
+} from '../src/index.js';
 
 function hex(s: string): Buffer {
   return Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -91,4 +101,55 @@ test('Produce v3 request as kafkajs sends it', () => {
 
 test('every advertised API has a positive range', () => {
   for (const r of supportedApiVersions()) assert.ok(r.minVersion <= r.maxVersion, String(r.apiKey));
+});
+
+test('tagged fields: known tags decode, unknown tags are skipped (header and body)', () => {
+  // ApiVersions v3 request; header tag section holds unknown tag 5 (2 bytes); body tag section holds unknown tag 9.
+  const frame = hex('0012 0003 00000001 0001 61  01 05 02 abcd   02 78 02 79  01 09 01 ff');
+  const { bodyOffset } = decodeRequestHeader(frame);
+  assert.equal(bodyOffset, 2 + 2 + 4 + 3 + 5);
+  assert.deepEqual(decodeRequest(ApiKey.ApiVersions, 3, frame, bodyOffset), { clientSoftwareName: 'x', clientSoftwareVersion: 'y' });
+
+  // FetchRequest v12: ClusterId is tagged field 0 of the top-level struct.
+  const body = { clusterId: 'c1', replicaId: -1, maxWaitMs: 500, minBytes: 1, topics: [] };
+  const withTag = encodeRequest(ApiKey.Fetch, 12, 3, null, body).subarray(4);
+  // header: key, version, corr, null client id, empty header tags
+  assert.deepEqual(withTag.subarray(0, 11), hex('0001 000c 00000003 ffff 00'));
+  // body ends with: topics [] (01), forgotten [] (01), rackId "" (01), tags: count 1, tag 0, size 3, compact "c1"
+  assert.deepEqual(withTag.subarray(withTag.length - 9), hex('01 01 01 01 00 03 03 6331'));
+  const decoded = decodeRequest(ApiKey.Fetch, 12, withTag, decodeRequestHeader(withTag).bodyOffset);
+  assert.equal(decoded.clusterId, 'c1');
+  assert.equal(decoded.maxBytes, 0x7fffffff, 'absent in the request: default');
+  // a tagged field equal to its default is not written
+  const withoutTag = encodeRequest(ApiKey.Fetch, 12, 3, null, { ...body, clusterId: null }).subarray(4);
+  assert.equal(withoutTag.length, withTag.length - 5);
+});
+
+test('int64 values: negative, beyond 2^32 and clamped beyond int64', () => {
+  const frame = encodeResponse(ApiKey.InitProducerId, 1, 1, { throttleTimeMs: 0, errorCode: 0, producerId: 2 ** 40 + 5, producerEpoch: 2 });
+  assert.deepEqual(frame.subarray(14, 22), hex('0000010000000005'));
+  assert.equal(decodeResponse(ApiKey.InitProducerId, 1, frame.subarray(4)).body.producerId, 2 ** 40 + 5);
+  const negative = encodeResponse(ApiKey.InitProducerId, 1, 1, { throttleTimeMs: 0, errorCode: 0, producerId: -2, producerEpoch: 0 });
+  assert.deepEqual(negative.subarray(14, 22), hex('fffffffffffffffe'));
+  const clamped = encodeResponse(ApiKey.InitProducerId, 1, 1, { throttleTimeMs: 0, errorCode: 0, producerId: 2 ** 64, producerEpoch: 0 });
+  assert.deepEqual(clamped.subarray(14, 22), hex('7fffffffffffffff'));
+});
+
+test('malformed input raises ProtocolError, never RangeError', () => {
+  assert.throws(() => decodeRequestHeader(hex('0012 00')), ProtocolError);
+  assert.throws(() => decodeRequestHeader(hex('0012 0002 00000001 0010 61')), ProtocolError); // client id longer than frame
+  // Metadata v1 with a topics count far beyond the frame: rejected before allocation
+  const huge = hex('0003 0001 00000001 ffff 7fffffff');
+  assert.throws(() => decodeRequest(ApiKey.Metadata, 1, huge, decodeRequestHeader(huge).bodyOffset), /exceeds/);
+  // null array where the schema does not allow it (Produce topicData)
+  const nullTopics = hex('0000 0003 00000001 ffff ffff ffff 00007530 ffffffff');
+  assert.throws(() => decodeRequest(ApiKey.Produce, 3, nullTopics, decodeRequestHeader(nullTopics).bodyOffset), ProtocolError);
+  assert.throws(() => decodeRequest(999, 0, nullTopics, 10), ProtocolError);
+  // unknown api: header still decodes so the broker can answer
+  assert.deepEqual(decodeRequestHeader(hex('03e7 0000 00000009 ffff')).header, {
+    requestApiKey: 999,
+    requestApiVersion: 0,
+    correlationId: 9,
+    clientId: null,
+  });
 });
