@@ -68,7 +68,10 @@ export async function recoverLogDirectory(context: SegmentRecoveryContext): Prom
     const trusted = base < trustBelow;
     const loaded = trusted && (isLast ? await loadTrustedActiveSegment(segment, fileBytes) : await loadTrustedSealedSegment(segment, fileBytes, bases[i + 1]!));
     let complete = true;
-    if (!loaded) complete = await recoverSegmentByScan(context, segment, fileBytes, !isLast);
+    if (!loaded) {
+      if (trusted) logger.warn({ dir, segment: base }, 'index files missing or inconsistent; scanning the segment');
+      complete = await recoverSegmentByScan(context, segment, fileBytes, !isLast);
+    }
     // Age for time-based rolling: when the file was created (birth time where the file system records it).
     segment.rollTimestampMs = segment.isEmpty ? null : fileStat.birthtimeMs > 0 ? fileStat.birthtimeMs : fileStat.mtimeMs;
     segments.push(segment);

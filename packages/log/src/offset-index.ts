@@ -55,6 +55,11 @@ export class OffsetIndex {
 
   /** File position of the last indexed batch whose relative base offset is <= `relativeOffset` (0 if none). */
   lookup(relativeOffset: number): number {
+    return this.lookupEntry(relativeOffset).position;
+  }
+
+  /** The last entry whose relative offset is <= `relativeOffset`, or { relativeOffset: 0, position: 0 } (the segment start). */
+  lookupEntry(relativeOffset: number): { relativeOffset: number; position: number } {
     let low = 0;
     let high = this.count - 1;
     let found = -1;
@@ -67,7 +72,9 @@ export class OffsetIndex {
         high = mid - 1;
       }
     }
-    return found < 0 ? 0 : this.entries.readInt32BE(found * OFFSET_INDEX_ENTRY_BYTES + 4);
+    if (found < 0) return { relativeOffset: 0, position: 0 };
+    const at = found * OFFSET_INDEX_ENTRY_BYTES;
+    return { relativeOffset: this.entries.readInt32BE(at), position: this.entries.readInt32BE(at + 4) };
   }
 
   /** The last entry, or null when empty. */

@@ -26,7 +26,7 @@ import type {
   RetentionResult, TimestampLookupResult,
 } from './partition-log-types.js';
 import { CLEAN_SHUTDOWN_FILE, LOG_START_OFFSET_FILE, RECOVERY_POINT_FILE } from './segment-files.js';
-import { findTimestampInSegment, readSegmentBatches } from './segment-reader.js';
+import { IndexMismatchError, findTimestampInSegment, readSegmentBatches } from './segment-reader.js';
 import { loadSealedIndexes, writeSealedIndexFiles, type SegmentRecoveryContext } from './segment-recovery.js';
 import { walkBatchHeaders } from './segment-scan.js';
 import { Segment, type SegmentIndexes } from './segment.js';
@@ -382,8 +382,16 @@ export class PartitionLog implements IntervalFlushable {
       try {
         return await this.readFromSegment(segment, offset, maxBytes, maxOffset, minOneBatch);
       } catch (error) {
+        if (attempt > 0) throw error;
+        if (error instanceof IndexMismatchError && segment.sealed) {
+          // A corrupt index file that passed the sanity checks: drop it and rebuild from the log on the retry.
+          this.logger.warn({ dir: this.dir, segment: segment.baseOffset, err: error }, 'offset index does not match the log; rebuilding');
+          segment.indexes = null;
+          await unlinkIfExists(segment.paths.offsetIndex);
+          continue;
+        }
         // The segment was deleted by retention between the lookup and the open: look again.
-        if (!isNotFound(error) || attempt > 0) throw error;
+        if (!isNotFound(error)) throw error;
       }
     }
   }

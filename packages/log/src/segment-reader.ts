@@ -3,7 +3,7 @@
  * ideally a single read that already holds the answer), and the first record at or after a timestamp.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, batchLastOffset, batchMaxTimestamp } from './batch-header.js';
+import { BATCH_HEADER_BYTES, LOG_OVERHEAD_BYTES, batchBaseOffset, batchLastOffset, batchMaxTimestamp } from './batch-header.js';
 import { LogStorageError } from './errors.js';
 import { firstRecordAtOrAfter } from './record-timestamps.js';
 import type { Segment, SegmentIndexes } from './segment.js';
@@ -12,6 +12,9 @@ import { readAt, walkBatchHeaders } from './segment-scan.js';
 /** Extra bytes read past maxBytes + indexIntervalBytes so the first read usually holds the whole answer. */
 const READ_SLACK_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
+
+/** An offset-index entry that does not point at the batch it names: the index is stale or corrupt. */
+export class IndexMismatchError extends LogStorageError {}
 
 export interface SegmentReadRequest {
   readonly offset: number;
@@ -31,19 +34,31 @@ export interface SegmentReadResult {
 
 export async function readSegmentBatches(handle: FileHandle, segment: Segment, indexes: SegmentIndexes, request: SegmentReadRequest): Promise<SegmentReadResult> {
   const { offset, maxBytes, maxOffset, minOneBatch, endPosition } = request;
-  const indexedPosition = indexes.offsetIndex.lookup(offset - segment.baseOffset);
+  const entry = indexes.offsetIndex.lookupEntry(offset - segment.baseOffset);
+  const indexedPosition = entry.position;
   let window = await readAt(handle, indexedPosition, Math.min(endPosition - indexedPosition, maxBytes + request.indexIntervalBytes + READ_SLACK_BYTES));
   let windowStart = indexedPosition;
+  if (window.length < BATCH_HEADER_BYTES || batchBaseOffset(window, 0) !== segment.baseOffset + entry.relativeOffset) {
+    throw new IndexMismatchError(`${segment.paths.log}: index entry (${entry.relativeOffset}, ${entry.position}) does not point at that batch`);
+  }
   const header = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
-  /** [totalBytes, lastOffset] of the batch at `position`, from the window or a small read. */
+  /** [totalBytes, lastOffset] of the batch at `position`, from the window or a small read; checks the length. */
   const batchAt = async (position: number): Promise<[number, number]> => {
+    let bytes: Buffer;
+    let at: number;
     if (position >= windowStart && position + BATCH_HEADER_BYTES <= windowStart + window.length) {
-      const at = position - windowStart;
-      return [LOG_OVERHEAD_BYTES + window.readInt32BE(at + 8), batchLastOffset(window, at)];
+      bytes = window;
+      at = position - windowStart;
+    } else {
+      bytes = await readAt(handle, position, BATCH_HEADER_BYTES, header);
+      at = 0;
+      if (bytes.length < BATCH_HEADER_BYTES) throw new LogStorageError(`segment ${segment.paths.log} is shorter than recorded at ${position}`);
     }
-    const bytes = await readAt(handle, position, BATCH_HEADER_BYTES, header);
-    if (bytes.length < BATCH_HEADER_BYTES) throw new LogStorageError(`segment ${segment.paths.log} is shorter than recorded at ${position}`);
-    return [LOG_OVERHEAD_BYTES + bytes.readInt32BE(8), batchLastOffset(bytes, 0)];
+    const total = LOG_OVERHEAD_BYTES + bytes.readInt32BE(at + 8);
+    if (total < BATCH_HEADER_BYTES || position + total > endPosition) {
+      throw new LogStorageError(`segment ${segment.paths.log}: batch at ${position} has an impossible length ${total}`);
+    }
+    return [total, batchLastOffset(bytes, at)];
   };
 
   // Skip to the batch containing `offset` (at most about one index interval).

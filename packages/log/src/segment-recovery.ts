@@ -3,7 +3,7 @@
  * full validating scans that truncate at the first torn or corrupt batch, and index rebuilds.
  */
 import { open, writeFile } from 'node:fs/promises';
-import { batchBaseOffset, batchLastOffset, checkBatchFraming } from './batch-header.js';
+import { LAST_OFFSET_DELTA_AT, MAGIC_AT, batchBaseOffset, batchLastOffset } from './batch-header.js';
 import { fsyncPath, readFileIfExists, unlinkIfExists, type SyncObserver } from './durable-file.js';
 import { LogStorageError } from './errors.js';
 import type { LogLogger } from './log-logger.js';
@@ -56,7 +56,8 @@ export async function loadTrustedActiveSegment(segment: Segment, fileBytes: numb
     let expected = segment.baseOffset + (last === null ? 0 : last.relativeOffset);
     let consistent = true;
     await walkBatchHeaders(handle, last === null ? 0 : last.position, fileBytes, (bytes, at) => {
-      if (!checkBatchFraming(bytes, at, bytes.length).ok || batchBaseOffset(bytes, at) !== expected) {
+      // walkBatchHeaders checked the length against the file; the whole batch need not be in `bytes`.
+      if (bytes.readInt8(at + MAGIC_AT) !== 2 || bytes.readInt32BE(at + LAST_OFFSET_DELTA_AT) < 0 || batchBaseOffset(bytes, at) !== expected) {
         consistent = false;
         return false;
       }

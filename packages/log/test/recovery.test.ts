@@ -159,6 +159,40 @@ describe('recovery', () => {
     }
   });
 
+  it('an index entry pointing at the wrong batch is detected on read and the index rebuilt', async () => {
+    const dir = await dirFor('bad-entry');
+    const config = testConfig({ segmentBytesMax: 3000, indexIntervalBytes: 100 });
+    let log = await PartitionLog.open(dir, config);
+    for (let i = 0; i < 60; i++) log.append(makeSizedBatch(2, 30));
+    await log.close();
+    const indexFile = join(dir, '00000000000000000000.index');
+    const index = await readFile(indexFile);
+    assert.ok(index.length >= 24, 'needs several entries');
+    index.writeInt32BE(index.readInt32BE(12) + 1, 12); // entry 1: position off by one, still increasing
+    await writeFile(indexFile, index);
+    const logger = new RecordingLogger();
+    log = await PartitionLog.open(dir, config, logger);
+    for (let offset = 0; offset < log.logEndOffset; offset++) {
+      const result = await log.read(offset, 1);
+      assert.ok(result.kind === 'records');
+      assert.equal(decodeBatches(result.records)[0]!.baseOffset, offset - (offset % 2), `offset ${offset}`);
+    }
+    assert.ok(logger.warnings().some((message) => message.includes('does not match the log')));
+    await log.close();
+  });
+
+  it('a clean reopen with batches larger than the header-walk chunk needs no scan', async () => {
+    const dir = await dirFor('large');
+    let log = await PartitionLog.open(dir, testConfig({ indexIntervalBytes: 1 << 20 }));
+    for (let i = 0; i < 5; i++) log.append(makeSizedBatch(3, 40_000));
+    await log.close();
+    const logger = new RecordingLogger();
+    log = await PartitionLog.open(dir, testConfig(), logger);
+    assert.equal(log.logEndOffset, 15);
+    assert.deepEqual(logger.warnings(), []);
+    await log.close();
+  });
+
   it('a torn tail after a clean close of earlier data is still recovered (marker removed on open)', async () => {
     const dir = await dirFor('marker');
     let log = await PartitionLog.open(dir, testConfig());
