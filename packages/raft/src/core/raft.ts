@@ -679,8 +679,10 @@ export class RaftNode {
     this.roleValue = Role.Leader;
     this.leader = this.id;
     this.rebuildProgress();
-    // the no-op entry of the new term: committing it commits everything before it (Figure 8)
-    this.appendEntry(EntryType.Normal, new Uint8Array(0));
+    // the no-op entry of the new term: committing it commits everything before it (Figure 8).
+    // The deliberately broken variant skips it, as it believes it can commit old entries by counting replicas.
+    if (!this.unsafeCommitPreviousTerm) this.appendEntry(EntryType.Normal, new Uint8Array(0));
+    else this.bcastAppend();
   }
 
   private rebuildProgress(): void {

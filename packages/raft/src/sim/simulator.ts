@@ -61,6 +61,9 @@ export function runSimulation(opts: SimOptions): SimResult {
   const maxMsgBytes = rng.pick([40, 100, 1024]);
   const maxInflight = rng.pick([2, 8, 64]);
   const partitionRate = rng.pick([0, 0.005, 0.02]);
+  /** targeted faults: crash or isolate whoever leads right now */
+  const leaderCrashRate = rng.pick([0, 0.005, 0.02]);
+  const leaderIsolateRate = rng.pick([0, 0.005, 0.02]);
   const proposeRate = rng.pick([0.05, 0.1, 0.3]);
   const confChangeRate = poolSize > 1 ? rng.pick([0, 0.003, 0.01]) : 0;
   const compactRate = rng.pick([0, 0.01, 0.05]);
@@ -233,14 +236,23 @@ export function runSimulation(opts: SimOptions): SimResult {
   const chaos = () => {
     if (!faultsOn) return;
     const up = [...nodes.values()].filter((n) => n.up);
-    if (rng.chance(crashRate) && up.length > 0) {
-      const victim = rng.pick(up);
+    const lead0 = currentLeader();
+    let victim: SimNode | undefined;
+    if (rng.chance(crashRate) && up.length > 0) victim = rng.pick(up);
+    else if (lead0 !== undefined && rng.chance(leaderCrashRate)) victim = lead0;
+    if (victim !== undefined) {
+      const v = victim;
       victim.up = false;
       victim.storage.crash();
       victim.raft = null;
       faults++;
       log(`crash node ${victim.id}`);
-      queue.push(now + rng.int(5, 300), () => { if (!victim.up) { log(`restart node ${victim.id}`); start(victim); } });
+      queue.push(now + rng.int(5, 300), () => { if (!v.up) { log(`restart node ${v.id}`); start(v); } });
+    }
+    if (lead0 !== undefined && lead0.up && rng.chance(leaderIsolateRate)) {
+      faults++;
+      for (const id of allIds) side.set(id, id === lead0.id ? 1 : 0);
+      log(`isolate leader ${lead0.id}`);
     }
     if (rng.chance(partitionRate)) {
       faults++;
