@@ -247,7 +247,11 @@ export const DescribeClusterRequestSchema = message({
   type: 'request',
   validVersions: '0-1',
   flexibleVersions: '0+',
-  fields: [f('includeClusterAuthorizedOperations', 'bool', '0+'), f('endpointType', 'int8', '1+', { default: 1 })],
+  fields: [
+    f('includeClusterAuthorizedOperations', 'bool', '0+'),
+    f('endpointType', 'int8', '1+', { default: 1 }),
+    f('includeFencedBrokers', 'bool', '2+'),
+  ],
 });
 
 export const DescribeClusterResponseSchema = message({
@@ -269,6 +273,7 @@ export const DescribeClusterResponseSchema = message({
         f('host', 'string', '0+'),
         f('port', 'int32', '0+'),
         f('rack', 'string', '0+', { nullableVersions: '0+', default: null }),
+        f('isFenced', 'bool', '2+'),
       ],
     }),
     f('clusterAuthorizedOperations', 'int32', '0+', { default: -2147483648 }),

@@ -176,7 +176,8 @@ export const FetchRequestSchema = message({
     f('sessionEpoch', 'int32', '7+', { default: -1 }),
     f('topics', '[]struct', '0+', {
       fields: [
-        f('topic', 'string', '0+'),
+        f('topic', 'string', '0-12'),
+        f('topicId', 'uuid', '13+'),
         f('partitions', '[]struct', '0+', {
           fields: [
             f('partition', 'int32', '0+'),
@@ -190,7 +191,7 @@ export const FetchRequestSchema = message({
       ],
     }),
     f('forgottenTopicsData', '[]struct', '7+', {
-      fields: [f('topic', 'string', '7+'), f('partitions', '[]int32', '7+')],
+      fields: [f('topic', 'string', '7-12'), f('topicId', 'uuid', '13+'), f('partitions', '[]int32', '7+')],
     }),
     f('rackId', 'string', '11+', { default: '' }),
   ],
@@ -208,7 +209,8 @@ export const FetchResponseSchema = message({
     f('sessionId', 'int32', '7+', { default: 0 }),
     f('responses', '[]struct', '0+', {
       fields: [
-        f('topic', 'string', '0+'),
+        f('topic', 'string', '0-12'),
+        f('topicId', 'uuid', '13+'),
         f('partitions', '[]struct', '0+', {
           fields: [
             f('partitionIndex', 'int32', '0+'),
@@ -238,6 +240,7 @@ export const FetchResponseSchema = message({
         }),
       ],
     }),
+    f('nodeEndpoints', '[]struct', '16+', { tag: 0, taggedVersions: '16+', fields: nodeEndpoint }),
   ],
 });
 
@@ -263,6 +266,7 @@ export const ListOffsetsRequestSchema = message({
         }),
       ],
     }),
+    f('timeoutMs', 'int32', '10+'),
   ],
 });
 
