@@ -66,7 +66,7 @@ export class LocalDirectoryObjectStore implements ObjectStore {
       if (error.code === 'ENOENT') throw new ObjectNotFound(key);
       throw error;
     });
-    return createReadStream(path, { fd: handle.fd, autoClose: true, highWaterMark: 256 * 1024 });
+    return createReadStream(path, { fd: handle, autoClose: true, highWaterMark: 256 * 1024 });
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
