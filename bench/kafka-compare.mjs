@@ -211,6 +211,9 @@ async function benchSystem(system) {
   try {
     await createTopics(handle.bootstrap);
     for (const w of workloads) {
+      // Write back dirty pages left by the previous workload first: on ext4 (data=ordered) an fsync waits for
+      // them, so without this a workload's latency depends on what ran before it.
+      spawnSync('sync');
       log(`${system}: ${w.id} ...`);
       let r;
       try {
