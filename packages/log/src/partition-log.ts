@@ -8,7 +8,7 @@
  * waiting for an in-flight fsync). Retention and deleteRecordsBefore run one at a time.
  */
 import { closeSync, fdatasync, ftruncateSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, rm, type FileHandle } from 'node:fs/promises';
 import {
   ATTRIBUTES_AT, LAST_OFFSET_DELTA_AT, MAX_TIMESTAMP_AT, TIMESTAMP_TYPE_LOG_APPEND_TIME,
   batchBaseOffset, batchLastOffset, batchMaxTimestamp, checkBatchFraming, readBatchHeaderInfo, rewriteBatchCrc, writeInt64,
@@ -256,6 +256,7 @@ export class PartitionLog implements IntervalFlushable {
       throw this.storageError;
     }
     old.sealed = true;
+    old.readHandle.retire();
     this.retireFd(this.activeFd);
     this.activeFd = fd;
     this.segments.push(next);
@@ -419,14 +420,14 @@ export class PartitionLog implements IntervalFlushable {
 
   private async readFromSegment(segment: Segment, offset: number, maxBytes: number, maxOffset: number, minOneBatch: boolean): Promise<ReadResult> {
     const endPosition = segment.sizeBytes; // captured before any await: every byte below it is written
-    const handle = await open(segment.paths.log, 'r');
+    const handle = await segment.readHandle.acquire();
     try {
       const indexes = await this.loadIndexes(segment);
       const { indexIntervalBytes } = this.config;
       const result = await readSegmentBatches(handle, segment, indexes, { offset, maxBytes, maxOffset, minOneBatch, endPosition, indexIntervalBytes });
       return { kind: 'records', records: result.records, nextOffset: asKafkaOffset(result.nextOffset) };
     } finally {
-      await handle.close();
+      segment.readHandle.release();
     }
   }
 
@@ -473,7 +474,7 @@ export class PartitionLog implements IntervalFlushable {
       const endPosition = segment.sizeBytes;
       let handle: FileHandle;
       try {
-        handle = await open(segment.paths.log, 'r');
+        handle = await segment.readHandle.acquire();
       } catch (error) {
         if (isNotFound(error)) continue; // deleted by retention meanwhile
         throw error;
@@ -483,7 +484,7 @@ export class PartitionLog implements IntervalFlushable {
         const found = await findTimestampInSegment(handle, indexes, timestampMs, this.startOffset, endPosition);
         if (found !== null) return { offset: asKafkaOffset(Math.max(found.offset, this.startOffset)), timestampMs: found.timestampMs };
       } finally {
-        await handle.close();
+        segment.readHandle.release();
       }
     }
     return null;
@@ -506,7 +507,7 @@ export class PartitionLog implements IntervalFlushable {
       let stopped = false;
       let handle: FileHandle;
       try {
-        handle = await open(segment.paths.log, 'r');
+        handle = await segment.readHandle.acquire();
       } catch (error) {
         if (isNotFound(error)) continue; // deleted by retention meanwhile
         throw error;
@@ -527,7 +528,7 @@ export class PartitionLog implements IntervalFlushable {
           return true;
         });
       } finally {
-        await handle.close();
+        segment.readHandle.release();
       }
       if (stopped) return;
     }
@@ -604,6 +605,7 @@ export class PartitionLog implements IntervalFlushable {
     this.sealedWithIndexes = this.sealedWithIndexes.filter((segment) => !removedBases.has(segment.baseOffset));
     let bytes = 0;
     for (const segment of removed) {
+      segment.readHandle.retire();
       bytes += segment.sizeBytes;
       await unlinkIfExists(segment.paths.log);
       await unlinkIfExists(segment.paths.offsetIndex);
@@ -653,6 +655,8 @@ export class PartitionLog implements IntervalFlushable {
       }
     }
     this.closeAllFds();
+    for (const segment of this.segments) segment.readHandle.retire();
+    await Promise.all(this.segments.map((segment) => segment.readHandle.whenClosed()));
     this.state = 'closed';
   }
 
@@ -671,7 +675,11 @@ export class PartitionLog implements IntervalFlushable {
     this.segments = recovered.segments;
     this.startOffset = recovered.logStartOffset;
     this.recoveryPoint = recovered.recoveryPoint;
-    for (const segment of this.segments) if (segment.sealed && segment.indexes !== null) this.keepIndexesLoaded(segment);
+    for (const segment of this.segments) {
+      if (!segment.sealed) continue;
+      segment.readHandle.retire();
+      if (segment.indexes !== null) this.keepIndexesLoaded(segment);
+    }
     const active = this.active;
     this.activeFd = openSync(active.paths.log, 'r+');
     if (!recovered.clean) {

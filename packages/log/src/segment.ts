@@ -1,5 +1,6 @@
 import { OffsetIndex } from './offset-index.js';
 import { segmentPaths, type SegmentPaths } from './segment-files.js';
+import { SegmentReadHandle } from './segment-read-handle.js';
 import { TimeIndex } from './time-index.js';
 
 export interface SegmentIndexes {
@@ -32,6 +33,8 @@ export class Segment {
   /** Whether this segment no longer takes appends. */
   sealed = false;
   indexes: SegmentIndexes | null;
+  /** Shared read handle: kept open while the segment is active, closed after the last reader once retired. */
+  readonly readHandle: SegmentReadHandle;
   private bytesSinceIndexEntry = 0;
 
   constructor(dir: string, baseOffset: number, withEmptyIndexes: boolean) {
@@ -39,6 +42,7 @@ export class Segment {
     this.nextOffset = baseOffset;
     this.offsetOfMaxTimestamp = baseOffset;
     this.paths = segmentPaths(dir, baseOffset);
+    this.readHandle = new SegmentReadHandle(this.paths.log);
     this.indexes = withEmptyIndexes ? { offsetIndex: OffsetIndex.empty(), timeIndex: TimeIndex.empty() } : null;
   }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { InvalidBatchError, LogClosedError, PartitionLog, type ReadResult } from '../src/index.js';
 import { decodeBatches, makeBatch, makeSizedBatch, makeValuesBatch } from './support/batches.js';
@@ -153,6 +154,23 @@ describe('append and read', () => {
     log.append(makeSizedBatch(1, 10), { nowMs: 60_002 }); // segment started at 2 ms, now 60 s old
     assert.deepEqual(log.segmentBaseOffsets, [0, 2, 3]);
     await log.close();
+  });
+
+  it('an idle partition holds at most two file descriptors, however many segments were read', { skip: !existsSync('/proc/self/fd') }, async () => {
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const before = openFds();
+    const log = await freshLog({ segmentBytesMax: 500 });
+    for (let i = 0; i < 40; i++) log.append(makeSizedBatch(1, 200));
+    assert.ok(log.segmentCount >= 20);
+    await Promise.all(Array.from({ length: 40 }, (_, offset) => log.read(offset, 1000)));
+    await log.offsetForTimestamp(0);
+    await log.scanBatchHeaders(0, () => true);
+    await log.flush();
+    // Released handles close asynchronously: wait (bounded) for the count to settle.
+    for (let i = 0; i < 100 && openFds() - before > 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.ok(openFds() - before <= 2, `${openFds() - before} descriptors held`);
+    await log.close();
+    assert.equal(openFds(), before);
   });
 
   it('scans batch headers from an offset, with producer fields', async () => {
