@@ -1,7 +1,15 @@
 // Micro-benchmark of the compiled codec on the hot paths: decode a Produce request and encode a Fetch
 // response, each carrying a 64 KiB records field. Bounded: a fixed number of iterations per case.
 // Run: npx tsc -b packages/protocol && npm run bench -w @tributary/protocol
-import { ApiKey, decodeRequestHeader, decodeRequest, encodeRequest, encodeResponse, encodeRecordBatch } from '../src/index.js';
+import {
+  ApiKey,
+  decodeRequestHeader,
+  decodeRequest,
+  encodeRequest,
+  encodeResponse,
+  encodeResponseChunks,
+  encodeRecordBatch,
+} from '../src/index.js';
 
 const RECORDS_BYTES = 64 * 1024;
 const ITERATIONS = Number(process.env['BENCH_ITERATIONS'] ?? 20_000);
@@ -31,6 +39,23 @@ for (const version of [7, 9]) {
     const { header, bodyOffset } = decodeRequestHeader(frame);
     return decodeRequest(ApiKey.Produce, header.requestApiVersion, frame, bodyOffset);
   });
+}
+
+const fetchBody = {
+  throttleTimeMs: 0,
+  errorCode: 0,
+  sessionId: 0,
+  responses: [
+    {
+      topic: 'bench-topic',
+      partitions: [{ partitionIndex: 0, errorCode: 0, highWatermark: 1000, lastStableOffset: 1000, logStartOffset: 0, abortedTransactions: null, records }],
+    },
+  ],
+};
+for (const version of [11, 12]) {
+  measure(`encodeResponseChunks Fetch v${version} (${records.length} B records, no copy)`, () =>
+    encodeResponseChunks(ApiKey.Fetch, version, 1, fetchBody),
+  );
 }
 
 for (const version of [11, 12]) {

@@ -4,7 +4,7 @@
  */
 import { ApiKey, apiKeyName } from './api-keys.js';
 import { ProtocolError } from './errors.js';
-import { Reader, Writer, stringSize } from './primitives.js';
+import { Reader, Writer, stringSize, spliceTally } from './primitives.js';
 import { compile, type CompiledCodec } from './schema/compile.js';
 import { schemasFor, isVersionSupported } from './registry.js';
 import { parseVersions, type MessageSchema } from './schema/dsl.js';
@@ -126,6 +126,41 @@ export function encodeResponse<K extends number>(apiKey: K, apiVersion: number, 
   codec.write(w, body);
   if (w.pos !== total) throw new Error(`encoder invariant broken: wrote ${w.pos} of ${total} bytes for ${apiKeyName(apiKey)} v${apiVersion}`);
   return w.buf;
+}
+
+/**
+ * Like encodeResponse, but records fields of 1 KiB or more are not copied: returns the frame as a list of
+ * chunks (header/structure slices interleaved with the caller's records Buffers, in wire order) whose
+ * concatenation equals encodeResponse's output. Write them with socket.cork()/write()/uncork() or writev.
+ * The records Buffers must stay unchanged until the chunks are written.
+ */
+export function encodeResponseChunks<K extends number>(apiKey: K, apiVersion: number, correlationId: number, body: ResponseFor<K>): Buffer[] {
+  const codec = codecFor<ResponseFor<K>>(apiKey, apiVersion, 'response');
+  const flexibleHeader = responseHeaderIsFlexible(apiKey, apiVersion);
+  const headerSize = 4 + (flexibleHeader ? 1 : 0);
+  spliceTally.bytes = 0;
+  const total = 4 + headerSize + codec.size(body);
+  const spliced = spliceTally.bytes;
+  const splices: (number | Uint8Array)[] = [];
+  const w = new Writer(Buffer.allocUnsafe(total - spliced), 0, splices);
+  w.int32(total - 4);
+  w.int32(correlationId);
+  if (flexibleHeader) w.uvarint(0);
+  codec.write(w, body);
+  if (w.pos !== total - spliced) {
+    throw new Error(`encoder invariant broken: wrote ${w.pos} of ${total - spliced} bytes for ${apiKeyName(apiKey)} v${apiVersion}`);
+  }
+  const chunks: Buffer[] = [];
+  let from = 0;
+  for (let i = 0; i < splices.length; i += 2) {
+    const at = splices[i] as number;
+    const records = splices[i + 1] as Uint8Array;
+    if (at > from) chunks.push(w.buf.subarray(from, at));
+    chunks.push(Buffer.isBuffer(records) ? records : Buffer.from(records.buffer, records.byteOffset, records.length));
+    from = at;
+  }
+  if (w.pos > from) chunks.push(w.buf.subarray(from, w.pos));
+  return chunks;
 }
 
 /** Encodes a whole request frame (4-byte size, header v1 or v2, body). Used by tests and internal clients. */

@@ -7,6 +7,7 @@ export {
   decodeRequestHeader,
   decodeRequest,
   encodeResponse,
+  encodeResponseChunks,
   encodeRequest,
   decodeResponse,
   encodeBody,

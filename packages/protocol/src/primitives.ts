@@ -271,6 +271,17 @@ export function stringSize(value: string | null | undefined, compact: boolean): 
   return (compact ? uvarintSize(len + 1) : 2) + len;
 }
 
+/** Records fields at least this large are not copied by chunked encoders (see Writer.splices). */
+export const SPLICE_MIN_BYTES = 1024;
+
+/** Sum of the records fields a chunked encoder will splice instead of copy; reset before each size pass. */
+export const spliceTally = { bytes: 0 };
+
+export function recordsSize(value: Uint8Array | null | undefined, compact: boolean): number {
+  if (value !== null && value !== undefined && value.length >= SPLICE_MIN_BYTES) spliceTally.bytes += value.length;
+  return bytesSize(value, compact);
+}
+
 export function bytesSize(value: Uint8Array | null | undefined, compact: boolean): number {
   if (value === null || value === undefined) return compact ? 1 : 4;
   const len = value.length;
@@ -281,10 +292,26 @@ export function bytesSize(value: Uint8Array | null | undefined, compact: boolean
 export class Writer {
   buf: Buffer;
   pos: number;
+  /**
+   * When non-null, records fields of SPLICE_MIN_BYTES or more are not copied: their length prefix is written
+   * and (position, buffer) pairs are appended here so the caller can emit them as separate chunks.
+   */
+  splices: (number | Uint8Array)[] | null;
 
-  constructor(buf: Buffer, pos = 0) {
+  constructor(buf: Buffer, pos = 0, splices: (number | Uint8Array)[] | null = null) {
     this.buf = buf;
     this.pos = pos;
+    this.splices = splices;
+  }
+
+  records(v: Uint8Array | null | undefined, compact: boolean, field: string): void {
+    if (v === null || v === undefined || this.splices === null || v.length < SPLICE_MIN_BYTES) {
+      this.bytes(v, compact, true, field);
+      return;
+    }
+    if (compact) this.uvarint(v.length + 1);
+    else this.int32(v.length);
+    this.splices.push(this.pos, v);
   }
 
   int8(v: number): void {

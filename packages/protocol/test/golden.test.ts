@@ -9,6 +9,7 @@ import {
   decodeRequestHeader,
   decodeRequest,
   encodeResponse,
+  encodeResponseChunks,
   decodeResponse,
   encodeRequest,
   supportedApiVersions,
@@ -152,4 +153,35 @@ test('malformed input raises ProtocolError, never RangeError', () => {
     correlationId: 9,
     clientId: null,
   });
+});
+
+test('encodeResponseChunks: same bytes as encodeResponse, large records passed through without copying', () => {
+  const big = Buffer.alloc(4096, 7);
+  const small = Buffer.alloc(10, 1);
+  for (const version of [4, 11, 12]) {
+    const body = {
+      throttleTimeMs: 0,
+      errorCode: 0,
+      sessionId: 0,
+      responses: [
+        {
+          topic: 't',
+          partitions: [
+            { partitionIndex: 0, errorCode: 0, highWatermark: 5, records: big },
+            { partitionIndex: 1, errorCode: 0, highWatermark: 5, records: small },
+            { partitionIndex: 2, errorCode: 0, highWatermark: 5, records: null },
+            { partitionIndex: 3, errorCode: 0, highWatermark: 5, records: big },
+          ],
+        },
+      ],
+    };
+    const chunks = encodeResponseChunks(ApiKey.Fetch, version, 9, body);
+    assert.deepEqual(Buffer.concat(chunks), encodeResponse(ApiKey.Fetch, version, 9, body));
+    assert.equal(chunks.filter((c) => c === big).length, 2, 'the 4 KiB records buffer is a chunk of its own, twice');
+    assert.ok(!chunks.includes(small), 'small records are copied');
+  }
+  // no records at all: a single chunk
+  const plain = encodeResponseChunks(ApiKey.Heartbeat, 4, 1, { throttleTimeMs: 0, errorCode: 0 });
+  assert.equal(plain.length, 1);
+  assert.deepEqual(plain[0], encodeResponse(ApiKey.Heartbeat, 4, 1, { throttleTimeMs: 0, errorCode: 0 }));
 });

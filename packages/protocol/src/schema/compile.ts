@@ -4,7 +4,7 @@
  * `new Function`, and caches the result.
  */
 import { ProtocolError } from '../errors.js';
-import { Reader, Writer, stringSize, bytesSize, uvarintSize, EMPTY_BUFFER } from '../primitives.js';
+import { Reader, Writer, stringSize, bytesSize, recordsSize, uvarintSize, EMPTY_BUFFER } from '../primitives.js';
 import { inVersions, type FieldSchema, type MessageSchema, type ScalarType } from './dsl.js';
 
 export interface CompiledCodec<T = unknown> {
@@ -40,7 +40,7 @@ function isUuidZero(b: Uint8Array): boolean {
   return true;
 }
 
-const HELPERS = { ProtocolError, stringSize, bytesSize, uvarintSize, EMPTY_BUFFER, isUuidZero };
+const HELPERS = { ProtocolError, stringSize, bytesSize, recordsSize, uvarintSize, EMPTY_BUFFER, isUuidZero };
 
 function elementType(field: FieldSchema): ScalarType | 'struct' {
   return field.type.startsWith('[]') ? (field.type.slice(2) as ScalarType | 'struct') : (field.type as ScalarType | 'struct');
@@ -179,6 +179,7 @@ function scalarSizeExpr(type: ScalarType, x: string, g: Gen): string {
   const fixed = FIXED_SIZE[type];
   if (fixed !== undefined) return String(fixed);
   if (type === 'string') return `H.stringSize(${x}, ${g.flexible})`;
+  if (type === 'records') return `H.recordsSize(${x}, ${g.flexible})`;
   return `H.bytesSize(${x}, ${g.flexible})`;
 }
 
@@ -237,8 +238,9 @@ function scalarWriteStmt(type: ScalarType, x: string, nullable: boolean, fieldNa
     case 'string':
       return `w.string(${x}, ${g.flexible}, ${nullable}, ${JSON.stringify(fieldName)});`;
     case 'bytes':
-    case 'records':
       return `w.bytes(${x}, ${g.flexible}, ${nullable}, ${JSON.stringify(fieldName)});`;
+    case 'records':
+      return `w.records(${x}, ${g.flexible}, ${JSON.stringify(fieldName)});`;
     default:
       return `w.${type}(${x});`;
   }
