@@ -97,6 +97,12 @@ export async function recoverLogDirectory(context: SegmentRecoveryContext): Prom
     for (const segment of segments) await removeSegmentFiles(context, segment.baseOffset);
     segments.length = 0;
   }
+  // A crash between persisting a new log start offset and deleting the segments below it leaves them behind.
+  while (segments.length > 1 && segments[1]!.baseOffset <= logStartOffset) {
+    const below = segments.shift()!;
+    logger.info({ dir, segment: below.baseOffset, logStartOffset }, 'removing segment below the log start offset');
+    await removeSegmentFiles(context, below.baseOffset);
+  }
   if (segments.length === 0) {
     const segment = new Segment(dir, Math.max(logStartOffset, firstBase), true);
     await writeFile(segment.paths.log, Buffer.alloc(0));

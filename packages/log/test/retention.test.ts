@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PartitionLog } from '../src/index.js';
 import { decodeBatches, makeBatch, makeSizedBatch } from './support/batches.js';
@@ -79,6 +80,21 @@ describe('retention, deleteRecordsBefore and timestamps', () => {
     await log.close();
     log = await PartitionLog.open(dir, config);
     assert.deepEqual([log.logStartOffset, log.logEndOffset], [10, 11]);
+    await log.close();
+  });
+
+  it('segments left below a persisted log start offset (crash before their deletion) are removed on open', async () => {
+    const dir = await dirFor('leftover');
+    const config = testConfig({ segmentBytesMax: 400 });
+    let log = await PartitionLog.open(dir, config);
+    for (let i = 0; i < 10; i++) log.append(makeSizedBatch(1, 120));
+    await log.close();
+    // As if deleteRecordsBefore(7) had persisted its checkpoint and crashed before deleting anything.
+    await writeFile(join(dir, 'log-start-offset'), '7\n');
+    log = await PartitionLog.open(dir, config);
+    assert.equal(log.logStartOffset, 7);
+    assert.deepEqual(log.segmentBaseOffsets, [6, 8]);
+    assert.deepEqual((await readdir(dir)).filter((name) => name.endsWith('.log')), ['00000000000000000006.log', '00000000000000000008.log']);
     await log.close();
   });
 
