@@ -62,9 +62,9 @@ test('kafkajs Metadata v6 request (topics array + allowAutoTopicCreation)', () =
 });
 
 test('ApiVersions UNSUPPORTED_VERSION fallback is v0-framed (header v0, no throttle time)', () => {
-  const ranges = [{ apiKey: 18, minVersion: 0, maxVersion: 3 }];
+  const ranges = [{ apiKey: 18, minVersion: 0, maxVersion: 4 }];
   const frame = encodeResponse(ApiKey.ApiVersions, 0, 99, { errorCode: ErrorCode.UNSUPPORTED_VERSION, apiKeys: ranges });
-  assert.deepEqual(frame, hex('00000010 00000063 0023 00000001 0012 0000 0003'));
+  assert.deepEqual(frame, hex('00000010 00000063 0023 00000001 0012 0000 0004'));
 });
 
 test('ApiVersions v3 response uses header v0 but a flexible body', () => {

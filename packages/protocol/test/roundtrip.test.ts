@@ -41,7 +41,7 @@ for (const { apiKey } of supportedApiVersions()) {
 test('advertised ranges cover the required APIs', () => {
   const byKey = new Map(supportedApiVersions().map((r) => [r.apiKey, r]));
   const expect: [string, number, number][] = [
-    ['ApiVersions', 0, 3],
+    ['ApiVersions', 0, 4],
     ['Metadata', 0, 12],
     ['Produce', 3, 11],
     ['Fetch', 4, 12],

@@ -6,7 +6,8 @@ export const ApiVersionsRequestSchema = message({
   name: 'ApiVersionsRequest',
   apiKey: 18,
   type: 'request',
-  validVersions: '0-3',
+  // v4 has the v3 layout (it only lifts a restriction on SupportedFeatures.minVersion); Java 3.9+/4.x send it first.
+  validVersions: '0-4',
   flexibleVersions: '3+',
   fields: [f('clientSoftwareName', 'string', '3+'), f('clientSoftwareVersion', 'string', '3+')],
 });
@@ -15,7 +16,7 @@ export const ApiVersionsResponseSchema = message({
   name: 'ApiVersionsResponse',
   apiKey: 18,
   type: 'response',
-  validVersions: '0-3',
+  validVersions: '0-4',
   flexibleVersions: '3+',
   fields: [
     f('errorCode', 'int16', '0+'),
