@@ -7,7 +7,8 @@
 //   npx turbo run build && bash scripts/install/java.sh
 //   node bench/kafka-compare.mjs [--records 500000] [--record-size 1024] [--partitions 1] [--systems kafka,tributary]
 //        [--kafkajs-records 200000] [--latency-rate 5000] [--latency-records 50000] [--workload-timeout-s 240]
-//        [--tributary-fsync <policy>] [--profile true] [--keep-data true]
+//        [--profile true] [--keep-data true] [--only <workload ids>]
+// Systems: kafka, tributary (its default fsync policy), tributary-fsync-always|interval|never (TRIBUTARY_FSYNC_POLICY).
 //
 // Workloads (all with 1 KiB records by default, "batches as the client makes them": client defaults, no tuning):
 //   java-producer-acks1 / -acksall   org.apache.kafka.tools.ProducerPerformance, --throughput -1 (as fast as it goes)
@@ -35,7 +36,6 @@ const flags = parseFlagsOrExit(
     'latency-rate': '5000',
     'latency-records': '50000',
     'workload-timeout-s': '240',
-    'tributary-fsync': '',
     profile: 'false',
     'keep-data': 'false',
     only: '',
@@ -58,11 +58,17 @@ const latencyRate = int('latency-rate');
 const latencyRecords = int('latency-records');
 const workloadTimeoutMs = int('workload-timeout-s') * 1000;
 const systems = flags.systems.split(',').map((s) => s.trim()).filter(Boolean);
+// 'tributary' runs the broker's default fsync policy; 'tributary-fsync-<policy>' sets TRIBUTARY_FSYNC_POLICY.
+const systemPattern = /^(kafka|tributary(?:-fsync-(always|interval|never))?)$/;
 for (const s of systems) {
-  if (s !== 'kafka' && s !== 'tributary') {
-    console.error(`kafka-compare: unknown system '${s}' (kafka, tributary)`);
+  if (!systemPattern.test(s)) {
+    console.error(`kafka-compare: unknown system '${s}' (kafka, tributary, tributary-fsync-always|interval|never)`);
     process.exit(2);
   }
+}
+if (new Set(systems).size !== systems.length) {
+  console.error('kafka-compare: a system is listed twice');
+  process.exit(2);
 }
 const onlyWorkloads = flags.only ? new Set(flags.only.split(',')) : null;
 
@@ -188,12 +194,13 @@ async function startSystem(system) {
   const dir = join(runDir, system);
   if (system === 'kafka') {
     const kafka = await startApacheKafka({ dir });
-    return { bootstrap: kafka.bootstrap, stop: kafka.stop, logFile: kafka.logFile };
+    return { bootstrap: kafka.bootstrap, stop: kafka.stop, logFile: kafka.logFile, settings: { fsync: 'none on ack (Kafka default: OS page cache)' } };
   }
-  const env = flags['tributary-fsync'] ? { TRIBUTARY_FSYNC_POLICY: flags['tributary-fsync'] } : {};
-  const cpuProfileDir = flags.profile === 'true' ? join(resultsDir, `prof-${stamp}`) : undefined;
+  const fsyncPolicy = systemPattern.exec(system)[2];
+  const env = fsyncPolicy ? { TRIBUTARY_FSYNC_POLICY: fsyncPolicy } : {};
+  const cpuProfileDir = flags.profile === 'true' ? join(resultsDir, `prof-${stamp}`, system) : undefined;
   const trib = await startTributary({ dataDir: join(dir, 'data'), env, cpuProfileDir });
-  return { bootstrap: trib.bootstrap, stop: trib.stop, logFile: trib.logFile, cpuProfileDir };
+  return { bootstrap: trib.bootstrap, stop: trib.stop, logFile: trib.logFile, cpuProfileDir, settings: { fsyncPolicy: trib.fsyncPolicy } };
 }
 
 async function benchSystem(system) {
@@ -207,7 +214,8 @@ async function benchSystem(system) {
     result.error = `start: ${err.message}`;
     return result;
   }
-  log(`${system}: serving on ${handle.bootstrap} (log ${handle.logFile})`);
+  result.settings = handle.settings;
+  log(`${system}: serving on ${handle.bootstrap} (log ${handle.logFile}, ${JSON.stringify(handle.settings)})`);
   try {
     await createTopics(handle.bootstrap);
     for (const w of workloads) {
@@ -273,15 +281,19 @@ function metric(r, row) {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+/** One row per workload and metric: each system's value, and each Tributary variant's ratio to Kafka. */
 function buildComparison(results) {
   const rows = [];
+  const variants = systems.filter((s) => s !== 'kafka');
   for (const w of workloads) {
     for (const row of metricRows) {
-      const t = metric(results.tributary?.workloads[w.id], row);
-      const k = metric(results.kafka?.workloads[w.id], row);
-      if (t === null && k === null && row.latency) continue;
-      const ratio = t !== null && k !== null && k !== 0 ? Number((t / k).toFixed(2)) : null;
-      rows.push({ workload: w.id, metric: row.label, tributary: t, kafka: k, ratio });
+      const values = Object.fromEntries(systems.map((s) => [s, metric(results[s]?.workloads[w.id], row)]));
+      if (row.latency && Object.values(values).every((v) => v === null)) continue;
+      const k = values.kafka ?? null;
+      const ratios = Object.fromEntries(
+        variants.map((s) => [s, values[s] !== null && k !== null && k !== 0 ? Number((values[s] / k).toFixed(2)) : null]),
+      );
+      rows.push({ workload: w.id, metric: row.label, values, ratios });
     }
   }
   return rows;
@@ -289,8 +301,14 @@ function buildComparison(results) {
 
 function printTable(rows, results) {
   const cell = (v) => (v === null || v === undefined ? '-' : String(v));
-  const header = ['workload', 'metric', 'Tributary', 'Kafka', 'Tributary/Kafka'];
-  const body = rows.map((r) => [r.workload, r.metric, cell(r.tributary), cell(r.kafka), r.ratio === null ? '-' : `${r.ratio}x`]);
+  const variants = systems.includes('kafka') ? systems.filter((s) => s !== 'kafka') : [];
+  const header = ['workload', 'metric', ...systems, ...variants.map((s) => `${s}/kafka`)];
+  const body = rows.map((r) => [
+    r.workload,
+    r.metric,
+    ...systems.map((s) => cell(r.values[s])),
+    ...variants.map((s) => (r.ratios[s] === null ? '-' : `${r.ratios[s]}x`)),
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cols) => cols.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   console.log(line(header));
@@ -312,7 +330,7 @@ const report = {
   durationS: Math.round((Date.now() - started) / 1000),
   command: `node bench/kafka-compare.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   machine: machineInfo(),
-  params: { records, recordSize, partitions, kafkajsRecords, latencyRate, latencyRecords, tributaryFsync: flags['tributary-fsync'] || 'default' },
+  params: { records, recordSize, partitions, kafkajsRecords, latencyRate, latencyRecords, systems },
   results,
   comparison,
 };

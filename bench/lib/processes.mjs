@@ -109,7 +109,9 @@ export async function startTributary({ dataDir, env = {}, cpuProfileDir, startTi
     if (existsSync(portsFile)) {
       try {
         const ports = JSON.parse(readFileSync(portsFile, 'utf8'));
-        return { bootstrap: ports.kafka, pid: child.pid, logFile, stop };
+        // The broker's 'listening' log line names the effective fsync policy.
+        const fsyncPolicy = /"fsyncPolicy":"(\w+)"/.exec(readFileSync(logFile, 'utf8'))?.[1] ?? null;
+        return { bootstrap: ports.kafka, pid: child.pid, logFile, fsyncPolicy, stop };
       } catch {
         // half-written: retry
       }
