@@ -9,6 +9,7 @@
  */
 import { closeSync, fdatasync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir, rm, type FileHandle } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import {
   ATTRIBUTES_AT, LAST_OFFSET_DELTA_AT, MAX_TIMESTAMP_AT, TIMESTAMP_TYPE_LOG_APPEND_TIME,
   batchBaseOffset, batchLastOffset, batchMaxTimestamp, checkBatchFraming, readBatchHeaderInfo, rewriteBatchCrc, writeInt64,
@@ -98,7 +99,14 @@ export class PartitionLog implements IntervalFlushable {
   /** Opens (creating if needed) the log in `dir` and runs recovery. */
   static async open(dir: string, config: LogConfig, logger?: LogLogger, options: PartitionLogOptions = {}): Promise<PartitionLog> {
     validateLogConfig(config);
-    await mkdir(dir, { recursive: true });
+    const firstCreated = await mkdir(dir, { recursive: true });
+    if (firstCreated !== undefined) {
+      // Make the new directory entries durable, from the parent of the first one created down to `dir`'s parent.
+      for (let created = resolve(dir); ; created = dirname(created)) {
+        await fsyncDirectory(dirname(created), options.onSync);
+        if (created === resolve(firstCreated) || dirname(created) === created) break;
+      }
+    }
     const log = new PartitionLog(dir, config, logger, options);
     await log.recover();
     if (config.fsyncPolicy === 'interval') log.scheduler.register(log);
