@@ -89,6 +89,7 @@ export class Broker implements BrokerState {
     this.catalogue = SqliteCatalogue.open(join(config.dataDir, 'metadata.sqlite'), config.clusterId);
     this.topics = new TopicService(config, this.catalogue, this.partitions, logger);
     const startedMs = Date.now();
+    await this.partitions.removeOrphans(this.catalogue.listTopics());
     await this.partitions.openAll(this.catalogue.listTopics());
     logger.info({ topics: this.catalogue.listTopics().length, recoveryMs: Date.now() - startedMs }, 'partitions recovered');
     this.metrics.setPartitionSizeSource(this.partitions);

@@ -79,8 +79,23 @@ export function topicConfigDefaults(config: BrokerConfig): ReadonlyMap<string, s
   ]);
 }
 
+const effectiveCache = new WeakMap<ReadonlyMap<string, string>, { config: BrokerConfig; effective: EffectiveTopicConfig }>();
+
+/**
+ * The settings a topic runs with (its overrides over the broker defaults). Cached per overrides map (the
+ * catalogue replaces the map when configs change), so the produce path does not rebuild it per request.
+ */
 export function effectiveTopicConfig(config: BrokerConfig, overrides: ReadonlyMap<string, string>): EffectiveTopicConfig {
-  const get = (key: string): string => overrides.get(key) ?? topicConfigDefaults(config).get(key)!;
+  const cached = effectiveCache.get(overrides);
+  if (cached !== undefined && cached.config === config) return cached.effective;
+  const effective = computeEffectiveTopicConfig(config, overrides);
+  effectiveCache.set(overrides, { config, effective });
+  return effective;
+}
+
+function computeEffectiveTopicConfig(config: BrokerConfig, overrides: ReadonlyMap<string, string>): EffectiveTopicConfig {
+  const defaults = topicConfigDefaults(config);
+  const get = (key: string): string => overrides.get(key) ?? defaults.get(key)!;
   return {
     retentionMs: Number(get('retention.ms')),
     retentionBytes: Number(get('retention.bytes')),

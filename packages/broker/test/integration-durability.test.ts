@@ -1,6 +1,8 @@
 // Durability against the real process: a graceful restart keeps data and idempotent-producer state, and a
 // kill -9 during acks=1 / acks=-1 produce loses no acknowledged record (default fsync policy).
 import { test } from 'node:test';
+import { cpSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { startBroker, tempDataDir, type BrokerProcess } from './support/broker-process.js';
@@ -50,8 +52,12 @@ test('graceful restart keeps records and idempotent producer state', async () =>
     for (const b of batches) offsets.push((await produce(c, 'kept', Buffer.from(b), -1)).baseOffset);
     c.close();
     assert.equal(await broker.stop('SIGTERM'), 0);
+    // Leave the data of a topic the catalogue does not know (as a crash in the middle of DeleteTopics would).
+    cpSync(join(dir, 'topics', 'kept-0'), join(dir, 'topics', 'ghost-0'), { recursive: true });
+    cpSync(join(dir, 'producer-state', 'kept-0.json'), join(dir, 'producer-state', 'ghost-0.json'));
 
     broker = await startBroker({ dataDir: dir });
+    assert.ok(!existsSync(join(dir, 'topics', 'ghost-0')), 'orphaned partition data is removed at start');
     c = await WireClient.connect('127.0.0.1', broker.kafka.port);
     assert.deepEqual((await readAll(c, 'kept')).map((r) => r.value), ['m0', 'm1', 'm2']);
     const retry = await produce(c, 'kept', Buffer.from(batches[2]!), -1);
@@ -61,6 +67,13 @@ test('graceful restart keeps records and idempotent producer state', async () =>
     assert.equal(gap.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
     const next = await produce(c, 'kept', batchOf([{ key: null, value: Buffer.from('m3') }], { producerId: pid, producerEpoch: 0, baseSequence: 3 }), -1);
     assert.equal(next.baseOffset, 3);
+    // A topic re-created under a deleted topic's name starts empty.
+    await createTopic(c, 'ghost');
+    assert.deepEqual(await readAll(c, 'ghost'), []);
+    const del = await c.request(ApiKey.DeleteTopics, 6, { topics: [{ name: 'kept', topicId: Buffer.alloc(16) }], timeoutMs: 5000 });
+    assert.equal(del.responses[0].errorCode, ErrorCode.NONE);
+    await createTopic(c, 'kept');
+    assert.deepEqual(await readAll(c, 'kept'), []);
     c.close();
   } finally {
     await broker?.stop('SIGKILL');

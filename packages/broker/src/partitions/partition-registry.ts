@@ -2,6 +2,7 @@
 // topics, re-opens a topic's logs when its configs change, and runs ONE retention timer and ONE producer-state
 // snapshot timer for the whole broker.
 import { join } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config.js';
 import type { TopicRecord } from '../catalogue/catalogue.js';
@@ -76,11 +77,41 @@ export class PartitionRegistry {
     for (const [name, list] of opened) this.topics.set(name, list);
   }
 
-  /** Creates the partitions [from, topic.partitionCount) of a topic (new topic or CreatePartitions). */
+  /**
+   * Removes partition directories and producer-state files that belong to no partition of the catalogue
+   * (left by a crash in the middle of a topic deletion), so a topic created later under the same name
+   * cannot pick up old records.
+   */
+  async removeOrphans(topics: readonly TopicRecord[]): Promise<void> {
+    const counts = new Map(topics.map((t) => [t.name, t.partitionCount]));
+    const belongs = (entry: string): boolean => {
+      const name = entry.endsWith('.json') ? entry.slice(0, -5) : entry;
+      const dash = name.lastIndexOf('-');
+      const partition = Number(name.slice(dash + 1));
+      const count = dash > 0 ? counts.get(name.slice(0, dash)) : undefined;
+      return count !== undefined && /^\d+$/.test(name.slice(dash + 1)) && partition < count;
+    };
+    for (const sub of ['topics', 'producer-state']) {
+      const dir = join(this.config.dataDir, sub);
+      const entries = await readdir(dir).catch(() => [] as string[]);
+      for (const entry of entries) {
+        if (entry.endsWith('.tmp') || !belongs(entry)) {
+          this.logger.warn({ path: join(dir, entry) }, 'removing data of a deleted topic or partition');
+          await rm(join(dir, entry), { recursive: true, force: true });
+        }
+      }
+    }
+  }
+
+  /** Creates the partitions [from, topic.partitionCount) of a topic (new topic or CreatePartitions), starting empty. */
   async addPartitions(topic: TopicRecord): Promise<void> {
     const list = this.topics.get(topic.name) ?? [];
     const added: LocalPartition[] = [];
-    for (let p = list.length; p < topic.partitionCount; p++) added.push(await this.openPartition(topic, p));
+    for (let p = list.length; p < topic.partitionCount; p++) {
+      await rm(this.partitionDir(topic.name, p), { recursive: true, force: true });
+      await rm(this.producerStatePath(topic.name, p), { force: true });
+      added.push(await this.openPartition(topic, p));
+    }
     this.topics.set(topic.name, [...list, ...added]);
   }
 
