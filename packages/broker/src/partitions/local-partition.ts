@@ -193,7 +193,14 @@ export class LocalPartition implements PartitionReplica {
     const logStartOffset = log.logStartOffset;
     if (fetchOffset < logStartOffset || fetchOffset > log.logEndOffset) return { kind: 'offsetOutOfRange' };
     if (fetchOffset >= hw) return { kind: 'ok', result: { records: Buffer.alloc(0), highWatermark: hw, logStartOffset } };
-    const read = await log.read(fetchOffset, maxBytes, { maxOffset: hw, minOneBatch });
+    let read;
+    try {
+      read = await log.read(fetchOffset, maxBytes, { maxOffset: hw, minOneBatch });
+    } catch (err) {
+      // A topic config change swapped the log while this read ran: read again from the new one.
+      if (this.log !== log && !this.closed) return this.read(fetchOffset, maxBytes, minOneBatch);
+      throw err;
+    }
     if (read.kind === 'offsetOutOfRange') return { kind: 'offsetOutOfRange' };
     return { kind: 'ok', result: { records: read.records, highWatermark: hw, logStartOffset } };
   }
