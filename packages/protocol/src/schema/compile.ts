@@ -40,7 +40,10 @@ function isUuidZero(b: Uint8Array): boolean {
   return true;
 }
 
-const HELPERS = { ProtocolError, stringSize, bytesSize, recordsSize, uvarintSize, EMPTY_BUFFER, isUuidZero };
+/** Read-only zero uuid used as the encoder's default (decoders hand out fresh buffers). */
+const ZERO_UUID = Buffer.alloc(16);
+
+const HELPERS = { ProtocolError, stringSize, bytesSize, recordsSize, uvarintSize, EMPTY_BUFFER, ZERO_UUID, isUuidZero };
 
 function elementType(field: FieldSchema): ScalarType | 'struct' {
   return field.type.startsWith('[]') ? (field.type.slice(2) as ScalarType | 'struct') : (field.type as ScalarType | 'struct');
@@ -203,7 +206,8 @@ function sizeStmt(field: FieldSchema, x: string, acc: string, g: Gen): string {
 }
 
 function valueLocal(field: FieldSchema, local: string, g: Gen): string {
-  return `let ${local} = v[${JSON.stringify(field.name)}]; if (${local} === undefined) ${local} = ${defaultExpr(field, g)};`;
+  const fallback = field.type === 'uuid' ? 'H.ZERO_UUID' : defaultExpr(field, g);
+  return `let ${local} = v[${JSON.stringify(field.name)}]; if (${local} === undefined) ${local} = ${fallback};`;
 }
 
 function structSizer(fields: readonly FieldSchema[], g: Gen): string {
