@@ -266,7 +266,13 @@ function decompress(codec: number, data: Buffer): Buffer {
       }
     case Compression.zstd: {
       const z = zlib as unknown as ZstdZlib;
-      if (z.zstdDecompressSync) return z.zstdDecompressSync(data);
+      if (z.zstdDecompressSync) {
+        try {
+          return z.zstdDecompressSync(data);
+        } catch (err) {
+          throw new ProtocolError(`zstd decompression failed: ${(err as Error).message}`);
+        }
+      }
       break;
     }
   }

@@ -11,6 +11,9 @@ import {
   supportedApiVersions,
   schemasFor,
   parseVersions,
+  encodeRecordBatch,
+  validateRecordBatches,
+  decodeRecordBatch,
 } from '../src/index.js';
 import { messageArbitrary } from './schema-arbitraries.js';
 
@@ -119,6 +122,41 @@ export function fuzzRequestDecoder(iterations: number, seed = 1): FuzzReport {
         throw new Error(`iteration ${i}: ${(err as Error).name}: ${(err as Error).message}\nframe: ${frame.toString('hex')}`, {
           cause: err,
         });
+      }
+      rejected++;
+    }
+  }
+  return { iterations, decoded, rejected };
+}
+
+/**
+ * Mutated record batches (plain and gzip) through validateRecordBatches (must never throw: it runs on every
+ * produced record set) and decodeRecordBatch (may only throw ProtocolError).
+ */
+export function fuzzRecordBatches(iterations: number, seed = 1): FuzzReport {
+  const next = rng(seed);
+  const records = Array.from({ length: 5 }, (_, i) => ({
+    key: i % 2 ? null : Buffer.from(`key-${i}`),
+    value: Buffer.alloc(i * 7, i),
+    headers: i % 3 ? [] : [{ key: 'h', value: Buffer.from('v') }],
+    timestamp: 1_700_000_000_000 + i,
+  }));
+  const corpus = [
+    encodeRecordBatch({ records }),
+    encodeRecordBatch({ records, compression: 'gzip' }),
+    Buffer.concat([encodeRecordBatch({ records }), encodeRecordBatch({ records: records.slice(0, 1) })]),
+  ];
+  let decoded = 0;
+  let rejected = 0;
+  for (let i = 0; i < iterations; i++) {
+    const batch = mutate(corpus[next() % corpus.length]!, next);
+    validateRecordBatches(batch); // throws nothing: any exception here fails the run
+    try {
+      decodeRecordBatch(batch);
+      decoded++;
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) {
+        throw new Error(`iteration ${i}: ${(err as Error).name}: ${(err as Error).message}\nbatch: ${batch.toString('hex')}`, { cause: err });
       }
       rejected++;
     }
