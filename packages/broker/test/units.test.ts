@@ -25,3 +25,10 @@ test('topic names and configs are validated like Kafka', () => {
   assert.equal(eff.maxMessageBytes, 10);
   assert.equal(eff.retentionMs, r.config.log.retentionMs);
 });
+
+test('every configuration variable is documented in the README table', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { CONFIG_VARIABLES } = await import('../src/config.js');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  for (const name of CONFIG_VARIABLES) assert.match(readme, new RegExp('\\| `' + name + '` \\|'), name);
+});
