@@ -2,15 +2,15 @@
  * Bringing one segment's in-memory state back from its files: trusted loads (index files checked for sanity),
  * full validating scans that truncate at the first torn or corrupt batch, and index rebuilds.
  */
-import { open, writeFile } from 'node:fs/promises';
-import { LAST_OFFSET_DELTA_AT, MAGIC_AT, batchBaseOffset, batchLastOffset } from './batch-header.js';
-import { fsyncPath, readFileIfExists, unlinkIfExists, type SyncObserver } from './durable-file.js';
+import { open, writeFile, type FileHandle } from 'node:fs/promises';
+import { LAST_OFFSET_DELTA_AT, MAGIC_AT, batchBaseOffset, batchLastOffset, readInt64 } from './batch-header.js';
+import { fsyncPath, isNotFound, readFileIfExists, unlinkIfExists, type SyncObserver } from './durable-file.js';
 import { LogStorageError } from './errors.js';
 import type { LogLogger } from './log-logger.js';
 import { OffsetIndex } from './offset-index.js';
-import { scanAndIndexSegment, walkBatchHeaders } from './segment-scan.js';
+import { readAt, scanAndIndexSegment, walkBatchHeaders } from './segment-scan.js';
 import { Segment, type SegmentIndexes } from './segment.js';
-import { TimeIndex } from './time-index.js';
+import { TIME_INDEX_ENTRY_BYTES, TimeIndex } from './time-index.js';
 
 export interface SegmentRecoveryContext {
   readonly dir: string;
@@ -27,12 +27,27 @@ export interface SegmentRecoveryContext {
 export async function loadTrustedSealedSegment(segment: Segment, fileBytes: number, nextBaseOffset: number): Promise<boolean> {
   segment.sizeBytes = fileBytes;
   segment.nextOffset = nextBaseOffset;
-  const timeBytes = await readFileIfExists(segment.paths.timeIndex);
-  const timeIndex = timeBytes === null ? null : TimeIndex.fromFile(timeBytes, nextBaseOffset - segment.baseOffset);
-  if (timeIndex === null || timeIndex.entryCount === 0) return false;
-  segment.maxTimestampMs = timeIndex.lastTimestampMs;
-  segment.offsetOfMaxTimestamp = segment.baseOffset + timeIndex.lastRelativeOffset;
-  return true;
+  // Only the last entry is read here (it holds the segment's max timestamp); the whole file is checked when the
+  // indexes are first needed, so opening thousands of partitions reads a few bytes per sealed segment.
+  let handle: FileHandle;
+  try {
+    handle = await open(segment.paths.timeIndex, 'r');
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+  try {
+    const { size } = await handle.stat();
+    if (size === 0 || size % TIME_INDEX_ENTRY_BYTES !== 0) return false;
+    const last = await readAt(handle, size - TIME_INDEX_ENTRY_BYTES, TIME_INDEX_ENTRY_BYTES);
+    const relativeOffset = last.length === TIME_INDEX_ENTRY_BYTES ? last.readInt32BE(8) : -1;
+    if (relativeOffset < 0 || relativeOffset >= nextBaseOffset - segment.baseOffset) return false;
+    segment.maxTimestampMs = readInt64(last, 0);
+    segment.offsetOfMaxTimestamp = segment.baseOffset + relativeOffset;
+    return true;
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
