@@ -13,6 +13,8 @@ import {
   decodeResponse,
   encodeRequest,
   supportedApiVersions,
+  errorName,
+  apiKeyName,
 } from '../src/index.js';
 
 function hex(s: string): Buffer {
@@ -184,4 +186,20 @@ test('encodeResponseChunks: same bytes as encodeResponse, large records passed t
   const plain = encodeResponseChunks(ApiKey.Heartbeat, 4, 1, { throttleTimeMs: 0, errorCode: 0 });
   assert.equal(plain.length, 1);
   assert.deepEqual(plain[0], encodeResponse(ApiKey.Heartbeat, 4, 1, { throttleTimeMs: 0, errorCode: 0 }));
+});
+
+test('error codes and api keys: names and numbers', () => {
+  assert.equal(ErrorCode.NOT_LEADER_OR_FOLLOWER, 6);
+  assert.equal(ErrorCode.UNKNOWN_SERVER_ERROR, -1);
+  assert.equal(ErrorCode.UNSUPPORTED_VERSION, 35);
+  assert.equal(ErrorCode.CORRUPT_MESSAGE, 2);
+  assert.equal(ErrorCode.INVALID_RECORD, 87);
+  assert.equal(errorName(6), 'NOT_LEADER_OR_FOLLOWER');
+  assert.equal(errorName(9999), 'UNKNOWN_ERROR_CODE(9999)');
+  // codes are unique and contiguous from -1
+  const codes = Object.values(ErrorCode).sort((a, b) => a - b);
+  assert.deepEqual(codes, Array.from({ length: codes.length }, (_, i) => i - 1));
+  assert.equal(apiKeyName(ApiKey.Produce), 'Produce');
+  assert.equal(apiKeyName(ApiKey.DescribeCluster), 'DescribeCluster');
+  assert.equal(apiKeyName(12345), 'Unknown(12345)');
 });
