@@ -124,6 +124,8 @@ export class ConsumerGroupCoordinator {
   private readonly parked = new Map<RequestToken, Parked>();
   /** Offset commits being written per group; the retention sweep leaves such groups for its next run. */
   private readonly commitsInFlight = new Map<string, number>();
+  /** For logging transitions only. */
+  private readonly lastSeenState = new WeakMap<ConsumerGroupStateMachine, { state: string; generationId: number }>();
   private nextToken = 1;
   private wakeUp: { handle: unknown; deadlineMs: number } | null = null;
   /** Every store write, in order; answers that follow a write wait for it. */
@@ -357,7 +359,13 @@ export class ConsumerGroupCoordinator {
       this.now(),
     );
     this.drive(group, outcome.effects);
-    if (outcome.errorCode !== GroupErrorCode.NONE) return answerAll(outcome.errorCode);
+    if (outcome.errorCode !== GroupErrorCode.NONE) {
+      this.logger.debug(
+        { groupId, memberId: request.memberId, generationId, groupGenerationId: group.generationId, state: group.state, errorCode: outcome.errorCode },
+        'offset commit refused',
+      );
+      return answerAll(outcome.errorCode);
+    }
 
     const nowMs = this.now();
     const explicitRetentionMs = apiVersion >= 2 && apiVersion <= 4 && request.retentionTimeMs !== undefined && request.retentionTimeMs >= 0 ? request.retentionTimeMs : null;
@@ -631,6 +639,14 @@ export class ConsumerGroupCoordinator {
   private drive(group: ConsumerGroupStateMachine, effects: GroupEffect[]): void {
     this.apply(group, effects);
     this.reschedule();
+    const seen = this.lastSeenState.get(group);
+    if (seen === undefined || seen.state !== group.state || seen.generationId !== group.generationId) {
+      this.lastSeenState.set(group, { state: group.state, generationId: group.generationId });
+      this.logger.info(
+        { groupId: group.groupId, from: seen?.state ?? null, to: group.state, generationId: group.generationId, members: group.memberCount },
+        'consumer group state changed',
+      );
+    }
   }
 
   private apply(group: ConsumerGroupStateMachine, effects: readonly GroupEffect[]): void {
