@@ -10,6 +10,9 @@ import {
   encodeBody,
   decodeBody,
   apiKeyName,
+  ApiKey,
+  encodeResponse,
+  encodeResponseChunks,
   type MessageSchema,
 } from '../src/index.js';
 import { messageArbitrary, project } from './schema-arbitraries.js';
@@ -57,5 +60,28 @@ test('advertised ranges cover the required APIs', () => {
     assert.ok(entry, name);
     assert.equal(entry.minVersion, min, `${name} min`);
     assert.equal(entry.maxVersion, max, `${name} max`);
+  }
+});
+
+test('encodeResponseChunks equals encodeResponse for every Fetch version (records around the 1 KiB splice threshold)', () => {
+  const schema = schemasFor(ApiKey.Fetch)!.response;
+  const { min, max } = parseVersions(schema.validVersions);
+  for (let version = min; version <= max; version++) {
+    const records = fc.option(
+      fc.integer({ min: 1000, max: 1100 }).map((n) => Buffer.alloc(n, n & 0xff)),
+      { nil: null },
+    );
+    fc.assert(
+      fc.property(messageArbitrary(schema, version), fc.array(records, { minLength: 1, maxLength: 6 }), (body, recordSets) => {
+        // put the large record sets into whatever partitions the generated body has
+        let i = 0;
+        for (const topic of (body['responses'] as { partitions: { records: Buffer | null }[] }[]) ?? []) {
+          for (const partition of topic.partitions) partition.records = recordSets[i++ % recordSets.length]!;
+        }
+        const chunks = encodeResponseChunks(ApiKey.Fetch, version, 5, body as never);
+        assert.deepStrictEqual(Buffer.concat(chunks), encodeResponse(ApiKey.Fetch, version, 5, body as never));
+      }),
+      { numRuns: 15, seed: 3 },
+    );
   }
 });
