@@ -57,13 +57,13 @@ export function runSimulation(opts: SimOptions): SimResult {
   const dropRate = rng.pick([0, 0.01, 0.05, 0.1, 0.25]);
   const dupRate = rng.pick([0, 0.02, 0.1]);
   const maxDelayMs = rng.pick([2, 10, 30, 80]);
-  const crashRate = rng.pick([0, 0.002, 0.01, 0.03]);
+  const crashRate = rng.pick([0, 0.001, 0.003, 0.01, 0.03]);
   const maxMsgBytes = rng.pick([40, 100, 1024]);
   const maxInflight = rng.pick([2, 8, 64]);
-  const partitionRate = rng.pick([0, 0.005, 0.02]);
+  const partitionRate = rng.pick([0, 0.002, 0.005, 0.02]);
   /** targeted faults: crash or isolate whoever leads right now */
-  const leaderCrashRate = rng.pick([0, 0.005, 0.02]);
-  const leaderIsolateRate = rng.pick([0, 0.005, 0.02]);
+  const leaderCrashRate = rng.pick([0, 0, 0.001, 0.005, 0.02]);
+  const leaderIsolateRate = rng.pick([0, 0, 0.001, 0.005, 0.02]);
   const proposeRate = rng.pick([0.05, 0.1, 0.3]);
   const confChangeRate = poolSize > 1 ? rng.pick([0, 0.003, 0.01]) : 0;
   const compactRate = rng.pick([0, 0.01, 0.05]);
