@@ -161,3 +161,32 @@ test('kill -9 during acks=1 and acks=-1 produce loses no acknowledged record; pr
     cleanup();
   }
 });
+
+test('SIGTERM answers a pending long-poll fetch, then exits 0', async () => {
+  const { dir, cleanup } = tempDataDir();
+  const broker = await startBroker({ dataDir: dir });
+  try {
+    const c = await WireClient.connect('127.0.0.1', broker.kafka.port);
+    await createTopic(c, 'idle');
+    const bytesIn = async (): Promise<number> => {
+      const text = await (await fetch(`http://127.0.0.1:${broker.http.port}/metrics`)).text();
+      return Number(/^tributary_bytes_in_total (\d+)/m.exec(text)![1]);
+    };
+    const before = await bytesIn();
+    const pending = c.request(ApiKey.Fetch, 12, {
+      replicaId: -1, maxWaitMs: 60000, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: 'idle', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [], rackId: '',
+    });
+    // Wait (bounded) until the broker has read the fetch, so it is parked when the signal lands.
+    for (let i = 0; i < 200 && (await bytesIn()) === before; i++) await new Promise((r) => setTimeout(r, 10));
+    const exited = broker.stop('SIGTERM');
+    const answer = await pending;
+    assert.equal(answer.responses[0].partitions[0].errorCode, ErrorCode.NONE);
+    assert.equal(await exited, 0);
+    c.close();
+  } finally {
+    await broker.stop('SIGKILL');
+    cleanup();
+  }
+});
