@@ -48,3 +48,10 @@ export class LogStorageError extends LogError {
     super('LOG_STORAGE_FAILED', message, { cause });
   }
 }
+
+/** The directory is already open in this process (two instances would corrupt each other's segments). */
+export class LogAlreadyOpenError extends LogError {
+  constructor(dir: string) {
+    super('LOG_ALREADY_OPEN', `partition log ${dir} is already open in this process`);
+  }
+}

@@ -1,6 +1,6 @@
 export { kafkaOffset, type KafkaOffset } from './offset.js';
 export { DEFAULT_LOG_CONFIG, validateLogConfig, type FsyncPolicy, type LogConfig } from './config.js';
-export { InvalidBatchError, LogArgumentError, LogClosedError, LogConfigError, LogError, LogStorageError } from './errors.js';
+export { InvalidBatchError, LogAlreadyOpenError, LogArgumentError, LogClosedError, LogConfigError, LogError, LogStorageError } from './errors.js';
 export { PartitionLog } from './partition-log.js';
 export type {
   AppendOptions,

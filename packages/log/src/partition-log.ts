@@ -16,7 +16,7 @@ import {
 } from './batch-header.js';
 import { validateLogConfig, type LogConfig } from './config.js';
 import { encodeOffsetCheckpoint, fsyncDirectory, fsyncPath, isNotFound, unlinkIfExists, writeFileDurably, type SyncObserver } from './durable-file.js';
-import { InvalidBatchError, LogArgumentError, LogClosedError, LogStorageError } from './errors.js';
+import { InvalidBatchError, LogAlreadyOpenError, LogArgumentError, LogClosedError, LogStorageError } from './errors.js';
 import { sharedFlushScheduler, type FlushScheduler, type IntervalFlushable } from './flush-scheduler.js';
 import { GroupCommit } from './group-commit.js';
 import { silentLogger, type LogLogger } from './log-logger.js';
@@ -36,6 +36,8 @@ const INT32_MAX = 0x7fffffff;
 /** Sealed segments whose indexes stay in memory (most recently used); older ones reload from their files. */
 const LOADED_SEALED_INDEXES_MAX = 3;
 const EMPTY = Buffer.alloc(0);
+/** Directories open in this process (resolved paths). */
+const openDirectories = new Set<string>();
 
 function fdatasyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
@@ -92,6 +94,10 @@ export class PartitionLog implements IntervalFlushable {
     this.clock = options.nowMs ?? Date.now;
   }
 
+  private get registryKey(): string {
+    return resolve(this.dir);
+  }
+
   private get recoveryContext(): SegmentRecoveryContext {
     return { dir: this.dir, indexIntervalBytes: this.config.indexIntervalBytes, logger: this.logger, onSync: this.onSync };
   }
@@ -108,7 +114,15 @@ export class PartitionLog implements IntervalFlushable {
       }
     }
     const log = new PartitionLog(dir, config, logger, options);
-    await log.recover();
+    if (openDirectories.has(log.registryKey)) throw new LogAlreadyOpenError(dir);
+    openDirectories.add(log.registryKey);
+    try {
+      await log.recover();
+    } catch (error) {
+      log.closeAllFds();
+      openDirectories.delete(log.registryKey);
+      throw error;
+    }
     if (config.fsyncPolicy === 'interval') log.scheduler.register(log);
     return log;
   }
@@ -666,6 +680,16 @@ export class PartitionLog implements IntervalFlushable {
     for (const segment of this.segments) segment.readHandle.retire();
     await Promise.all(this.segments.map((segment) => segment.readHandle.whenClosed()));
     this.state = 'closed';
+    openDirectories.delete(this.registryKey);
+  }
+
+  /** Test support (see simulateCrash): drop everything without syncing, as a killed process would. */
+  private abandon(): void {
+    this.state = 'closed';
+    this.scheduler.unregister(this);
+    this.closeAllFds();
+    for (const segment of this.segments) segment.readHandle.retire();
+    openDirectories.delete(this.registryKey);
   }
 
   private closeAllFds(): void {
@@ -711,4 +735,13 @@ function writeIndexFileSync(path: string, bytes: Buffer): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * For crash tests only: abandons `log` as a killed process would (no flush, no index files, no clean-shutdown
+ * marker), releasing its descriptors and its claim on the directory so it can be reopened. Not exported from the
+ * package entry point. Must not be called while a flush is in flight.
+ */
+export function simulateCrash(log: PartitionLog): void {
+  log['abandon']();
 }

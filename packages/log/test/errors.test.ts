@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { InvalidBatchError, LogArgumentError, LogConfigError, LogStorageError, PartitionLog, validateLogConfig, DEFAULT_LOG_CONFIG } from '../src/index.js';
+import { InvalidBatchError, LogAlreadyOpenError, LogArgumentError, LogConfigError, LogStorageError, PartitionLog, validateLogConfig, DEFAULT_LOG_CONFIG } from '../src/index.js';
 import { makeBatch, makeValuesBatch } from './support/batches.js';
 import { RecordingLogger, tempDir, testConfig } from './support/fixtures.js';
 
@@ -23,6 +23,18 @@ describe('errors and bad input', () => {
     assert.throws(() => validateLogConfig(testConfig({ retentionMs: -2 })), /retentionMs/);
     assert.throws(() => validateLogConfig(testConfig({ fsyncPolicy: 'sometimes' as never })), /fsyncPolicy/);
     await assert.rejects(PartitionLog.open(await dirFor('cfg'), testConfig({ indexIntervalBytes: 0 })), LogConfigError);
+  });
+
+  it('refuses to open a directory twice in one process', async () => {
+    const dir = await dirFor('twice');
+    const log = await PartitionLog.open(dir, testConfig());
+    await assert.rejects(PartitionLog.open(join(dir, '.'), testConfig()), LogAlreadyOpenError);
+    await log.close();
+    const again = await PartitionLog.open(dir, testConfig());
+    await again.deleteAll();
+    const fresh = await PartitionLog.open(dir, testConfig());
+    assert.equal(fresh.logEndOffset, 0);
+    await fresh.close();
   });
 
   it('rejects bad arguments with LogArgumentError', async () => {

@@ -4,6 +4,7 @@ import { readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { PartitionLog, type LogConfig } from '../src/index.js';
+import { simulateCrash } from '../src/partition-log.js';
 import { decodeBatches, makeBatch } from './support/batches.js';
 import { tempDir, testConfig } from './support/fixtures.js';
 
@@ -82,12 +83,14 @@ describe('partition log model', () => {
                 await log.close();
                 log = await PartitionLog.open(dir, config);
               } else if (op.kind === 'reopenAfterCrash') {
-                log = await PartitionLog.open(dir, config); // the old instance is abandoned, never closed
+                simulateCrash(log);
+                log = await PartitionLog.open(dir, config);
               } else if (op.kind === 'crashLosingUnflushedTail') {
                 // Power loss: bytes after the durable end of the active segment may vanish or be garbled.
                 const activeBase = log.segmentBaseOffsets.at(-1)!;
                 const durableEnd = log.durableEndOffset;
                 if (durableEnd >= activeBase && durableEnd < nextOffset) {
+                  simulateCrash(log);
                   const file = join(dir, `${String(activeBase).padStart(20, '0')}.log`);
                   const size = (await stat(file)).size;
                   const tail = model.filter((batch) => batch.baseOffset >= durableEnd);
@@ -118,6 +121,8 @@ describe('partition log model', () => {
                   const lost = tail.slice(survivors);
                   model.splice(model.length - lost.length, lost.length);
                   nextOffset = lost.length > 0 ? lost[0]!.baseOffset : nextOffset;
+                } else {
+                  simulateCrash(log);
                 }
                 log = await PartitionLog.open(dir, config);
               } else {

@@ -3,6 +3,7 @@ import { readFile, readdir, stat, truncate, unlink, writeFile, appendFile } from
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PartitionLog, type LogConfig } from '../src/index.js';
+import { simulateCrash } from '../src/partition-log.js';
 import { decodeBatches, makeSizedBatch, makeValuesBatch } from './support/batches.js';
 import { RecordingLogger, tempDir, testConfig } from './support/fixtures.js';
 
@@ -41,6 +42,7 @@ describe('recovery', () => {
       log.append(makeValuesBatch(`r${i}`, 2));
     }
     await log.flush();
+    simulateCrash(log);
     return positions;
   }
 
@@ -201,7 +203,8 @@ describe('recovery', () => {
     log = await PartitionLog.open(dir, testConfig());
     log.append(makeValuesBatch('b', 2));
     await log.flush();
-    // crash now: cut the second batch
+    simulateCrash(log);
+    // cut the second batch
     const file = join(dir, ACTIVE(0));
     await truncate(file, (await stat(file)).size - 1);
     log = await PartitionLog.open(dir, testConfig());
@@ -214,6 +217,7 @@ describe('recovery', () => {
     let log = await PartitionLog.open(dir, testConfig());
     assert.deepEqual([log.logStartOffset, log.logEndOffset, log.segmentCount, log.sizeBytes], [0, 0, 1, 0]);
     await log.flush();
+    simulateCrash(log);
     log = await PartitionLog.open(dir, testConfig());
     assert.equal(log.logEndOffset, 0);
     await log.close();

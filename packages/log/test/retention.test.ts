@@ -3,6 +3,7 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { PartitionLog } from '../src/index.js';
+import { simulateCrash } from '../src/partition-log.js';
 import { decodeBatches, makeBatch, makeSizedBatch } from './support/batches.js';
 import { tempDir, testConfig } from './support/fixtures.js';
 
@@ -70,6 +71,7 @@ describe('retention, deleteRecordsBefore and timestamps', () => {
     assert.deepEqual(await log.deleteRecordsBefore(3), { kind: 'ok', logStartOffset: 5 });
     assert.deepEqual(await log.deleteRecordsBefore(11), { kind: 'offsetOutOfRange', logStartOffset: 5, logEndOffset: 10 });
     // Crash (no close) and reopen: the start offset survived.
+    simulateCrash(log);
     log = await PartitionLog.open(dir, config);
     assert.equal(log.logStartOffset, 5);
     // Delete everything: the active segment is rolled so nothing below the start remains.
