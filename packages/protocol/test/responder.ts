@@ -1,5 +1,5 @@
 // A tiny TCP responder built only from this package's codec (used by the client interop tests): answers
-// ApiVersions, Metadata, CreateTopics, Produce and ListOffsets for single-partition topics on node 0.
+// ApiVersions, Metadata, CreateTopics, Produce, ListOffsets and InitProducerId for single-partition topics on node 0.
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
@@ -119,6 +119,10 @@ export function startResponder(): Promise<{ server: net.Server; port: number; se
             })),
           })),
         });
+      }
+      case ApiKey.InitProducerId: {
+        decodeRequest(ApiKey.InitProducerId, version, frame, bodyOffset);
+        return encodeResponse(ApiKey.InitProducerId, version, correlationId, { throttleTimeMs: 0, errorCode: 0, producerId: 4000, producerEpoch: 0 });
       }
       default:
         throw new Error(`responder does not handle ${apiKeyName(key)}`);
