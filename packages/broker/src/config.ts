@@ -65,6 +65,8 @@ export interface BrokerConfig {
   readonly socketRequestMaxBytes: number;
   readonly log: LogDefaults;
   readonly retentionCheckIntervalMs: number;
+  /** Idempotent-producer state is forgotten this long after the producer's last batch (Kafka: producer.id.expiration.ms). */
+  readonly producerIdExpirationMs: number;
   readonly logLevel: LogLevel;
   /** undefined = generate one on first start and keep it in the catalogue. */
   readonly clusterId: string | undefined;
@@ -108,6 +110,7 @@ export const CONFIG_VARIABLES = [
   'TRIBUTARY_LOG_RETENTION_MS',
   'TRIBUTARY_LOG_RETENTION_BYTES',
   'TRIBUTARY_LOG_RETENTION_CHECK_INTERVAL_MS',
+  'TRIBUTARY_PRODUCER_ID_EXPIRATION_MS',
   'TRIBUTARY_LOG_LEVEL',
   'TRIBUTARY_CLUSTER_ID',
 ] as const;
@@ -252,6 +255,7 @@ const schema = z.object({
   TRIBUTARY_LOG_RETENTION_MS: intIn(-1, Number.MAX_SAFE_INTEGER).optional(),
   TRIBUTARY_LOG_RETENTION_BYTES: intIn(-1, Number.MAX_SAFE_INTEGER).optional(),
   TRIBUTARY_LOG_RETENTION_CHECK_INTERVAL_MS: intIn(10, DAY_MS).optional(),
+  TRIBUTARY_PRODUCER_ID_EXPIRATION_MS: intIn(1000, Number.MAX_SAFE_INTEGER).optional(),
   TRIBUTARY_LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).optional(),
   TRIBUTARY_CLUSTER_ID: clusterId.optional(),
 });
@@ -274,6 +278,7 @@ export const DEFAULTS = {
   retentionMs: 7 * DAY_MS,
   retentionBytes: -1,
   retentionCheckIntervalMs: 300000,
+  producerIdExpirationMs: DAY_MS,
 } as const;
 
 /**
@@ -362,6 +367,7 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
       messageMaxBytes: v.TRIBUTARY_MESSAGE_MAX_BYTES ?? DEFAULTS.messageMaxBytes,
     },
     retentionCheckIntervalMs: v.TRIBUTARY_LOG_RETENTION_CHECK_INTERVAL_MS ?? DEFAULTS.retentionCheckIntervalMs,
+    producerIdExpirationMs: v.TRIBUTARY_PRODUCER_ID_EXPIRATION_MS ?? DEFAULTS.producerIdExpirationMs,
     logLevel: v.TRIBUTARY_LOG_LEVEL ?? 'info',
     clusterId: v.TRIBUTARY_CLUSTER_ID,
   };

@@ -44,3 +44,14 @@ test('snapshot round trip', () => {
   assert.equal(parseProducerStateSnapshot('{"version":2}'), null);
   assert.equal(parseProducerStateSnapshot('not json'), null);
 });
+
+test('expiry forgets producers idle past the expiration or wholly below the log start offset', () => {
+  const t = new ProducerStateTable();
+  t.record(1, 0, { firstSeq: 0, lastSeq: 0, firstOffset: 0, lastOffset: 0, timestampMs: 1000 });
+  t.record(2, 0, { firstSeq: 0, lastSeq: 0, firstOffset: 10, lastOffset: 10, timestampMs: 90_000 });
+  t.record(3, 0, { firstSeq: 0, lastSeq: 0, firstOffset: 20, lastOffset: 20, timestampMs: 99_000 });
+  assert.equal(t.expire(100_000, 50_000, 15), 2);
+  assert.equal(t.size, 1);
+  assert.equal(t.check(3, 0, 0, 0).kind, 'duplicate');
+  assert.equal(t.check(2, 0, 7, 7).kind, 'append', 'a forgotten producer may start at any sequence');
+});

@@ -246,9 +246,13 @@ export class LocalPartition implements PartitionReplica {
     });
   }
 
-  applyRetention(nowMs: number): Promise<void> {
+  /** Applies log retention, then forgets expired producers (both under the serialised step). */
+  applyRetention(nowMs: number, producerExpirationMs: number): Promise<void> {
     return this.serialised(async () => {
-      if (!this.closed) await this.log.applyRetention(nowMs);
+      if (this.closed) return;
+      await this.log.applyRetention(nowMs);
+      const removed = this.producers.expire(nowMs, producerExpirationMs, this.log.logStartOffset);
+      if (removed > 0) this.logger.info({ topic: this.topic, partition: this.partition, removed }, 'expired idle producer ids');
     });
   }
 

@@ -163,7 +163,7 @@ export class PartitionRegistry {
       for (const list of [...this.topics.values()]) {
         for (const p of list) {
           try {
-            await p.applyRetention(nowMs);
+            await p.applyRetention(nowMs, this.config.producerIdExpirationMs);
           } catch (err) {
             this.logger.error({ err, topic: p.topic, partition: p.partition }, 'retention failed');
           }

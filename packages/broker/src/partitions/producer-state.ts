@@ -92,6 +92,23 @@ export class ProducerStateTable {
     if (entry.batches.length > MAX_TRACKED_BATCHES) entry.batches.shift();
   }
 
+  /**
+   * Forgets producers whose last batch is older than `expirationMs` (by its timestamp, as Kafka's
+   * producer.id.expiration.ms) or lies wholly below the log start offset (retention or DeleteRecords removed
+   * it). Returns how many were removed. A forgotten producer may start again at any sequence.
+   */
+  expire(nowMs: number, expirationMs: number, logStartOffset: number): number {
+    let removed = 0;
+    for (const [id, entry] of this.producers) {
+      const last = entry.batches[entry.batches.length - 1];
+      if (last === undefined || last.lastOffset < logStartOffset || nowMs - last.timestampMs > expirationMs) {
+        this.producers.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   /** Marks a producer's new epoch (InitProducerId bump) without a batch. */
   currentEpoch(producerId: number): number | undefined {
     return this.producers.get(producerId)?.epoch;
