@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startApacheKafka } from '../scripts/apache-kafka.mjs';
 import { parseFlagsOrExit, parseProducerPerformance, parseConsumerPerformance } from './lib/stats.mjs';
-import { repoRoot, javaLibDir, runTool, runJavaTool, startTributary } from './lib/processes.mjs';
+import { repoRoot, javaLibDir, killRunningTools, runTool, runJavaTool, startTributary } from './lib/processes.mjs';
 
 const flags = parseFlagsOrExit(
   process.argv.slice(2),
@@ -115,6 +115,8 @@ async function javaConsumer(bootstrap, { topic, count }) {
   return parsed ?? failure(run, 'ConsumerPerformance');
 }
 
+const kcatChildren = new Set();
+
 /** kcat reads the topic from the beginning by assignment (no consumer group) and exits after `count` records. */
 async function kcatConsumer(bootstrap, { topic, count }) {
   return await new Promise((resolveRun) => {
@@ -122,6 +124,8 @@ async function kcatConsumer(bootstrap, { topic, count }) {
     const child = spawn('kcat', ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-c', String(count), '-e', '-q', '-f', '%o\n'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    kcatChildren.add(child);
+    child.once('exit', () => kcatChildren.delete(child));
     let lines = 0;
     let stderr = '';
     child.stdout.on('data', (chunk) => {
@@ -203,6 +207,21 @@ async function startSystem(system) {
   return { bootstrap: trib.bootstrap, stop: trib.stop, logFile: trib.logFile, cpuProfileDir, settings: { fsyncPolicy: trib.fsyncPolicy } };
 }
 
+/** The system being measured, so Ctrl-C / SIGTERM can stop it and its tools instead of leaving orphans. */
+let currentHandle = null;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`${signal}: stopping tools and the running system`);
+    killRunningTools();
+    for (const child of kcatChildren) child.kill('SIGKILL');
+    const stopping = currentHandle ? currentHandle.stop() : Promise.resolve();
+    stopping.finally(() => {
+      if (flags['keep-data'] !== 'true') rmSync(runDir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  });
+}
+
 async function benchSystem(system) {
   const result = { loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))), workloads: {} };
   log(`${system}: starting`);
@@ -214,6 +233,7 @@ async function benchSystem(system) {
     result.error = `start: ${err.message}`;
     return result;
   }
+  currentHandle = handle;
   result.settings = handle.settings;
   log(`${system}: serving on ${handle.bootstrap} (log ${handle.logFile}, ${JSON.stringify(handle.settings)})`);
   try {
@@ -238,6 +258,7 @@ async function benchSystem(system) {
   } finally {
     log(`${system}: stopping`);
     await handle.stop();
+    currentHandle = null;
     if (handle.cpuProfileDir) {
       result.cpuProfiles = readdirSync(handle.cpuProfileDir).map((f) => join(handle.cpuProfileDir, f));
       log(`${system}: CPU profile(s): ${result.cpuProfiles.join(', ')}`);

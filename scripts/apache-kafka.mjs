@@ -38,9 +38,15 @@ export async function freePort() {
   });
 }
 
-/** Kafka's cluster id format: 16 random bytes, URL-safe base64 without padding. */
+/**
+ * Kafka's cluster id format: 16 random bytes, URL-safe base64 without padding. Like Kafka's Uuid.randomUuid, never
+ * one starting with '-' (the storage tool would read it as an option).
+ */
 export function randomClusterId() {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function requireJars() {

@@ -10,6 +10,14 @@ const quietLog4jConfig = join(repoRoot, 'bench', 'java', 'log4j2.properties');
 
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Tool processes still running, so an interrupted bench can kill them instead of leaving orphans. */
+const liveTools = new Set();
+
+/** SIGKILLs every tool started by runTool that is still running. */
+export function killRunningTools() {
+  for (const child of liveTools) child.kill('SIGKILL');
+}
+
 /**
  * Runs a command to completion, capturing stdout/stderr. Kills it (SIGKILL) after timeoutMs.
  * Resolves { code, signal, stdout, stderr, elapsedMs, timedOut }; never rejects for a non-zero exit.
@@ -18,6 +26,8 @@ export function runTool(command, args, { timeoutMs, env, cwd = repoRoot } = {}) 
   return new Promise((resolveRun, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(command, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    liveTools.add(child);
+    child.once('exit', () => liveTools.delete(child));
     const out = [];
     const err = [];
     child.stdout.on('data', (c) => out.push(c));
