@@ -11,6 +11,8 @@ import { readAt, walkBatchHeaders } from './segment-scan.js';
 
 /** Extra bytes read past maxBytes + indexIntervalBytes so the first read usually holds the whole answer. */
 const READ_SLACK_BYTES = 16 * 1024;
+/** Larger answers are read with a second, exact read instead of one speculative read this big. */
+const WINDOW_BYTES_MAX = 8 * 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** An offset-index entry that does not point at the batch it names: the index is stale or corrupt. */
@@ -36,7 +38,8 @@ export async function readSegmentBatches(handle: FileHandle, segment: Segment, i
   const { offset, maxBytes, maxOffset, minOneBatch, endPosition } = request;
   const entry = indexes.offsetIndex.lookupEntry(offset - segment.baseOffset);
   const indexedPosition = entry.position;
-  let window = await readAt(handle, indexedPosition, Math.min(endPosition - indexedPosition, maxBytes + request.indexIntervalBytes + READ_SLACK_BYTES));
+  const windowBytes = Math.min(maxBytes, WINDOW_BYTES_MAX) + request.indexIntervalBytes + READ_SLACK_BYTES;
+  let window = await readAt(handle, indexedPosition, Math.min(endPosition - indexedPosition, windowBytes));
   let windowStart = indexedPosition;
   if (window.length < BATCH_HEADER_BYTES || batchBaseOffset(window, 0) !== segment.baseOffset + entry.relativeOffset) {
     throw new IndexMismatchError(`${segment.paths.log}: index entry (${entry.relativeOffset}, ${entry.position}) does not point at that batch`);
@@ -69,7 +72,7 @@ export async function readSegmentBatches(handle: FileHandle, segment: Segment, i
     if (lastOffset >= offset) break;
     position += total;
     if (position + BATCH_HEADER_BYTES > windowStart + window.length && position < endPosition) {
-      window = await readAt(handle, position, Math.min(endPosition - position, maxBytes + READ_SLACK_BYTES));
+      window = await readAt(handle, position, Math.min(endPosition - position, Math.min(maxBytes, WINDOW_BYTES_MAX) + READ_SLACK_BYTES));
       windowStart = position;
     }
   }

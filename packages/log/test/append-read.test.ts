@@ -108,6 +108,25 @@ describe('append and read', () => {
     await log.close();
   });
 
+  it('returns answers larger than the speculative read window whole (second, exact read)', async () => {
+    const log = await freshLog({ segmentBytesMax: 64 * 1024 * 1024 });
+    const batches: Buffer[] = [];
+    for (let i = 0; i < 12; i++) {
+      const batch = makeSizedBatch(1, 1024 * 1024, 0x41 + i);
+      batches.push(Buffer.from(batch));
+      log.append(batch);
+    }
+    const result = await log.read(0, 64 * 1024 * 1024);
+    assert.ok(result.kind === 'records');
+    assert.equal(result.nextOffset, 12);
+    assert.equal(result.records.length, batches.reduce((sum, batch) => sum + batch.length, 0));
+    assert.deepEqual(decodeBatches(result.records).map((batch) => batch.baseOffset), Array.from({ length: 12 }, (_, i) => i));
+    const middle = await log.read(5, 2 * 1024 * 1024 + 1000);
+    assert.ok(middle.kind === 'records');
+    assert.deepEqual(decodeBatches(middle.records).map((batch) => batch.baseOffset), [5, 6]);
+    await log.close();
+  });
+
   it('reports offsets outside [logStartOffset, logEndOffset] as out of range and the end as empty', async () => {
     const log = await freshLog();
     log.append(makeValuesBatch('a', 2));
