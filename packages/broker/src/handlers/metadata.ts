@@ -51,7 +51,8 @@ export async function handleMetadata(state: BrokerState, request: MetadataReques
       const byId = requested.topicId && !requested.topicId.equals(ZERO_UUID) ? requested.topicId : undefined;
       if (byId) {
         const t = state.catalogue.getTopicById(byId);
-        topics.push(t ? topicEntry(state, t) : errorEntry(null, byId, KafkaError.UNKNOWN_TOPIC_ID));
+        // The response's topic name is nullable only from v12.
+        topics.push(t ? topicEntry(state, t) : errorEntry(apiVersion >= 12 ? null : '', byId, KafkaError.UNKNOWN_TOPIC_ID));
         continue;
       }
       const name = requested.name;
@@ -62,7 +63,7 @@ export async function handleMetadata(state: BrokerState, request: MetadataReques
       if (t) topics.push(topicEntry(state, t));
       else {
         const code = name !== null && validateTopicName(name) !== null ? KafkaError.INVALID_TOPIC_EXCEPTION : KafkaError.UNKNOWN_TOPIC_OR_PARTITION;
-        topics.push(errorEntry(name, ZERO_UUID, code));
+        topics.push(errorEntry(name ?? (apiVersion >= 12 ? null : ''), ZERO_UUID, code));
       }
     }
   }
