@@ -3,9 +3,10 @@
  *
  * Concurrency model: append() is synchronous (one positional write of the caller's bytes into the page cache),
  * so appends are totally ordered and readable as soon as it returns; reads, flushes, retention and recovery are
- * asynchronous. Reads open their own file handle, so a segment rolled or deleted meanwhile never pulls an fd from
- * under them. The only fd an idle partition keeps open is its active segment's (plus, briefly, a retired one
- * waiting for an in-flight fsync). Retention and deleteRecordsBefore run one at a time.
+ * asynchronous. Reads go through a reference-counted read handle per segment (segment-read-handle.ts), so a
+ * segment rolled or deleted meanwhile never closes an fd under them. An idle partition keeps at most two fds open:
+ * the active segment's write fd and its read handle (plus, briefly, a retired write fd waiting for an in-flight
+ * fsync). Retention and deleteRecordsBefore run one at a time.
  */
 import { closeSync, fdatasync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir, rm, type FileHandle } from 'node:fs/promises';
