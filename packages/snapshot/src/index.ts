@@ -14,3 +14,4 @@ export * from './semaphore.js';
 export * from './manager.js';
 export * from './restore.js';
 export * from './pieces.js';
+export * from './store-factory.js';

@@ -29,6 +29,19 @@ export class LocalDirectoryObjectStore implements ObjectStore {
     this.tmpRoot = join(rootDir, 'tmp');
   }
 
+  /** Removes temp files left by a crash mid-put (call once at startup, before concurrent puts). */
+  async removeStaleTemporaryFiles(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.tmpRoot);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
+    await Promise.all(names.map((name) => rm(join(this.tmpRoot, name), { force: true })));
+    return names.length;
+  }
+
   async put(key: string, body: Buffer | Readable, options?: PutOptions): Promise<void> {
     assertValidKey(key);
     assertValidMetadata(options?.metadata);
