@@ -1,5 +1,5 @@
 // Real frames from librdkafka (kcat): flexible ApiVersions v3 (header v2 request, header v0 response),
-// Metadata and Produce against the codec-only responder. Skipped when kcat is not installed.
+// Metadata, Produce, ListOffsets and Fetch against the codec-only responder. Skipped when kcat is not installed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -18,7 +18,7 @@ function kcat(args: string[], input?: string): Promise<string> {
   });
 }
 
-test('kcat (librdkafka) lists metadata and produces against responses encoded by this package', { skip: !kcatAvailable && 'kcat not installed' }, async () => {
+test('kcat (librdkafka) lists metadata, produces and consumes against responses encoded by this package', { skip: !kcatAvailable && 'kcat not installed' }, async () => {
   const { server, port, seen, log, errors } = await startResponder();
   try {
     const broker = `127.0.0.1:${port}`;
@@ -30,6 +30,9 @@ test('kcat (librdkafka) lists metadata and produces against responses encoded by
     assert.deepEqual(metadata.topics.map((t) => [t.topic, t.partitions.map((p) => [p.partition, p.leader])]), [['alpha', [[0, 0]]]]);
 
     await kcat(['-b', broker, '-P', '-t', 'alpha', '-p', '0', '-K', ':', '-X', 'linger.ms=0'], 'k1:hello\nk2:world\n');
+    // simple consumer (no group): ListOffsets + Fetch, exits at the end of the partition
+    const consumed = await kcat(['-b', broker, '-C', '-t', 'alpha', '-p', '0', '-o', 'beginning', '-e', '-q', '-f', '%o %k:%s\n']);
+    assert.deepEqual(consumed.trim().split('\n'), ['0 k1:hello', '1 k2:world']);
   } finally {
     server.close();
   }
@@ -39,4 +42,5 @@ test('kcat (librdkafka) lists metadata and produces against responses encoded by
   const versions = new Map(seen.map((s) => [apiKeyName(s.apiKey), s.apiVersion]));
   assert.equal(versions.get('ApiVersions'), 3, 'librdkafka 2.x uses the flexible ApiVersions v3');
   assert.ok((versions.get('Produce') ?? 0) >= 3);
+  assert.ok((versions.get('Fetch') ?? 0) >= 4);
 });

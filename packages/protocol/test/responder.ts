@@ -1,5 +1,6 @@
 // A tiny TCP responder built only from this package's codec (used by the client interop tests): answers
-// ApiVersions, Metadata, CreateTopics, Produce, ListOffsets and InitProducerId for single-partition topics on node 0.
+// ApiVersions, Metadata, CreateTopics, Produce, Fetch, ListOffsets and InitProducerId for single-partition topics on
+// node 0 (Fetch returns every stored batch that ends at or after the fetch offset).
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
@@ -116,6 +117,27 @@ export function startResponder(): Promise<{ server: net.Server; port: number; se
               timestamp: -1,
               offset: p.timestamp === -2 ? 0 : nextOffset,
               oldStyleOffsets: [nextOffset],
+            })),
+          })),
+        });
+      }
+      case ApiKey.Fetch: {
+        const request = decodeRequest(ApiKey.Fetch, version, frame, bodyOffset);
+        return encodeResponse(ApiKey.Fetch, version, correlationId, {
+          throttleTimeMs: 0,
+          errorCode: 0,
+          sessionId: 0,
+          responses: request.topics.map((t) => ({
+            topic: t.topic,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partition,
+              errorCode: 0,
+              highWatermark: nextOffset,
+              lastStableOffset: nextOffset,
+              logStartOffset: 0,
+              abortedTransactions: null,
+              // every stored batch at or after the fetch offset (whole batches, as a broker serves them)
+              records: Buffer.concat(log.filter((b) => b.readInt32BE(0) * 2 ** 32 + b.readUInt32BE(4) + b.readInt32BE(23) >= p.fetchOffset)),
             })),
           })),
         });
