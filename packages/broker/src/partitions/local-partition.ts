@@ -15,6 +15,9 @@ export class LocalPartition implements PartitionReplica {
   private readonly hwListeners = new Set<() => void>();
   private lastNotifiedHw: number;
   private closed = false;
+  /** End offset and producer count of the last snapshot written by this instance (-1: none yet). */
+  private snapshotEndOffset = -1;
+  private snapshotProducerCount = -1;
   private maxTimestampCache: { scannedUpTo: number; best: { offset: number; timestampMs: number } | null } = { scannedUpTo: 0, best: null };
 
   private constructor(
@@ -271,8 +274,10 @@ export class LocalPartition implements PartitionReplica {
   }
 
   private async writeSnapshot(): Promise<void> {
-    if (this.producers.size === 0) return;
+    if (this.producers.size === 0 && this.snapshotEndOffset === -1) return;
     await this.log.flush();
+    // Nothing appended or expired since the last snapshot: the file on disk is current.
+    if (this.log.durableEndOffset === this.snapshotEndOffset && this.producers.size === this.snapshotProducerCount) return;
     const snapshot = this.producers.toSnapshot(this.log.durableEndOffset);
     const tmp = `${this.producerStatePath}.tmp`;
     await mkdir(dirname(this.producerStatePath), { recursive: true });
@@ -284,6 +289,8 @@ export class LocalPartition implements PartitionReplica {
       await fh.close();
     }
     await rename(tmp, this.producerStatePath);
+    this.snapshotEndOffset = snapshot.endOffset;
+    this.snapshotProducerCount = this.producers.size;
   }
 
   /** Flushes, snapshots producer state and closes the log; waits for in-flight appends first. */
