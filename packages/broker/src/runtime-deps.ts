@@ -3,6 +3,7 @@ import {
   decodeRequestHeader,
   decodeRequest,
   encodeResponse,
+  encodeResponseChunks,
   isVersionSupported,
   supportedApiVersions,
   validateRecordBatches,
@@ -19,6 +20,8 @@ export function runtimeDeps(logger: Logger): BrokerDeps {
       decodeRequestHeader: (frame) => decodeRequestHeader(frame),
       decodeRequest: (apiKey, apiVersion, frame, bodyOffset) => decodeRequest(apiKey as never, apiVersion, frame, bodyOffset),
       encodeResponse: (apiKey, apiVersion, correlationId, body) => encodeResponse(apiKey as never, apiVersion, correlationId, body as never),
+      encodeResponseChunks: (apiKey, apiVersion, correlationId, body) =>
+        encodeResponseChunks(apiKey as never, apiVersion, correlationId, body as never),
       isVersionSupported: (apiKey, apiVersion) => isVersionSupported(apiKey, apiVersion),
       supportedApiVersions: () => supportedApiVersions(),
     },

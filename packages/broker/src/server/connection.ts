@@ -12,7 +12,8 @@ export interface ConnectionContext {
 }
 
 export type FrameOutcome =
-  | { readonly kind: 'respond'; readonly response: Promise<Buffer> }
+  /** A whole response frame, as one buffer or as chunks written back to back (record bytes without a copy). */
+  | { readonly kind: 'respond'; readonly response: Promise<Buffer | readonly Buffer[]> }
   | { readonly kind: 'noResponse' }
   | { readonly kind: 'close'; readonly reason: string };
 
@@ -37,7 +38,7 @@ export interface ConnectionEvents {
 }
 
 interface Slot {
-  response: Buffer | null;
+  response: Buffer | readonly Buffer[] | null;
   settled: boolean;
 }
 
@@ -126,7 +127,7 @@ export class Connection {
     this.applyBackpressure();
   }
 
-  private enqueue(response: Promise<Buffer>): void {
+  private enqueue(response: Promise<Buffer | readonly Buffer[]>): void {
     const slot: Slot = { response: null, settled: false };
     this.queue.push(slot);
     response.then(
@@ -150,9 +151,17 @@ export class Connection {
     this.socket.cork();
     while (this.queue.length > 0 && this.queue[0]!.settled) {
       const slot = this.queue.shift()!;
-      const buf = slot.response!;
-      this.events.onBytesOut(buf.length);
-      this.socket.write(buf);
+      const response = slot.response!;
+      if (Buffer.isBuffer(response)) {
+        this.events.onBytesOut(response.length);
+        this.socket.write(response);
+      } else {
+        // Corked: the chunks leave in one writev.
+        for (const chunk of response) {
+          this.events.onBytesOut(chunk.length);
+          this.socket.write(chunk);
+        }
+      }
     }
     this.socket.uncork();
     this.maybeResume();

@@ -104,8 +104,11 @@ export class Dispatcher implements FrameRouter {
       );
       return { kind: 'noResponse' };
     }
-    const response = run().then((body) => {
+    const response = run().then((body): Buffer | Buffer[] => {
       observe(body);
+      if (apiKey === FETCH_KEY && this.codec.encodeResponseChunks) {
+        return this.codec.encodeResponseChunks(apiKey, apiVersion, correlationId, body);
+      }
       return this.codec.encodeResponse(apiKey, apiVersion, correlationId, body);
     });
     return { kind: 'respond', response };

@@ -11,6 +11,8 @@ export interface WireCodec {
   decodeRequestHeader(frame: Buffer): { header: RequestHeader; bodyOffset: number };
   decodeRequest(apiKey: number, apiVersion: number, frame: Buffer, bodyOffset: number): unknown;
   encodeResponse(apiKey: number, apiVersion: number, correlationId: number, body: unknown): Buffer;
+  /** The same frame as chunks that reference record bytes instead of copying them (used for Fetch). */
+  encodeResponseChunks?(apiKey: number, apiVersion: number, correlationId: number, body: unknown): Buffer[];
   isVersionSupported(apiKey: number, apiVersion: number): boolean;
   supportedApiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[];
 }
