@@ -192,6 +192,21 @@ describe('append and read', () => {
     assert.equal(openFds(), before);
   });
 
+  it('after a reopen, segment age counts from the file creation, not from producer timestamps', async () => {
+    const { dir, cleanup } = await tempDir('age');
+    cleanups.push(cleanup);
+    const config = testConfig({ segmentMsMax: 3_600_000 });
+    let log = await PartitionLog.open(dir, config);
+    log.append(makeSizedBatch(1, 10, 0x61, 0)); // a producer timestamp of 1970
+    await log.close();
+    log = await PartitionLog.open(dir, config);
+    log.append(makeSizedBatch(1, 10, 0x61, 0), { nowMs: Date.now() });
+    assert.equal(log.segmentCount, 1);
+    log.append(makeSizedBatch(1, 10), { nowMs: Date.now() + 3_600_000 + 60_000 });
+    assert.equal(log.segmentCount, 2);
+    await log.close();
+  });
+
   it('scans batch headers from an offset, with producer fields', async () => {
     const log = await freshLog({ segmentBytesMax: 500 });
     for (let i = 0; i < 10; i++) {
