@@ -18,20 +18,42 @@ export async function createTopic(bootstrap, topic, numPartitions, configEntries
   const admin = kafkaClient(bootstrap, 'e2e-admin').admin();
   await admin.connect();
   try {
-    const created = await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1, configEntries }], waitForLeaders: true });
+    const created = await admin.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1, configEntries }], waitForLeaders: false });
     if (!created) throw new Error(`topic ${topic} already existed`);
+    // Wait until every partition has a leader (a just-restarted broker may briefly not know the topic).
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        const md = await admin.fetchTopicMetadata({ topics: [topic] });
+        const parts = md.topics[0]?.partitions ?? [];
+        if (parts.length === numPartitions && parts.every((p) => p.leader >= 0)) return;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+      }
+      if (Date.now() > deadline) throw new Error(`topic ${topic}: partitions without a leader after 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
   } finally {
     await admin.disconnect();
   }
 }
 
 /** Sum over partitions of the high watermark (end offset): with no retention, the number of records in the topic. */
-export async function topicEndOffsets(bootstrap, topic) {
+export async function topicEndOffsets(bootstrap, topic, timeoutMs = 30_000) {
   const admin = kafkaClient(bootstrap, 'e2e-admin').admin();
   await admin.connect();
+  const deadline = Date.now() + timeoutMs;
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.map((o) => ({ partition: o.partition, high: Number(o.high), low: Number(o.low) })).sort((a, b) => a.partition - b.partition);
+    for (;;) {
+      try {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        return offsets.map((o) => ({ partition: o.partition, high: Number(o.high), low: Number(o.low) })).sort((a, b) => a.partition - b.partition);
+      } catch (e) {
+        // Right after a restart the partitions may not be led yet: retry until the deadline.
+        if (Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   } finally {
     await admin.disconnect();
   }
