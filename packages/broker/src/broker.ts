@@ -1,6 +1,6 @@
 // Composition root of one broker node: catalogue, partitions, topic service, handlers, dispatcher, the Kafka
 // listener and the HTTP endpoint; start() recovers and listens, stop() shuts down gracefully.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { formatHostPort, type BrokerConfig, type HostPort } from './config.js';
@@ -40,6 +40,8 @@ export interface BoundAddresses {
 }
 
 const SHUTDOWN_DRAIN_TIMEOUT_MS = 10_000;
+/** `<dataDir>/ports.json`: the bound addresses, present only while the broker serves. */
+export const PORTS_FILE = 'ports.json';
 
 export class Broker implements BrokerState {
   readonly metrics = new BrokerMetrics();
@@ -85,6 +87,8 @@ export class Broker implements BrokerState {
   async start(): Promise<BoundAddresses> {
     const { config, logger } = this;
     await mkdir(join(config.dataDir, 'topics'), { recursive: true });
+    // ports.json describes a serving broker only: drop a stale one before anything else.
+    await rm(join(config.dataDir, PORTS_FILE), { force: true });
     if (config.objectStore === 'local') await mkdir(config.objectStoreDir, { recursive: true });
     this.catalogue = SqliteCatalogue.open(join(config.dataDir, 'metadata.sqlite'), config.clusterId);
     this.topics = new TopicService(config, this.catalogue, this.partitions, logger);
@@ -128,10 +132,13 @@ export class Broker implements BrokerState {
     this.serving = true;
     this.ready = true;
     const bound = { kafka, http, advertised: this.advertisedAddress };
+    // Written atomically (temp file + rename) so a reader never sees half of it.
+    const portsPath = join(config.dataDir, PORTS_FILE);
     await writeFile(
-      join(config.dataDir, 'ports.json'),
+      `${portsPath}.tmp`,
       JSON.stringify({ kafka: formatHostPort(kafka), http: formatHostPort(http), advertised: formatHostPort(bound.advertised) }),
     );
+    await rename(`${portsPath}.tmp`, portsPath);
     return bound;
   }
 
@@ -141,6 +148,7 @@ export class Broker implements BrokerState {
     this.shuttingDown = true;
     this.ready = false;
     for (const l of [...this.shutdownListeners]) l();
+    await rm(join(this.config.dataDir, PORTS_FILE), { force: true }).catch(() => undefined);
     await this.listener?.close(SHUTDOWN_DRAIN_TIMEOUT_MS);
     this.serving = false;
     if (this.coordinator) {

@@ -2,6 +2,8 @@
 // idempotence, admin APIs, kafkajs, metrics and health.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { ApiKey, ErrorCode, encodeRequest } from '@tributary/protocol';
 import { startBroker, tempDataDir, type BrokerProcess } from './support/broker-process.js';
@@ -335,7 +337,10 @@ test('retention deletes whole old segments and advances the log start offset', a
   assert.equal((await listOffset('ret', -1)).offset, 40);
 });
 
-test('/metrics, /health and /ready answer', async () => {
+test('/metrics, /health and /ready answer; ports.json names the bound ports', async () => {
+  const ports = JSON.parse(readFileSync(join(broker.dataDir, 'ports.json'), 'utf8'));
+  assert.equal(ports.kafka, `127.0.0.1:${broker.kafka.port}`);
+  assert.equal(ports.http, `127.0.0.1:${broker.http.port}`);
   const base = `http://${broker.http.host}:${broker.http.port}`;
   const health = await fetch(`${base}/health`);
   assert.equal(health.status, 200);

@@ -52,6 +52,7 @@ test('graceful restart keeps records and idempotent producer state', async () =>
     for (const b of batches) offsets.push((await produce(c, 'kept', Buffer.from(b), -1)).baseOffset);
     c.close();
     assert.equal(await broker.stop('SIGTERM'), 0);
+    assert.ok(!existsSync(join(dir, 'ports.json')), 'ports.json is removed at shutdown');
     // Leave the data of a topic the catalogue does not know (as a crash in the middle of DeleteTopics would).
     cpSync(join(dir, 'topics', 'kept-0'), join(dir, 'topics', 'ghost-0'), { recursive: true });
     cpSync(join(dir, 'producer-state', 'kept-0.json'), join(dir, 'producer-state', 'ghost-0.json'));
