@@ -15,3 +15,4 @@ export * from './manager.js';
 export * from './restore.js';
 export * from './pieces.js';
 export * from './store-factory.js';
+export * from './directory-sink.js';

@@ -188,26 +188,37 @@ export class SnapshotManager {
     for (let i = 0; i < states.length; i++) {
       const state = states[(this.rotation + i) % states.length] as GroupState;
       if (state.inFlight !== null || nowMs < state.nextAttemptAtMs) continue;
-      if (state.compactionPendingIndex !== null) {
-        const compaction = this.compact(state, state.compactionPendingIndex)
-          .then(() => null)
-          .finally(() => {
-            state.inFlight = null;
-          });
-        state.inFlight = compaction;
-        this.track(compaction);
-        continue;
+      try {
+        if (this.considerGroup(state, nowMs)) started.push(state.source.raftGroupId);
+      } catch (error) {
+        // A source whose status() throws must not take the loop (or the process, from a timer) down.
+        this.logger.error({ raftGroupId: state.source.raftGroupId, err: error }, 'snapshot source status failed');
+        this.recordFailure(state, error);
       }
-      const reason = this.triggerReason(state.source.raftGroupId, nowMs);
-      if (reason === null) continue;
-      if (!this.slots.tryAcquire()) {
-        this.metrics.snapshotDeferred?.(state.source.raftGroupId);
-        continue;
-      }
-      started.push(state.source.raftGroupId);
-      this.runHoldingSlot(state, reason);
     }
     return started;
+  }
+
+  /** Starts a compaction retry or a snapshot for one group; true if a snapshot was started. */
+  private considerGroup(state: GroupState, nowMs: number): boolean {
+    if (state.compactionPendingIndex !== null) {
+      const compaction = this.compact(state, state.compactionPendingIndex)
+        .then(() => null)
+        .finally(() => {
+          state.inFlight = null;
+        });
+      state.inFlight = compaction;
+      this.track(compaction);
+      return false;
+    }
+    const reason = this.triggerReason(state.source.raftGroupId, nowMs);
+    if (reason === null) return false;
+    if (!this.slots.tryAcquire()) {
+      this.metrics.snapshotDeferred?.(state.source.raftGroupId);
+      return false;
+    }
+    this.runHoldingSlot(state, reason);
+    return true;
   }
 
   /**
@@ -238,7 +249,7 @@ export class SnapshotManager {
       raftGroupId: state.source.raftGroupId,
       lastSnapshotIndex: state.lastSnapshotIndex,
       lastSnapshotAgeMs: Math.max(0, nowMs - state.lastSnapshotAtMs),
-      entriesSinceSnapshot: Math.max(0, state.source.status().appliedIndex - state.lastSnapshotIndex),
+      entriesSinceSnapshot: entriesSince(state),
       consecutiveFailures: state.consecutiveFailures,
       nextAttemptAtMs: state.nextAttemptAtMs,
       inFlight: state.inFlight !== null,
@@ -366,5 +377,13 @@ export class SnapshotManager {
       'snapshot failed; the log is kept and the snapshot retried after backoff',
     );
     this.metrics.snapshotFailed?.({ raftGroupId: state.source.raftGroupId, error, consecutiveFailures: state.consecutiveFailures, retryInMs });
+  }
+}
+
+function entriesSince(state: GroupState): number {
+  try {
+    return Math.max(0, state.source.status().appliedIndex - state.lastSnapshotIndex);
+  } catch {
+    return 0; // a failing source is reported through the failure path, not through stats
   }
 }

@@ -129,16 +129,24 @@ export class SnapshotRepository {
       this.encodeOptions,
     );
     const sizeMeter = new Crc32Meter(key);
-    await this.store.put(key, pipeline(encoded.stream, sizeMeter, () => {}), {
-      metadata: {
-        'tributary-kind': 'snapshot',
-        'tributary-group': raftGroup,
-        'tributary-index': String(content.index),
-        'tributary-term': String(content.term),
-        'tributary-compression': this.compression,
-        'tributary-created-at-ms': String(createdAtMs),
-      },
-    });
+    try {
+      await this.store.put(key, pipeline(encoded.stream, sizeMeter, () => {}), {
+        metadata: {
+          'tributary-kind': 'snapshot',
+          'tributary-group': raftGroup,
+          'tributary-index': String(content.index),
+          'tributary-term': String(content.term),
+          'tributary-compression': this.compression,
+          'tributary-created-at-ms': String(createdAtMs),
+        },
+      });
+    } catch (error) {
+      // A store that gave up without draining the body must not leave the source (e.g. a file) open.
+      sizeMeter.destroy();
+      encoded.stream.destroy();
+      if (content.rest instanceof Readable) content.rest.destroy();
+      throw error;
+    }
     const trailer = encoded.trailer();
     const objectBytes = sizeMeter.lengthBytes;
     bytesUploaded += objectBytes;

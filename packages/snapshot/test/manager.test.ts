@@ -258,3 +258,21 @@ test('the background loop runs on its interval and stops cleanly', async () => {
 function baseConfig(h: Harness): SnapshotManagerConfig {
   return { repository: h.repository, intervalSecs: 1, logThreshold: 1, timeThresholdSecs: 1, maxConcurrent: 1, retentionCount: 1 };
 }
+
+test('a source whose status() throws is logged and backed off; other groups still snapshot', async () => {
+  const h = harness();
+  const broken = new FakeGroup('broken', h.clock.now);
+  broken.status = () => {
+    throw new Error('group closed');
+  };
+  const fine = new FakeGroup('fine', h.clock.now);
+  fine.write(100);
+  h.manager.register(broken);
+  h.manager.register(fine);
+  assert.deepEqual(h.manager.tick(), [fine.raftGroupId]);
+  await h.manager.idle();
+  assert.equal(fine.compactedThrough, 100);
+  assert.equal(h.events.failed, 1);
+  assert.equal(h.manager.snapshotsInFlight, 0);
+  assert.equal(h.manager.groupStats().length, 2);
+});

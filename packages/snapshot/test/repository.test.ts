@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SnapshotError, SnapshotNotFound } from '../src/errors.js';
@@ -9,6 +9,7 @@ import { comparePositions, manifestKey, parsePositionKey, snapshotKey } from '..
 import type { ObjectStore } from '../src/object-store.js';
 import { SnapshotRepository } from '../src/repository.js';
 import { restoreGroups, restoreLatest } from '../src/restore.js';
+import { DirectoryRestoreSink } from '../src/directory-sink.js';
 import { LocalDirectoryObjectStore } from '../src/stores/local-store.js';
 import { MemoryObjectStore } from '../src/stores/memory-store.js';
 import { pseudoRandomBytes } from './helpers/fixtures.js';
@@ -208,4 +209,45 @@ test('restoreGroups restores many groups in parallel, never more than the bound'
     if (outcome.ok) assert.equal(outcome.result.index, 10 + i);
   }
   assert.equal(sinks[2]?.committed?.rest.toString(), 'state 2');
+});
+
+test('DirectoryRestoreSink stages, verifies and swaps in files; a corrupt snapshot leaves nothing behind', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-snapshot-sink-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const store = new LocalDirectoryObjectStore(join(dir, 'store'));
+  const repository = repo(store);
+  const seg = pseudoRandomBytes(100_000, 21);
+  await repository.write(group, content(10, 1, Buffer.from('rest ten'), { '00000000.log': seg }));
+  await repository.write(group, content(20, 2, Buffer.from('rest twenty'), { '00000000.log': seg, '00000100.log': Buffer.from('tail') }));
+  const target = join(dir, 'restored', 'orders-0');
+  await mkdir(target, { recursive: true });
+  await writeFile(join(target, 'stale'), 'from an older life');
+
+  // Corrupt the newest rest object on disk: the sink must fall back to snapshot 10.
+  const newestFile = join(dir, 'store', 'data', snapshotKey(cluster, group, { index: 20 as never, term: 2 as never }));
+  const bytes = await readFile(newestFile);
+  bytes[bytes.length - 26] ^= 0x04;
+  await writeFile(newestFile, bytes);
+
+  const sink = new DirectoryRestoreSink(target);
+  const result = await restoreLatest(repository, group, sink);
+  assert.equal(result.index, 10);
+  assert.equal(result.skipped.length, 1);
+  assert.equal(sink.restored?.index, 10);
+  assert.equal((await readFile(join(target, 'rest.bin'))).toString(), 'rest ten');
+  assert.ok((await readFile(join(target, 'pieces', '00000000.log'))).equals(seg));
+  assert.deepEqual(JSON.parse(await readFile(join(target, 'snapshot.json'), 'utf8')).pieces, ['00000000.log']);
+  assert.deepEqual((await readdir(join(dir, 'restored'))).sort(), ['orders-0'], 'no staging or replaced directories left');
+  assert.deepEqual(await readdir(target).then((names) => names.sort()), ['pieces', 'rest.bin', 'snapshot.json']);
+});
+
+test('listing and retention read manifests only, never rest payloads or pieces', async () => {
+  const store = new MemoryObjectStore();
+  const repository = repo(store);
+  for (let i = 1; i <= 4; i++) await repository.write(group, content(i * 10, 1, pseudoRandomBytes(10_000, i), { [`s${i}`]: pseudoRandomBytes(5000, 50 + i) }));
+  store.failWhen = (operation, key) => (operation === 'get' && !key.startsWith('manifests/') ? new Error(`payload read: ${key}`) : undefined);
+  assert.deepEqual((await repository.list(group)).map((l) => l.index), [10, 20, 30, 40]);
+  const result = await repository.applyRetention(group, 2);
+  assert.equal(result.deletedSnapshots.length, 2);
+  assert.equal(result.deletedPieceKeys.length, 2);
 });
