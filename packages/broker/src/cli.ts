@@ -56,6 +56,13 @@ async function main(argv: readonly string[]): Promise<number> {
   const exitAfterStop = (signal: string): void => {
     void stop(signal).then(() => process.exit(process.exitCode ?? 0));
   };
+  // A bug must not fail silently: log it as one JSON line, then exit 1 (data on disk is recovered at restart).
+  const die = (kind: string) => (err: unknown) => {
+    logger.fatal({ err, kind }, 'unexpected failure; exiting');
+    process.exit(1);
+  };
+  process.on('uncaughtException', die('uncaughtException'));
+  process.on('unhandledRejection', die('unhandledRejection'));
   process.once('SIGTERM', () => exitAfterStop('SIGTERM'));
   process.once('SIGINT', () => exitAfterStop('SIGINT'));
 
