@@ -337,6 +337,37 @@ test('retention deletes whole old segments and advances the log start offset', a
   assert.equal((await listOffset('ret', -1)).offset, 40);
 });
 
+test('many connections producing at once: every acknowledged record is stored once at its offset', async () => {
+  await createTopic('crowd', 2);
+  const clients = await Promise.all(Array.from({ length: 30 }, () => WireClient.connect(broker.kafka.host, broker.kafka.port)));
+  try {
+    const acked = new Map<string, { partition: number; offset: number }>();
+    await Promise.all(
+      clients.map(async (c, ci) => {
+        // Each connection pipelines its 5 requests.
+        await Promise.all(
+          Array.from({ length: 5 }, async (_, i) => {
+            const value = `c${ci}-${i}`;
+            const partition = (ci + i) % 2;
+            const r = await produce(c, 'crowd', partition, batchOf([{ key: null, value: Buffer.from(value) }]), i % 2 === 0 ? 1 : -1);
+            assert.equal(r.errorCode, ErrorCode.NONE);
+            acked.set(value, { partition, offset: r.baseOffset });
+          }),
+        );
+      }),
+    );
+    assert.equal(acked.size, 150);
+    for (const partition of [0, 1]) {
+      const stored = recordsIn((await fetchOnce(client, 'crowd', partition, 0)).records);
+      const mine = [...acked].filter(([, a]) => a.partition === partition);
+      assert.equal(stored.length, mine.length);
+      for (const [value, a] of mine) assert.equal(stored[a.offset]?.value?.toString(), value);
+    }
+  } finally {
+    for (const c of clients) c.close();
+  }
+});
+
 test('/metrics, /health and /ready answer; ports.json names the bound ports', async () => {
   const ports = JSON.parse(readFileSync(join(broker.dataDir, 'ports.json'), 'utf8'));
   assert.equal(ports.kafka, `127.0.0.1:${broker.kafka.port}`);
