@@ -255,6 +255,7 @@ export class ConsumerGroupCoordinator {
           protocolType: request.protocolType ?? '',
           protocols: (request.protocols ?? []).map((p) => ({ name: p.name ?? '', metadata: p.metadata ?? EMPTY })),
           requireKnownMemberId: apiVersion >= 4,
+          supportsSkipAssignment: apiVersion >= 9,
           newMemberId: memberId(`${clientId}-${randomUUID()}`),
         },
         this.now(),

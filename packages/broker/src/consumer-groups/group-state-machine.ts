@@ -110,6 +110,11 @@ export interface JoinInput {
   protocols: ProtocolOffer[];
   /** JoinGroup v4+: a member without an id first gets MEMBER_ID_REQUIRED with its new id. */
   requireKnownMemberId: boolean;
+  /**
+   * JoinGroup v9+ (KIP-814): a static leader rejoining a stable group is told it is the leader, with the member
+   * list and skipAssignment, so it can watch metadata without reassigning. Older versions get the old leader id.
+   */
+  supportsSkipAssignment?: boolean;
   /** The id to hand out if this join creates a member (the host generates it). */
   newMemberId: MemberId;
 }
@@ -505,7 +510,10 @@ export class ConsumerGroupStateMachine {
           const token = member.awaitingJoin;
           assert(token !== null, 'static rejoin parked');
           member.awaitingJoin = null;
-          // The old leader id is returned so a rejoining leader does not assign again in a stable group.
+          // Without skipAssignment the old leader id is returned, so a rejoining leader does not assign again
+          // in a stable group (its new assignment would not reach the others).
+          const skip = input.supportsSkipAssignment === true;
+          const isLeader = this.leader === newId;
           this.out.push({
             kind: 'completeJoin',
             token,
@@ -514,10 +522,10 @@ export class ConsumerGroupStateMachine {
               generationId: this.generation,
               protocolType: this.groupProtocolType,
               protocolName: this.groupProtocolName,
-              leaderId: previousLeader ?? '',
+              leaderId: skip ? (this.leader ?? '') : (previousLeader ?? ''),
               memberId: newId,
-              members: [],
-              skipAssignment: false,
+              members: skip && isLeader ? this.currentMemberMetadata() : [],
+              skipAssignment: skip && isLeader,
             },
           });
         } else {

@@ -22,6 +22,7 @@ export interface JoinOptions {
   protocolType?: string;
   protocols?: { name: string; metadata: Buffer }[];
   requireKnownMemberId?: boolean;
+  supportsSkipAssignment?: boolean;
 }
 
 export class GroupHarness {
@@ -78,6 +79,7 @@ export class GroupHarness {
           protocolType: options.protocolType ?? 'consumer',
           protocols: options.protocols ?? [{ name: 'range', metadata: encodeSubscription(['t']) }],
           requireKnownMemberId: options.requireKnownMemberId ?? false,
+          supportsSkipAssignment: options.supportsSkipAssignment ?? false,
           newMemberId: memberId(`${clientId}-${this.ids++}`),
         },
         this.nowMs,

@@ -290,6 +290,22 @@ test('static member: joins without MEMBER_ID_REQUIRED, rejoins after a restart w
   assert.equal(h.group.state, 'PreparingRebalance');
 });
 
+test('a static leader rejoining a stable group with JoinGroup v9 gets skipAssignment and the member list (KIP-814)', () => {
+  const h = new GroupHarness();
+  const s = h.join({ instanceId: 'lead' });
+  h.advance(0);
+  const joined = h.joined(s);
+  assert.equal(joined.leaderId, joined.memberId);
+  h.sync(joined.memberId, joined.generationId, { [joined.memberId]: 'L' }, { instanceId: 'lead' });
+  const rejoin = h.joined(h.join({ instanceId: 'lead', supportsSkipAssignment: true }));
+  assert.equal(rejoin.errorCode, E.NONE);
+  assert.equal(rejoin.leaderId, rejoin.memberId, 'told it leads');
+  assert.equal(rejoin.skipAssignment, true);
+  assert.deepEqual(rejoin.members.map((m) => m.memberId), [rejoin.memberId]);
+  assert.equal(rejoin.generationId, joined.generationId);
+  assert.equal(h.group.state, 'Stable');
+});
+
 test('a static member that does not rejoin keeps its place through a rebalance until its session expires', () => {
   const h = new GroupHarness();
   const s = h.join({ instanceId: 'i-1', clientId: 's', sessionTimeoutMs: 20_000 });
