@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { PartitionLog, DEFAULT_LOG_CONFIG } from '@tributary/log';
+import { PartitionLog, DEFAULT_LOG_CONFIG, kafkaOffset } from '@tributary/log';
 import { validateRecordBatches } from '@tributary/protocol';
 import { LocalPartition } from '../src/partitions/local-partition.js';
 import type { ProducedBatch } from '../src/partitions/partition-replica.js';
@@ -38,10 +38,10 @@ test('acks wait for durability: the high watermark covers every acknowledged app
     assert.deepEqual(outcomes.map((o) => (o.kind === 'appended' ? o.baseOffset : -1)), Array.from({ length: 20 }, (_, i) => i));
     assert.equal(p.highWatermark, 20);
     assert.ok(woken >= 1 && woken <= 20);
-    const read = await p.read(0, 1 << 20, true);
+    const read = await p.read(kafkaOffset(0), 1 << 20, true);
     assert.equal(read.kind, 'ok');
     if (read.kind === 'ok') assert.equal(recordsIn(read.result.records).length, 20);
-    assert.deepEqual(await p.read(21, 100, true), { kind: 'offsetOutOfRange' });
+    assert.deepEqual(await p.read(kafkaOffset(21), 100, true), { kind: 'offsetOutOfRange' });
     await p.close();
   } finally {
     cleanup();

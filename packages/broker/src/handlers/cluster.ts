@@ -1,6 +1,7 @@
 // DescribeCluster, DeleteRecords, InitProducerId and OffsetForLeaderEpoch: small single-node answers.
 import type { BrokerState } from './context.js';
 import { KafkaError } from './error-codes.js';
+import { requestedOffset } from './offsets.js';
 import type {
   DeleteRecordsRequest,
   DeleteRecordsResponse,
@@ -36,7 +37,9 @@ export async function handleDeleteRecords(state: BrokerState, request: DeleteRec
         t.partitions.map(async (p) => {
           const partition = state.partitions.get(name, p.partitionIndex);
           if (!partition) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION };
-          const r = await partition.deleteRecordsBefore(p.offset);
+          const target = p.offset === -1 ? -1 : requestedOffset(p.offset);
+          if (target === null) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: KafkaError.OFFSET_OUT_OF_RANGE };
+          const r = await partition.deleteRecordsBefore(target);
           return r.kind === 'ok'
             ? { partitionIndex: p.partitionIndex, lowWatermark: r.lowWatermark, errorCode: KafkaError.NONE }
             : { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: KafkaError.OFFSET_OUT_OF_RANGE };

@@ -6,6 +6,7 @@ import type { LocalPartition } from '../partitions/local-partition.js';
 import type { BrokerState, RequestContext } from './context.js';
 import { KafkaError } from './error-codes.js';
 import type { FetchRequest, FetchResponse, FetchResponsePartition } from './wire-types.js';
+import { requestedOffset } from './offsets.js';
 
 const ZERO_UUID = Buffer.alloc(16);
 const NO_TIMEOUT_MS = 0;
@@ -111,9 +112,10 @@ async function readTargets(targets: readonly Target[], maxBytes: number): Promis
       continue;
     }
     // KIP-74: the first partition with data returns at least one whole batch even over the limits.
+    const fetchOffset = requestedOffset(t.fetchOffset);
     let read;
     try {
-      read = await t.partition.read(t.fetchOffset, Math.max(budget, 0), bytes === 0);
+      read = fetchOffset === null ? ({ kind: 'offsetOutOfRange' } as const) : await t.partition.read(fetchOffset, Math.max(budget, 0), bytes === 0);
     } catch {
       // The partition was closed or deleted while this fetch waited.
       out.push(emptyPartition(t.partitionIndex, KafkaError.UNKNOWN_TOPIC_OR_PARTITION));

@@ -4,6 +4,7 @@
 import { mkdir, readFile, rename, writeFile, open as openFile, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { kafkaOffset, type KafkaOffset } from '@tributary/log';
 import type { Acks, ProduceOutcome, ProducedBatch, PartitionReplica, ReadOutcome } from './partition-replica.js';
 import type { StorageLog } from './storage-log.js';
 import { ProducerStateTable, lastSequenceOf, nextSequence, parseProducerStateSnapshot } from './producer-state.js';
@@ -45,7 +46,7 @@ export class LocalPartition implements PartitionReplica {
     logger: Logger,
   ): Promise<LocalPartition> {
     let table = new ProducerStateTable();
-    let replayFrom = log.logStartOffset;
+    let replayFrom: number = log.logStartOffset;
     const text = await readFile(producerStatePath, 'utf8').catch(() => null);
     if (text !== null) {
       const snapshot = parseProducerStateSnapshot(text);
@@ -76,15 +77,15 @@ export class LocalPartition implements PartitionReplica {
     return new LocalPartition(topic, partition, log, durableAcks, table, producerStatePath, logger);
   }
 
-  get logStartOffset(): number {
+  get logStartOffset(): KafkaOffset {
     return this.log.logStartOffset;
   }
 
-  get logEndOffset(): number {
+  get logEndOffset(): KafkaOffset {
     return this.log.logEndOffset;
   }
 
-  get highWatermark(): number {
+  get highWatermark(): KafkaOffset {
     return this.durableAcks ? this.log.durableEndOffset : this.log.logEndOffset;
   }
 
@@ -129,7 +130,7 @@ export class LocalPartition implements PartitionReplica {
       // each later one must continue the one before it.
       const verdict = this.producers.check(first.producerId, first.producerEpoch, first.baseSequence, lastSequenceOf(first.baseSequence, first.lastOffsetDelta));
       if (verdict.kind === 'duplicate') {
-        if (batches.length === 1) return { kind: 'duplicate', baseOffset: verdict.batch.firstOffset, logAppendTimeMs: -1 };
+        if (batches.length === 1) return { kind: 'duplicate', baseOffset: kafkaOffset(verdict.batch.firstOffset), logAppendTimeMs: -1 };
         return { kind: 'outOfOrderSequence', message: 'a multi-batch request repeats an earlier batch' };
       }
       if (verdict.kind === 'staleEpoch') return { kind: 'invalidProducerEpoch', message: verdict.message };
@@ -151,7 +152,7 @@ export class LocalPartition implements PartitionReplica {
       return { kind: 'storageError', message: (err as Error).message };
     }
     if (idempotent) {
-      let offset = result.baseOffset;
+      let offset: number = result.baseOffset;
       for (const b of batches) {
         this.producers.record(b.producerId, b.producerEpoch, {
           firstSeq: b.baseSequence,
@@ -190,7 +191,7 @@ export class LocalPartition implements PartitionReplica {
     return () => this.hwListeners.delete(listener);
   }
 
-  async read(fetchOffset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome> {
+  async read(fetchOffset: KafkaOffset, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome> {
     const log = this.log;
     const hw = this.highWatermark;
     const logStartOffset = log.logStartOffset;
@@ -213,7 +214,7 @@ export class LocalPartition implements PartitionReplica {
    * that timestamp, or null for an empty log. Scans batch headers incrementally from where the last call
    * stopped; rescans from the log start when retention removed the remembered batch.
    */
-  async maxTimestamp(): Promise<{ offset: number; timestampMs: number } | null> {
+  async maxTimestamp(): Promise<{ offset: KafkaOffset; timestampMs: number } | null> {
     const hw = this.highWatermark;
     if (this.maxTimestampCache.best !== null && this.maxTimestampCache.best.offset < this.log.logStartOffset) {
       this.maxTimestampCache = { scannedUpTo: this.log.logStartOffset, best: null };
@@ -233,17 +234,18 @@ export class LocalPartition implements PartitionReplica {
       });
       this.maxTimestampCache = { scannedUpTo, best };
     }
-    return this.maxTimestampCache.best;
+    const best = this.maxTimestampCache.best;
+    return best === null ? null : { offset: kafkaOffset(best.offset), timestampMs: best.timestampMs };
   }
 
-  offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestampMs: number } | null> {
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: KafkaOffset; timestampMs: number } | null> {
     return this.log.offsetForTimestamp(timestampMs).then((r) => (r !== null && r.offset < this.highWatermark ? r : null));
   }
 
-  deleteRecordsBefore(offset: number): Promise<{ kind: 'ok'; lowWatermark: number } | { kind: 'offsetOutOfRange' }> {
+  deleteRecordsBefore(offset: KafkaOffset | -1): Promise<{ kind: 'ok'; lowWatermark: KafkaOffset } | { kind: 'offsetOutOfRange' }> {
     return this.serialised(async () => {
       const target = offset === -1 ? this.highWatermark : offset;
-      if (target < 0 || target > this.highWatermark) return { kind: 'offsetOutOfRange' as const };
+      if (target > this.highWatermark) return { kind: 'offsetOutOfRange' as const };
       if (target > this.log.logStartOffset) await this.log.deleteRecordsBefore(target);
       return { kind: 'ok' as const, lowWatermark: this.log.logStartOffset };
     });

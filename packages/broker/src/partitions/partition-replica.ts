@@ -1,5 +1,9 @@
 // What the Kafka handlers need from one partition. Today LocalPartition implements it over a local log;
 // the Raft-per-partition issue swaps in a replicated write path behind the same interface.
+// Offsets are branded KafkaOffset (from @tributary/log): a Raft index or a byte position cannot be passed by mistake.
+import type { KafkaOffset } from '@tributary/log';
+
+export type { KafkaOffset };
 
 export type Acks = 0 | 1 | -1;
 
@@ -13,16 +17,16 @@ export interface ProducedBatch {
 }
 
 export type ProduceOutcome =
-  | { readonly kind: 'appended'; readonly baseOffset: number; readonly logAppendTimeMs: number }
-  | { readonly kind: 'duplicate'; readonly baseOffset: number; readonly logAppendTimeMs: number }
+  | { readonly kind: 'appended'; readonly baseOffset: KafkaOffset; readonly logAppendTimeMs: number }
+  | { readonly kind: 'duplicate'; readonly baseOffset: KafkaOffset; readonly logAppendTimeMs: number }
   | { readonly kind: 'outOfOrderSequence'; readonly message: string }
   | { readonly kind: 'invalidProducerEpoch'; readonly message: string }
   | { readonly kind: 'storageError'; readonly message: string };
 
 export interface ReadResult {
   readonly records: Buffer;
-  readonly highWatermark: number;
-  readonly logStartOffset: number;
+  readonly highWatermark: KafkaOffset;
+  readonly logStartOffset: KafkaOffset;
 }
 
 export type ReadOutcome = { readonly kind: 'ok'; readonly result: ReadResult } | { readonly kind: 'offsetOutOfRange' };
@@ -30,20 +34,20 @@ export type ReadOutcome = { readonly kind: 'ok'; readonly result: ReadResult } |
 export interface PartitionReplica {
   readonly topic: string;
   readonly partition: number;
-  readonly logStartOffset: number;
-  readonly logEndOffset: number;
+  readonly logStartOffset: KafkaOffset;
+  readonly logEndOffset: KafkaOffset;
   /** Consumers never read at or past it. */
-  readonly highWatermark: number;
+  readonly highWatermark: KafkaOffset;
   readonly sizeBytes: number;
   /**
    * Appends the (already validated) batches. Resolves when the write is acknowledged per `acks`
    * (1 and -1: durable per the fsync policy; 0: appended).
    */
   produce(records: Buffer, batches: readonly ProducedBatch[], acks: Acks, logAppendTime: boolean): Promise<ProduceOutcome>;
-  read(fetchOffset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome>;
-  offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestampMs: number } | null>;
+  read(fetchOffset: KafkaOffset, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome>;
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: KafkaOffset; timestampMs: number } | null>;
   /** -1 = the high watermark. Resolves with the new log start offset or offsetOutOfRange. */
-  deleteRecordsBefore(offset: number): Promise<{ kind: 'ok'; lowWatermark: number } | { kind: 'offsetOutOfRange' }>;
+  deleteRecordsBefore(offset: KafkaOffset | -1): Promise<{ kind: 'ok'; lowWatermark: KafkaOffset } | { kind: 'offsetOutOfRange' }>;
   /** Calls `listener` whenever the high watermark advances; returns the unsubscribe function. */
   onHighWatermarkAdvance(listener: () => void): () => void;
 }

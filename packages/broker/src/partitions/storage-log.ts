@@ -1,5 +1,6 @@
 // The slice of @tributary/log's PartitionLog the broker uses, as a structural interface, so the partition
 // layer states exactly what it depends on (and a Raft-backed write path can sit behind the same calls later).
+import type { KafkaOffset } from '@tributary/log';
 
 export interface StorageLogConfig {
   readonly segmentBytesMax: number;
@@ -12,8 +13,8 @@ export interface StorageLogConfig {
 }
 
 export interface StorageAppendResult {
-  readonly baseOffset: number;
-  readonly lastOffset: number;
+  readonly baseOffset: KafkaOffset;
+  readonly lastOffset: KafkaOffset;
   readonly logAppendTimeMs: number;
   readonly batchCount: number;
 }
@@ -28,12 +29,12 @@ export interface StorageBatchHeader {
 }
 
 export interface StorageLog {
-  readonly logStartOffset: number;
-  readonly logEndOffset: number;
-  readonly durableEndOffset: number;
+  readonly logStartOffset: KafkaOffset;
+  readonly logEndOffset: KafkaOffset;
+  readonly durableEndOffset: KafkaOffset;
   readonly sizeBytes: number;
   append(batches: Buffer, opts?: { nowMs?: number; logAppendTime?: boolean }): StorageAppendResult | Promise<StorageAppendResult>;
-  flush(): Promise<number>;
+  flush(): Promise<KafkaOffset>;
   read(
     offset: number,
     maxBytes: number,
@@ -42,7 +43,7 @@ export interface StorageLog {
     | { readonly kind: 'records'; readonly records: Buffer; readonly nextOffset: number }
     | { readonly kind: 'offsetOutOfRange'; readonly logStartOffset: number; readonly logEndOffset: number }
   >;
-  offsetForTimestamp(timestampMs: number): Promise<{ offset: number; timestampMs: number } | null>;
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: KafkaOffset; timestampMs: number } | null>;
   deleteRecordsBefore(offset: number): Promise<{ readonly kind: 'ok' | 'offsetOutOfRange'; readonly logStartOffset: number }>;
   applyRetention(nowMs: number): unknown;
   scanBatchHeaders(fromOffset: number, visitor: (header: StorageBatchHeader) => boolean | void): Promise<void>;
