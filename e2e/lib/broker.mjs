@@ -29,7 +29,7 @@ async function httpReady(host, port) {
   }
 }
 
-/** True when a broker log line (pino JSON) announces the Kafka listener's bound address. */
+/** True when a broker log line (pino JSON) announces the Kafka listener's bound address: {"event":"listening","kafka":"host:port"}. */
 function isReadyLine(line, kafkaPort) {
   if (!line.startsWith('{')) return false;
   let obj;
@@ -38,8 +38,7 @@ function isReadyLine(line, kafkaPort) {
   } catch {
     return false;
   }
-  const text = JSON.stringify(obj);
-  return /listen|ready|started|serving/i.test(String(obj.msg ?? '')) && text.includes(String(kafkaPort));
+  return obj.event === 'listening' && typeof obj.kafka === 'string' && obj.kafka.endsWith(`:${kafkaPort}`);
 }
 
 export class Broker {
