@@ -6,7 +6,8 @@
 //
 //   npx turbo run build && bash scripts/install/java.sh
 //   node bench/kafka-compare.mjs [--records 500000] [--record-size 1024] [--partitions 1] [--systems kafka,tributary]
-//        [--kafkajs-records 200000] [--latency-rate 5000] [--latency-records 50000] [--workload-timeout-s 240]
+//        [--kafkajs-records 200000 (also librdkafka)] [--latency-rate 5000] [--latency-records 50000] [--e2e-records 1000]
+//        [--workload-timeout-s 240]
 //        [--profile true] [--keep-data true] [--only <workload ids>]
 // Systems: kafka, tributary (its default fsync policy), tributary-fsync-always|interval|never (TRIBUTARY_FSYNC_POLICY).
 //
@@ -16,6 +17,8 @@
 //   java-consumer                    org.apache.kafka.tools.ConsumerPerformance over the acks=1 topic (consumer group)
 //   kcat-consumer                    kcat (librdkafka) reading the same topic by assignment, no group
 //   kafkajs-producer-acks1 / -acksall  bench/kafkajs-producer.mjs
+//   librdkafka-producer-acks1 / -acksall  bench/librdkafka-producer.py (confluent-kafka-python, librdkafka batching)
+//   java-end-to-end-latency          org.apache.kafka.tools.EndToEndLatency (one record at a time, acks=all, produce -> consume)
 import { mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -35,6 +38,7 @@ const flags = parseFlagsOrExit(
     'kafkajs-records': '200000',
     'latency-rate': '5000',
     'latency-records': '50000',
+    'e2e-records': '1000',
     'workload-timeout-s': '240',
     profile: 'false',
     'keep-data': 'false',
@@ -56,6 +60,7 @@ const partitions = int('partitions');
 const kafkajsRecords = int('kafkajs-records');
 const latencyRate = int('latency-rate');
 const latencyRecords = int('latency-records');
+const e2eRecords = int('e2e-records');
 const workloadTimeoutMs = int('workload-timeout-s') * 1000;
 const systems = flags.systems.split(',').map((s) => s.trim()).filter(Boolean);
 // 'tributary' runs the broker's default fsync policy; 'tributary-fsync-<policy>' sets TRIBUTARY_FSYNC_POLICY.
@@ -80,7 +85,16 @@ mkdirSync(runDir, { recursive: true });
 const log = (msg) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
 const topicAcks1 = 'bench-java-acks1';
-const topics = [topicAcks1, 'bench-java-acksall', 'bench-java-rate', 'bench-kafkajs-acks1', 'bench-kafkajs-acksall'];
+const topics = [
+  topicAcks1,
+  'bench-java-acksall',
+  'bench-java-rate',
+  'bench-java-e2e',
+  'bench-kafkajs-acks1',
+  'bench-kafkajs-acksall',
+  'bench-librdkafka-acks1',
+  'bench-librdkafka-acksall',
+];
 
 function failure(run, what) {
   const why = run.timedOut ? `timed out after ${Math.round(run.elapsedMs)} ms` : `exit ${run.code ?? run.signal}`;
@@ -151,6 +165,38 @@ async function kcatConsumer(bootstrap, { topic, count }) {
   });
 }
 
+/** confluent-kafka-python (librdkafka) producer: librdkafka's own batching, latency per record. */
+async function librdkafkaProducer(bootstrap, { topic, acks, count }) {
+  const run = await runTool(
+    '/usr/bin/python3',
+    [join(repoRoot, 'bench', 'librdkafka-producer.py'), '--bootstrap', bootstrap, '--topic', topic, '--records', String(count),
+      '--record-size', String(recordSize), '--acks', acks, '--timeout-s', String((workloadTimeoutMs - 5000) / 1000)],
+    { timeoutMs: workloadTimeoutMs },
+  );
+  if (run.code !== 0) return failure(run, 'librdkafka-producer');
+  try {
+    return JSON.parse(run.stdout.trim().split('\n').pop());
+  } catch {
+    return failure(run, 'librdkafka-producer output');
+  }
+}
+
+/**
+ * org.apache.kafka.tools.EndToEndLatency: produce one record (acks=all), wait until a consumer sees it, repeat.
+ * Output: "Avg latency: 24.7109 ms" and "Percentiles: 50th = 11, 99th = 173, 99.9th = 386".
+ */
+async function javaEndToEndLatency(bootstrap, { topic, count }) {
+  const run = await runJavaTool(
+    'org.apache.kafka.tools.EndToEndLatency',
+    [bootstrap, topic, String(count), 'all', String(recordSize)],
+    { timeoutMs: workloadTimeoutMs },
+  );
+  const avg = /Avg latency: ([\d.]+) ms/.exec(run.stdout);
+  const pct = /Percentiles: 50th = (\d+), 99th = (\d+), 99\.9th = (\d+)/.exec(run.stdout);
+  if (run.code !== 0 || !avg || !pct) return failure(run, 'EndToEndLatency');
+  return { records: count, latencyMs: { avg: Number(Number(avg[1]).toFixed(2)), p50: Number(pct[1]), p99: Number(pct[2]), p999: Number(pct[3]) } };
+}
+
 async function kafkajsProducer(bootstrap, { topic, acks, count }) {
   const run = await runTool(
     process.execPath,
@@ -173,6 +219,9 @@ const workloads = [
   { id: 'kcat-consumer', kind: 'consume', run: (b) => kcatConsumer(b, { topic: topicAcks1, count: records }) },
   { id: 'kafkajs-producer-acks1', kind: 'produce', run: (b) => kafkajsProducer(b, { topic: 'bench-kafkajs-acks1', acks: 1, count: kafkajsRecords }) },
   { id: 'kafkajs-producer-acksall', kind: 'produce', run: (b) => kafkajsProducer(b, { topic: 'bench-kafkajs-acksall', acks: -1, count: kafkajsRecords }) },
+  { id: 'librdkafka-producer-acks1', kind: 'produce', run: (b) => librdkafkaProducer(b, { topic: 'bench-librdkafka-acks1', acks: '1', count: kafkajsRecords }) },
+  { id: 'librdkafka-producer-acksall', kind: 'produce', run: (b) => librdkafkaProducer(b, { topic: 'bench-librdkafka-acksall', acks: 'all', count: kafkajsRecords }) },
+  { id: 'java-end-to-end-latency', kind: 'latency', run: (b) => javaEndToEndLatency(b, { topic: 'bench-java-e2e', count: e2eRecords }) },
   {
     id: 'java-producer-acksall-rate',
     kind: 'latency',
@@ -302,6 +351,10 @@ function metric(r, row) {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+function workloadFailed(results, id) {
+  return systems.some((s) => results[s]?.workloads[id]?.error);
+}
+
 /** One row per workload and metric: each system's value, and each Tributary variant's ratio to Kafka. */
 function buildComparison(results) {
   const rows = [];
@@ -309,7 +362,7 @@ function buildComparison(results) {
   for (const w of workloads) {
     for (const row of metricRows) {
       const values = Object.fromEntries(systems.map((s) => [s, metric(results[s]?.workloads[w.id], row)]));
-      if (row.latency && Object.values(values).every((v) => v === null)) continue;
+      if (Object.values(values).every((v) => v === null) && !workloadFailed(results, w.id)) continue;
       const k = values.kafka ?? null;
       const ratios = Object.fromEntries(
         variants.map((s) => [s, values[s] !== null && k !== null && k !== 0 ? Number((values[s] / k).toFixed(2)) : null]),
@@ -351,7 +404,7 @@ const report = {
   durationS: Math.round((Date.now() - started) / 1000),
   command: `node bench/kafka-compare.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   machine: machineInfo(),
-  params: { records, recordSize, partitions, kafkajsRecords, latencyRate, latencyRecords, systems },
+  params: { records, recordSize, partitions, kafkajsRecords, latencyRate, latencyRecords, e2eRecords, systems },
   results,
   comparison,
 };
