@@ -93,6 +93,8 @@ export class Broker implements BrokerState {
     this.catalogue = SqliteCatalogue.open(join(config.dataDir, 'metadata.sqlite'), config.clusterId);
     this.topics = new TopicService(config, this.catalogue, this.partitions, logger);
     const startedMs = Date.now();
+    const catalogue = this.catalogue;
+    this.partitions.setTopicLookup((name) => catalogue.getTopic(name));
     await this.partitions.removeOrphans(this.catalogue.listTopics());
     await this.partitions.openAll(this.catalogue.listTopics());
     logger.info({ topics: this.catalogue.listTopics().length, recoveryMs: Date.now() - startedMs }, 'partitions recovered');

@@ -94,3 +94,38 @@ test('max timestamp follows appends and retention-free scans stop at the high wa
     cleanup();
   }
 });
+
+test('after a failed fsync the partition answers a storage error, reopens its log (recovery) and serves again', async () => {
+  const { dir, cleanup } = tempDataDir('trib-lp-');
+  try {
+    let failSyncs = false;
+    const logDir = join(dir, 'log');
+    const first = await PartitionLog.open(logDir, DEFAULT_LOG_CONFIG, undefined, {
+      onSync: () => {
+        if (failSyncs) throw new Error('injected fsync failure (EIO)');
+      },
+    });
+    let reopened = 0;
+    const p = await LocalPartition.open('t', 0, first, true, join(dir, 'producer-state.json'), logger, async () => {
+      reopened++;
+      return PartitionLog.open(logDir, DEFAULT_LOG_CONFIG);
+    });
+    for (let i = 0; i < 3; i++) assert.equal((await send(p, i, `v${i}`)).kind, 'appended');
+    failSyncs = true;
+    assert.equal((await send(p, 3, 'v3')).kind, 'storageError', 'an unsynced append is not acknowledged');
+    failSyncs = false;
+    // The reopen runs as the partition's next serialised step; wait for it (bounded).
+    for (let i = 0; i < 200 && reopened === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(reopened, 1);
+    // The retried batch: recovery kept it (it was written, just not synced), so it is a duplicate now, or appended.
+    const retry = await send(p, 3, 'v3');
+    assert.ok(retry.kind === 'duplicate' || retry.kind === 'appended', retry.kind);
+    assert.equal((await send(p, 4, 'v4')).kind, 'appended');
+    const read = await p.read(kafkaOffset(0), 1 << 20, true);
+    assert.equal(read.kind, 'ok');
+    if (read.kind === 'ok') assert.deepEqual(recordsIn(read.result.records).map((r) => r.value!.toString()), ['v0', 'v1', 'v2', 'v3', 'v4']);
+    await p.close();
+  } finally {
+    cleanup();
+  }
+});

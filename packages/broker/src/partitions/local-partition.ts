@@ -18,6 +18,8 @@ export class LocalPartition implements PartitionReplica {
   private closed = false;
   /** End offset and producer count of the last snapshot written by this instance (-1: none yet). */
   private snapshotEndOffset = -1;
+  private recovering = false;
+  private lastRecoveryMs = 0;
   private snapshotProducerCount = -1;
   private maxTimestampCache: { scannedUpTo: number; best: { offset: number; timestampMs: number } | null } = { scannedUpTo: 0, best: null };
 
@@ -26,9 +28,11 @@ export class LocalPartition implements PartitionReplica {
     readonly partition: number,
     private log: StorageLog,
     private readonly durableAcks: boolean,
-    private readonly producers: ProducerStateTable,
+    private producers: ProducerStateTable,
     private readonly producerStatePath: string,
     private readonly logger: Logger,
+    /** Opens the partition's log again (recovery); absent = a failed log stays failed until restart. */
+    private readonly reopenLog?: () => Promise<StorageLog>,
   ) {
     this.lastNotifiedHw = this.highWatermark;
   }
@@ -44,7 +48,13 @@ export class LocalPartition implements PartitionReplica {
     durableAcks: boolean,
     producerStatePath: string,
     logger: Logger,
+    reopenLog?: () => Promise<StorageLog>,
   ): Promise<LocalPartition> {
+    const table = await LocalPartition.loadProducerState(log, producerStatePath, logger);
+    return new LocalPartition(topic, partition, log, durableAcks, table, producerStatePath, logger, reopenLog);
+  }
+
+  private static async loadProducerState(log: StorageLog, producerStatePath: string, logger: Logger): Promise<ProducerStateTable> {
     let table = new ProducerStateTable();
     let replayFrom: number = log.logStartOffset;
     const text = await readFile(producerStatePath, 'utf8').catch(() => null);
@@ -74,7 +84,7 @@ export class LocalPartition implements PartitionReplica {
         });
       });
     }
-    return new LocalPartition(topic, partition, log, durableAcks, table, producerStatePath, logger);
+    return table;
   }
 
   get logStartOffset(): KafkaOffset {
@@ -149,6 +159,7 @@ export class LocalPartition implements PartitionReplica {
       result = await this.log.append(records, { logAppendTime });
     } catch (err) {
       this.logger.error({ err, topic: this.topic, partition: this.partition }, 'append failed');
+      this.recoverStorage(err);
       return { kind: 'storageError', message: (err as Error).message };
     }
     if (idempotent) {
@@ -174,6 +185,7 @@ export class LocalPartition implements PartitionReplica {
       () => this.notifyIfAdvanced(),
       (err: unknown) => {
         this.logger.error({ err, topic: this.topic, partition: this.partition }, 'flush failed');
+        this.recoverStorage(err);
         throw err;
       },
     );
@@ -184,6 +196,37 @@ export class LocalPartition implements PartitionReplica {
     if (hw <= this.lastNotifiedHw) return;
     this.lastNotifiedHw = hw;
     for (const listener of [...this.hwListeners]) listener();
+  }
+
+  /**
+   * After a failed write or fsync the log refuses appends (nothing written since the last good fsync can be
+   * trusted). Close it and open it again, which runs recovery (keeps only validated batches and makes them
+   * durable), then rebuild producer state from the recovered log. Acknowledged records were durable before
+   * they were acknowledged, so they survive. At most one attempt per second; later failures trigger more.
+   */
+  private recoverStorage(cause: unknown): void {
+    const reopen = this.reopenLog;
+    if (reopen === undefined || this.recovering || this.closed || (cause as { code?: string })?.code !== 'LOG_STORAGE_FAILED') return;
+    if (Date.now() - this.lastRecoveryMs < 1000) return;
+    this.recovering = true;
+    this.lastRecoveryMs = Date.now();
+    void this.serialised(async () => {
+      if (this.closed) return;
+      const failed = this.log;
+      await Promise.resolve(failed.close()).catch((err: unknown) => this.logger.warn({ err, topic: this.topic, partition: this.partition }, 'closing the failed log'));
+      this.log = await reopen();
+      // The recovered log may end earlier than the state we held: rebuild it from the log alone.
+      await rm(this.producerStatePath, { force: true });
+      this.producers = await LocalPartition.loadProducerState(this.log, this.producerStatePath, this.logger);
+      this.maxTimestampCache = { scannedUpTo: 0, best: null };
+      this.snapshotEndOffset = -1;
+      this.logger.warn({ topic: this.topic, partition: this.partition, logEndOffset: this.log.logEndOffset }, 'partition log reopened after a storage failure');
+      this.notifyIfAdvanced();
+    })
+      .catch((err: unknown) => this.logger.error({ err, topic: this.topic, partition: this.partition }, 'could not reopen the partition log; it stays failed'))
+      .finally(() => {
+        this.recovering = false;
+      });
   }
 
   onHighWatermarkAdvance(listener: () => void): () => void {

@@ -18,11 +18,22 @@ export class PartitionRegistry {
   private snapshotTimer: NodeJS.Timeout | undefined;
   private retentionRunning = false;
 
+  /** The catalogue's current record of a topic (configs may have changed since the partition was opened). */
+  private topicLookup: (name: string) => TopicRecord | undefined = () => undefined;
+
   constructor(
     private readonly config: BrokerConfig,
     private readonly openLog: OpenStorageLog,
     private readonly logger: Logger,
   ) {}
+
+  setTopicLookup(lookup: (name: string) => TopicRecord | undefined): void {
+    this.topicLookup = lookup;
+  }
+
+  private currentTopic(topic: TopicRecord): TopicRecord {
+    return this.topicLookup(topic.name) ?? topic;
+  }
 
   private partitionDir(topic: string, partition: number): string {
     return join(this.config.dataDir, 'topics', `${topic}-${partition}`);
@@ -46,7 +57,8 @@ export class PartitionRegistry {
   }
 
   private async openPartition(topic: TopicRecord, partition: number): Promise<LocalPartition> {
-    const log = await this.openLog(this.partitionDir(topic.name, partition), this.logConfigFor(topic));
+    const dir = this.partitionDir(topic.name, partition);
+    const log = await this.openLog(dir, this.logConfigFor(topic));
     return LocalPartition.open(
       topic.name,
       partition,
@@ -54,6 +66,8 @@ export class PartitionRegistry {
       this.config.fsyncPolicy === 'always',
       this.producerStatePath(topic.name, partition),
       this.logger,
+      // After a storage failure: reopen with the topic's current configs.
+      () => this.openLog(dir, this.logConfigFor(this.currentTopic(topic))),
     );
   }
 
