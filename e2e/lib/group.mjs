@@ -68,7 +68,7 @@ export async function waitForStableAssignment(members, partitions, { timeoutMs =
     last = live.map((m) => `${m.name}=[${m.assignment ?? ''}]`).join(' ');
     if (ok) {
       stableSinceMs ??= Date.now();
-      if (Date.now() - stableSinceMs >= stableMs) return { ms: stableSinceMs - startedMs, owners, description: last };
+      if (Date.now() - stableSinceMs >= stableMs) return { ms: stableSinceMs - startedMs, stableForMs: Date.now() - stableSinceMs, owners, description: last };
     } else stableSinceMs = null;
     await sleep(100);
   }
