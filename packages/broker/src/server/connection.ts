@@ -47,6 +47,7 @@ export class Connection {
   private readonly queue: Slot[] = [];
   private closed = false;
   private pausedForBackpressure = false;
+  private draining = false;
   private readonly ctx: ConnectionContext;
 
   constructor(
@@ -82,11 +83,14 @@ export class Connection {
   endWhenIdle(): Promise<void> {
     return new Promise((resolvePromise) => {
       if (this.closed) return resolvePromise();
+      this.draining = true; // requests arriving from now on are not read
       this.socket.pause();
       this.socket.once('close', () => resolvePromise());
       const check = (): void => {
-        if (this.queue.length === 0) this.socket.end();
-        else setTimeout(check, 10).unref();
+        if (this.queue.length === 0) {
+          this.socket.end();
+          this.socket.resume(); // consume (and drop) until the peer's FIN, so 'close' can follow
+        } else setTimeout(check, 10).unref();
       };
       check();
     });
@@ -97,7 +101,7 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.draining) return;
     this.events.onBytesIn(chunk.length);
     this.reader.push(chunk);
     for (;;) {
@@ -179,6 +183,7 @@ export class Connection {
 
   private maybeResume(): void {
     if (
+      !this.draining &&
       this.pausedForBackpressure &&
       this.queue.length < this.limits.maxInFlightRequests &&
       this.socket.writableLength <= this.limits.maxBufferedWriteBytes
