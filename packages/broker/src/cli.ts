@@ -36,6 +36,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const config = loaded.config;
+  if (config.peers.length > 0) {
+    // Running alone while configured as part of a cluster would serve a diverging copy of the data.
+    process.stderr.write(`tributary ${mode}: TRIBUTARY_PEERS is set, but multi-node clusters are not available yet (Raft replication arrives in a later release); unset it to run a single node\n`);
+    return 2;
+  }
   const logger = createLogger(config.logLevel, { nodeId: config.nodeId });
   const broker = new Broker(config, runtimeDeps(logger), logger);
 

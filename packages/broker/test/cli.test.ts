@@ -27,6 +27,9 @@ test('start without a data dir exits 2; cluster is not available yet; unknown co
   const cluster = await runCli(['cluster', '--nodes', '3'], {});
   assert.equal(cluster.code, 2);
   assert.match(cluster.stderr, /not available yet/);
+  const peers = await runCli(['start'], { TRIBUTARY_DATA_DIR: '/tmp/never-created', TRIBUTARY_NODE_ID: '1', TRIBUTARY_PEERS: '2@127.0.0.1:9999' });
+  assert.equal(peers.code, 2);
+  assert.match(peers.stderr, /multi-node clusters are not available yet/);
   const unknown = await runCli(['frobnicate'], {});
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /unknown command "frobnicate"/);
