@@ -1,0 +1,349 @@
+// Durable Raft storage: one write-ahead log per host shared by all of its Raft groups, so a host round
+// makes every group's writes durable with a single fsync (group commit across groups).
+//
+// On disk (directory `dir`):
+//   wal-<seq 20 digits>.log   segments of CRC-framed records: u32 payloadLength, u32 crc32(payload), payload
+//   snap-<group>-<index>.bin  snapshot images: u32 crc32(data), data   (written + fsynced before the WAL names them)
+// Record payloads (u64 = two u32 halves):
+//   1 HardState   u32 group, u64 term, u32 vote, u64 commit
+//   2 Entries     u32 group, u64 firstIndex, u32 count, count × (u64 term, u8 type, u32 len, data)
+//   3 Snapshot    u32 group, u8 kind (0 installed from leader: drop all entries, 1 compaction: drop <= index,
+//                 2 checkpoint: restates the base only), u64 index, u64 term, u32 confLen, conf
+// Every segment starts with a checkpoint (HardState + Snapshot kind 2) of every group, so a segment can be deleted
+// once every entry it holds is compacted. Recovery replays segments in order; a torn or corrupt record ends the
+// last segment (the file is truncated there); in an earlier segment it is an error.
+import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, mkdirSync, ftruncateSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { decodeConf, encodeConf } from '../core/conf.js';
+import type { Entry, EntryType, HardState, InitialState, NodeId, RaftGroupId, RaftIndex, Snapshot, SnapshotMeta, Term } from '../core/types.js';
+import type { RaftStorage } from './storage.js';
+
+export class WalCorruptError extends Error {
+  override readonly name = 'WalCorruptError';
+}
+
+export interface FileWalOptions {
+  /** Rotate to a new segment past this size. */
+  readonly segmentBytesMax?: number;
+  /** false only for benchmarks of the write path without the disk flush. */
+  readonly fsync?: boolean;
+}
+
+const U32 = 0x100000000;
+const REC_HARD = 1, REC_ENTRIES = 2, REC_SNAPSHOT = 3;
+const SNAP_INSTALL = 0, SNAP_COMPACT = 1, SNAP_CHECKPOINT = 2;
+
+interface GroupState {
+  hardState: HardState;
+  snapshot: SnapshotMeta;
+  entries: Entry[];
+  lastIndex: number;
+}
+
+function u64(buf: Buffer, pos: number, v: number): number { buf.writeUInt32BE(Math.floor(v / U32), pos); buf.writeUInt32BE(v >>> 0, pos + 4); return pos + 8; }
+function r64(buf: Buffer, pos: number): number { return buf.readUInt32BE(pos) * U32 + buf.readUInt32BE(pos + 4); }
+
+function frame(payload: Buffer): Buffer {
+  const head = Buffer.allocUnsafe(8);
+  head.writeUInt32BE(payload.length, 0);
+  head.writeUInt32BE(crc32(payload), 4);
+  return Buffer.concat([head, payload]);
+}
+
+function hardStateRecord(group: number, hs: HardState): Buffer {
+  const p = Buffer.allocUnsafe(1 + 4 + 8 + 4 + 8);
+  p.writeUInt8(REC_HARD, 0); p.writeUInt32BE(group, 1); u64(p, 5, hs.term); p.writeUInt32BE(hs.vote, 13); u64(p, 17, hs.commit);
+  return frame(p);
+}
+function entriesRecord(group: number, entries: readonly Entry[]): Buffer {
+  let size = 1 + 4 + 8 + 4;
+  for (const e of entries) size += 13 + e.data.length;
+  const p = Buffer.allocUnsafe(size);
+  p.writeUInt8(REC_ENTRIES, 0); p.writeUInt32BE(group, 1); u64(p, 5, entries[0]!.index); p.writeUInt32BE(entries.length, 13);
+  let pos = 17;
+  for (const e of entries) {
+    pos = u64(p, pos, e.term); pos = p.writeUInt8(e.type, pos); pos = p.writeUInt32BE(e.data.length, pos);
+    p.set(e.data, pos); pos += e.data.length;
+  }
+  return frame(p);
+}
+function snapshotRecord(group: number, kind: number, meta: SnapshotMeta): Buffer {
+  const conf = encodeConf(meta.conf);
+  const p = Buffer.allocUnsafe(1 + 4 + 1 + 16 + 4 + conf.length);
+  p.writeUInt8(REC_SNAPSHOT, 0); p.writeUInt32BE(group, 1); p.writeUInt8(kind, 5); u64(p, 6, meta.index); u64(p, 14, meta.term);
+  p.writeUInt32BE(conf.length, 22); p.set(conf, 26);
+  return frame(p);
+}
+
+const segmentName = (seq: number) => `wal-${String(seq).padStart(20, '0')}.log`;
+const snapName = (group: number, index: number) => `snap-${group}-${index}.bin`;
+
+export class FileWal {
+  private readonly groupsState = new Map<number, GroupState>();
+  private readonly storages = new Map<number, FileRaftStorage>();
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private fd: FileHandle | null = null;
+  private segmentSeq: number;
+  private segmentBytes = 0;
+  /** per live segment: group -> highest entry index written in it */
+  private segmentMaxIndex = new Map<number, Map<number, number>>();
+  private inflight: Promise<void> | null = null;
+  private queued: Promise<void> | null = null;
+  private obsoleteSnapFiles: string[] = [];
+  private closed = false;
+  readonly stats = { syncs: 0, bytesWritten: 0, segmentsDeleted: 0, tornBytesTruncated: 0 };
+
+  private constructor(readonly dir: string, private readonly segmentBytesMax: number, private readonly doFsync: boolean, lastSeq: number) {
+    this.segmentSeq = lastSeq;
+  }
+
+  static async open(dir: string, options: FileWalOptions = {}): Promise<FileWal> {
+    mkdirSync(dir, { recursive: true });
+    const names = readdirSync(dir).filter((n) => /^wal-\d{20}\.log$/.test(n)).sort();
+    const wal = new FileWal(dir, options.segmentBytesMax ?? 64 << 20, options.fsync ?? true, 0);
+    for (let i = 0; i < names.length; i++) wal.replaySegment(names[i]!, i === names.length - 1);
+    const lastSeq = names.length === 0 ? 0 : Number(names[names.length - 1]!.slice(4, 24));
+    wal.segmentSeq = lastSeq;
+    // start a fresh segment with a checkpoint; older segments stay until their entries are compacted
+    for (const n of names) wal.segmentMaxIndex.set(Number(n.slice(4, 24)), wal.recoveredMaxIndex(n));
+    await wal.rotate();
+    await wal.syncNow(false);
+    return wal;
+  }
+
+  private recoveredMaxIndex(_name: string): Map<number, number> {
+    // conservatively: every recovered segment may hold any group's entries up to its current last index
+    const m = new Map<number, number>();
+    for (const [g, st] of this.groupsState) m.set(g, st.lastIndex);
+    return m;
+  }
+
+  private replaySegment(name: string, isLast: boolean): void {
+    const path = join(this.dir, name);
+    const buf = readFileSync(path);
+    let pos = 0;
+    while (pos < buf.length) {
+      const bad = (why: string) => {
+        if (!isLast) throw new WalCorruptError(`${name} at ${pos}: ${why} (not the last segment)`);
+        this.stats.tornBytesTruncated += buf.length - pos;
+        const fd = openSync(path, 'r+');
+        try { ftruncateSync(fd, pos); fsyncSync(fd); } finally { closeSync(fd); }
+      };
+      if (pos + 8 > buf.length) { bad('torn record header'); return; }
+      const len = buf.readUInt32BE(pos);
+      if (pos + 8 + len > buf.length) { bad('torn record'); return; }
+      const payload = buf.subarray(pos + 8, pos + 8 + len);
+      if (crc32(payload) !== buf.readUInt32BE(pos + 4)) { bad('CRC mismatch'); return; }
+      try { this.applyRecord(payload); } catch (err) {
+        if (err instanceof WalCorruptError) throw err;
+        throw new WalCorruptError(`${name} at ${pos}: undecodable record: ${(err as Error).message}`);
+      }
+      pos += 8 + len;
+    }
+  }
+
+  private state(group: number): GroupState {
+    let st = this.groupsState.get(group);
+    if (st === undefined) {
+      st = { hardState: { term: 0 as Term, vote: 0 as NodeId, commit: 0 as RaftIndex }, snapshot: { index: 0 as RaftIndex, term: 0 as Term, conf: { voters: [], learners: [] } }, entries: [], lastIndex: 0 };
+      this.groupsState.set(group, st);
+    }
+    return st;
+  }
+
+  private applyRecord(p: Buffer): void {
+    const type = p.readUInt8(0);
+    const st = this.state(p.readUInt32BE(1));
+    if (type === REC_HARD) {
+      st.hardState = { term: r64(p, 5) as Term, vote: p.readUInt32BE(13) as NodeId, commit: r64(p, 17) as RaftIndex };
+    } else if (type === REC_ENTRIES) {
+      const first = r64(p, 5);
+      const count = p.readUInt32BE(13);
+      const base = st.snapshot.index;
+      if (first > base + st.entries.length + 1) throw new WalCorruptError(`entries at ${first} leave a gap after ${base + st.entries.length}`);
+      let pos = 17;
+      for (let k = 0; k < count; k++) {
+        const t = r64(p, pos); const et = p.readUInt8(pos + 8); const len = p.readUInt32BE(pos + 9);
+        pos += 13;
+        const index = first + k;
+        const data = Buffer.from(p.subarray(pos, pos + len));
+        pos += len;
+        if (index <= base) continue;
+        st.entries.length = Math.min(st.entries.length, index - base - 1);
+        st.entries.push({ index: index as RaftIndex, term: t as Term, type: et as EntryType, data });
+      }
+      st.lastIndex = base + st.entries.length;
+    } else if (type === REC_SNAPSHOT) {
+      const kind = p.readUInt8(5);
+      const meta: SnapshotMeta = { index: r64(p, 6) as RaftIndex, term: r64(p, 14) as Term, conf: decodeConf(p.subarray(26, 26 + p.readUInt32BE(22))) };
+      if (kind === SNAP_INSTALL) st.entries = [];
+      else if (kind === SNAP_COMPACT) st.entries = st.entries.slice(Math.max(0, meta.index - st.snapshot.index));
+      else if (kind === SNAP_CHECKPOINT && meta.index !== st.snapshot.index) {
+        st.entries = st.entries.filter((e) => e.index > meta.index);
+      }
+      st.snapshot = meta;
+      st.lastIndex = meta.index + st.entries.length;
+    } else {
+      throw new WalCorruptError(`unknown record type ${type}`);
+    }
+  }
+
+  /** Groups found on disk. */
+  recoveredGroups(): RaftGroupId[] { return [...this.groupsState.keys()].sort((a, b) => a - b) as RaftGroupId[]; }
+
+  /** The storage of one group; `bootstrap` is used when the group has nothing on disk yet. */
+  storage(groupId: RaftGroupId, bootstrap?: InitialState): FileRaftStorage {
+    let s = this.storages.get(groupId);
+    if (s !== undefined) return s;
+    const known = this.groupsState.has(groupId);
+    const st = this.state(groupId);
+    if (!known && bootstrap !== undefined) {
+      st.hardState = bootstrap.hardState;
+      st.snapshot = bootstrap.snapshot;
+      st.entries = bootstrap.entries.slice();
+      st.lastIndex = bootstrap.snapshot.index + st.entries.length;
+      this.push(hardStateRecord(groupId, st.hardState));
+      this.push(snapshotRecord(groupId, SNAP_CHECKPOINT, st.snapshot));
+      if (st.entries.length > 0) this.push(entriesRecord(groupId, st.entries));
+    }
+    s = new FileRaftStorage(this, groupId);
+    this.storages.set(groupId, s);
+    return s;
+  }
+
+  /** @internal */ takeInitial(group: number): InitialState {
+    const st = this.state(group);
+    const out: InitialState = { hardState: st.hardState, snapshot: st.snapshot, entries: st.entries };
+    st.entries = []; // the Raft core keeps the log in memory from here on
+    return out;
+  }
+  /** @internal */ loadSnapshotData(group: number): Snapshot | null {
+    const meta = this.state(group).snapshot;
+    if (meta.index === 0) return null;
+    let buf: Buffer;
+    try { buf = readFileSync(join(this.dir, snapName(group, meta.index))); } catch { return null; }
+    const data = buf.subarray(4);
+    if (buf.length < 4 || crc32(data) !== buf.readUInt32BE(0)) throw new WalCorruptError(`snapshot image ${snapName(group, meta.index)} is corrupt`);
+    return { meta, data };
+  }
+  /** @internal */ recordHardState(group: number, hs: HardState): void {
+    this.state(group).hardState = hs;
+    this.push(hardStateRecord(group, hs));
+  }
+  /** @internal */ recordEntries(group: number, entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
+    const st = this.state(group);
+    st.lastIndex = entries[entries.length - 1]!.index;
+    let m = this.segmentMaxIndex.get(this.segmentSeq);
+    if (m === undefined) { m = new Map(); this.segmentMaxIndex.set(this.segmentSeq, m); }
+    m.set(group, Math.max(m.get(group) ?? 0, st.lastIndex));
+    this.push(entriesRecord(group, entries));
+  }
+  /** @internal */ recordSnapshot(group: number, snapshot: Snapshot, kind: 'install' | 'compact'): void {
+    const st = this.state(group);
+    const previous = st.snapshot.index;
+    // the image is durable before any WAL record names it
+    const tmp = join(this.dir, `${snapName(group, snapshot.meta.index)}.tmp`);
+    const fd = openSync(tmp, 'w');
+    try {
+      const head = Buffer.allocUnsafe(4);
+      head.writeUInt32BE(crc32(snapshot.data), 0);
+      writeSync(fd, head); writeSync(fd, snapshot.data);
+      if (this.doFsync) fsyncSync(fd);
+    } finally { closeSync(fd); }
+    renameSync(tmp, join(this.dir, snapName(group, snapshot.meta.index)));
+    if (this.doFsync) { const dfd = openSync(this.dir, 'r'); try { fsyncSync(dfd); } finally { closeSync(dfd); } }
+    st.snapshot = snapshot.meta;
+    if (kind === 'install') st.lastIndex = snapshot.meta.index;
+    this.push(snapshotRecord(group, kind === 'install' ? SNAP_INSTALL : SNAP_COMPACT, snapshot.meta));
+    if (previous > 0 && previous !== snapshot.meta.index) this.obsoleteSnapFiles.push(snapName(group, previous));
+  }
+
+  private push(rec: Buffer): void {
+    if (this.closed) throw new Error('FileWal is closed');
+    this.pending.push(rec);
+    this.pendingBytes += rec.length;
+  }
+
+  /** Makes every write recorded so far durable. Concurrent callers share one fsync; one more round queues behind it. */
+  sync(): Promise<void> {
+    if (this.queued !== null) return this.queued;
+    if (this.inflight === null) {
+      this.inflight = this.syncNow().finally(() => { this.inflight = null; });
+      return this.inflight;
+    }
+    const after = this.inflight;
+    this.queued = after.then(() => { this.queued = null; return this.sync(); });
+    return this.queued;
+  }
+
+  private async syncNow(allowRotate = true): Promise<void> {
+    if (this.pending.length === 0) return;
+    const bufs = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    const fd = this.fd!;
+    let written = 0;
+    while (written < bytes) {
+      const { bytesWritten } = await fd.writev(written === 0 ? bufs : [Buffer.concat(bufs).subarray(written)]);
+      written += bytesWritten;
+    }
+    if (this.doFsync) await fd.datasync();
+    this.stats.syncs++;
+    this.stats.bytesWritten += bytes;
+    this.segmentBytes += bytes;
+    for (const name of this.obsoleteSnapFiles.splice(0)) { try { unlinkSync(join(this.dir, name)); } catch { /* already gone */ } }
+    if (allowRotate && this.segmentBytes >= this.segmentBytesMax) {
+      await this.rotate();
+      await this.syncNow(false);
+      this.deleteObsoleteSegments();
+    }
+  }
+
+  private async rotate(): Promise<void> {
+    if (this.fd !== null) await this.fd.close();
+    this.segmentSeq++;
+    this.fd = await open(join(this.dir, segmentName(this.segmentSeq)), 'a');
+    this.segmentBytes = 0;
+    this.segmentMaxIndex.set(this.segmentSeq, new Map());
+    if (this.doFsync) { const dfd = openSync(this.dir, 'r'); try { fsyncSync(dfd); } finally { closeSync(dfd); } }
+    for (const [g, st] of this.groupsState) {
+      this.pending.push(hardStateRecord(g, st.hardState), snapshotRecord(g, SNAP_CHECKPOINT, st.snapshot));
+    }
+    for (const b of this.pending) this.pendingBytes += b.length;
+  }
+
+  private deleteObsoleteSegments(): void {
+    for (const seq of [...this.segmentMaxIndex.keys()].sort((a, b) => a - b)) {
+      if (seq === this.segmentSeq) return;
+      const maxima = this.segmentMaxIndex.get(seq)!;
+      for (const [g, maxIndex] of maxima) if (maxIndex > this.state(g).snapshot.index) return;
+      try { unlinkSync(join(this.dir, segmentName(seq))); } catch { /* already gone */ }
+      this.segmentMaxIndex.delete(seq);
+      this.stats.segmentsDeleted++;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.sync();
+    this.closed = true;
+    if (this.fd !== null) await this.fd.close();
+    this.fd = null;
+  }
+}
+
+/** RaftStorage of one group backed by the shared FileWal. sync() is the WAL's group commit. */
+export class FileRaftStorage implements RaftStorage {
+  constructor(private readonly wal: FileWal, readonly groupId: RaftGroupId) {}
+  load(): InitialState { return this.wal.takeInitial(this.groupId); }
+  loadSnapshot(): Snapshot | null { return this.wal.loadSnapshotData(this.groupId); }
+  setHardState(hs: HardState): void { this.wal.recordHardState(this.groupId, hs); }
+  append(entries: readonly Entry[]): void { this.wal.recordEntries(this.groupId, entries); }
+  applySnapshot(snapshot: Snapshot): void { this.wal.recordSnapshot(this.groupId, snapshot, 'install'); }
+  compact(snapshot: Snapshot): void { this.wal.recordSnapshot(this.groupId, snapshot, 'compact'); }
+  sync(): Promise<void> { return this.wal.sync(); }
+}
