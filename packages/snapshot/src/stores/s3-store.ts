@@ -34,6 +34,13 @@ export interface S3ObjectStoreConfig {
   readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** SDK-level attempts per request (default 3); the SnapshotManager adds its own backoff on top. */
   readonly maxAttempts?: number;
+  /** Abandon a connection attempt after this long (default 5 s). */
+  readonly connectionTimeoutMs?: number;
+  /**
+   * Fail a request whose socket is idle this long (default 30 s): an endpoint that accepts connections
+   * but never answers (a half-up server) must not hold a snapshot slot forever.
+   */
+  readonly socketIdleTimeoutMs?: number;
   readonly partSizeBytes?: number;
   readonly uploadQueueSize?: number;
   /** Use a ready client instead (tests); the other connection options are then ignored. */
@@ -60,6 +67,10 @@ export class S3ObjectStore implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: config.maxAttempts ?? 3,
+      requestHandler: {
+        connectionTimeout: config.connectionTimeoutMs ?? 5000,
+        socketTimeout: config.socketIdleTimeoutMs ?? 30_000,
+      },
     };
     if (config.endpoint !== undefined) clientConfig.endpoint = config.endpoint;
     if (config.credentials !== undefined) clientConfig.credentials = config.credentials;

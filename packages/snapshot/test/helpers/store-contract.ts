@@ -5,7 +5,7 @@ import type { ObjectStore } from '../../src/object-store.js';
 import { collect, generatedStream, pseudoRandomBytes } from './fixtures.js';
 
 /** Behaviour every ObjectStore must have; run against memory, local directory and S3. */
-export async function checkObjectStoreContract(store: ObjectStore, options: { largeBytes?: number } = {}): Promise<void> {
+export async function checkObjectStoreContract(store: ObjectStore, options: { largeBytes?: number; eventualListing?: boolean } = {}): Promise<void> {
   const payload = pseudoRandomBytes(10_000, 11);
   await store.put('snapshots/c1/g1/00000000000000000010-2.snap', payload, { metadata: { 'tributary-index': '10', 'tributary-crc32': '123' } });
   const head = await store.head('snapshots/c1/g1/00000000000000000010-2.snap');
@@ -57,6 +57,12 @@ export async function checkObjectStoreContract(store: ObjectStore, options: { la
   assert.equal(await store.head('snapshots/c1/g1/00000000000000000010-2.snap'), null);
   await store.delete('snapshots/c1/g1/00000000000000000009-2.snap');
   await store.delete('snapshots/c1/g2/x');
+  assert.equal(await store.head('snapshots/c1/g2/x'), null);
+  if (options.eventualListing === true) {
+    // Some S3-compatible servers (SeaweedFS under load) serve listings from a cache for a moment.
+    const deadline = Date.now() + 10_000;
+    while ((await store.list('snapshots/')).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   assert.deepEqual(await store.list('snapshots/'), []);
 
   // Bad keys and metadata are rejected before anything is written.
