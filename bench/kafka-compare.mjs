@@ -256,6 +256,13 @@ async function startSystem(system) {
   return { bootstrap: trib.bootstrap, stop: trib.stop, logFile: trib.logFile, cpuProfileDir, settings: { fsyncPolicy: trib.fsyncPolicy } };
 }
 
+function describe(r) {
+  const parts = [];
+  if (r.mbPerSec !== undefined) parts.push(`${r.mbPerSec} MB/s, ${r.recordsPerSec} records/s`);
+  if (r.latencyMs) parts.push(`p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms`);
+  return parts.join(', ');
+}
+
 /** The system being measured, so Ctrl-C / SIGTERM can stop it and its tools instead of leaving orphans. */
 let currentHandle = null;
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -299,7 +306,7 @@ async function benchSystem(system) {
         r = { error: err.message };
       }
       result.workloads[w.id] = r;
-      log(`${system}: ${w.id}: ${r.error ? `ERROR ${r.error}` : `${r.mbPerSec} MB/s, ${r.recordsPerSec} records/s${r.latencyMs ? `, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms` : ''}`}`);
+      log(`${system}: ${w.id}: ${r.error ? `ERROR ${r.error}` : describe(r)}`);
     }
   } catch (err) {
     result.error = err.message;
@@ -328,7 +335,8 @@ function machineInfo() {
     java: javaVersion,
     kafkaVersion: kafkaJar.replace(/^kafka_2\.13-|\.jar$/g, ''),
     kafkajs: JSON.parse(readFileSync(join(repoRoot, 'node_modules', 'kafkajs', 'package.json'), 'utf8')).version,
-    kcat: spawnSyncText('kcat', ['-V']).split('\n')[0] ?? null,
+    kcat: /Version ([\d.]+).*?(librdkafka [\d.]+)/.exec(spawnSyncText('kcat', ['-V']))?.slice(1).join(', ') ?? null,
+    diskFree: spawnSyncText('df', ['-h', '--output=fstype,size,avail', os.tmpdir()]).split('\n')[1]?.trim() ?? null,
     os: `${os.type()} ${os.release()}`,
   };
 }
