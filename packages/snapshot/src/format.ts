@@ -269,6 +269,15 @@ export function decodeSnapshot(input: Readable | AsyncIterable<Buffer>): Decoded
   let result: SnapshotTrailer | undefined;
 
   async function* generate(): AsyncGenerator<Buffer> {
+    try {
+      yield* decodeAll();
+    } finally {
+      // Early stop or failure: release the source (e.g. an S3 socket or a file descriptor).
+      if (input instanceof Readable) input.destroy();
+    }
+  }
+
+  async function* decodeAll(): AsyncGenerator<Buffer> {
     const iterator = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     let parsed: { header: SnapshotHeader; rest: Buffer };
     try {

@@ -168,3 +168,17 @@ test('a 64 MiB payload streams through encode and decode with bounded buffering'
   assert.ok(maxInFlight < 8 * 1024 * 1024, `${(maxInFlight / 1048576).toFixed(1)} MiB in flight`);
   t.diagnostic(`max in flight ${(maxInFlight / 1048576).toFixed(1)} MiB, peak heap+buffers growth ${(peakGrowth / 1048576).toFixed(1)} MiB (GC-dependent)`);
 });
+
+test('stopping a decode early releases the input stream', async () => {
+  const bytes = await encodeSnapshotToBuffer(header({ compression: 'none' }), pseudoRandomBytes(1 << 20));
+  const input = Readable.from(
+    (function* () {
+      for (let at = 0; at < bytes.length; at += 4096) yield bytes.subarray(at, at + 4096);
+    })(),
+    { objectMode: false },
+  );
+  const decoded = decodeSnapshot(input);
+  for await (const _chunk of decoded.payload) break;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(input.destroyed, true);
+});

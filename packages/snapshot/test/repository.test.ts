@@ -251,3 +251,17 @@ test('listing and retention read manifests only, never rest payloads or pieces',
   assert.equal(result.deletedSnapshots.length, 2);
   assert.equal(result.deletedPieceKeys.length, 2);
 });
+
+test('a flipped bit anywhere in a manifest is detected', async () => {
+  const store = new MemoryObjectStore();
+  const repository = repo(store);
+  const written = await repository.write(group, content(10, 1, Buffer.from('x'), { A: Buffer.from('piece') }));
+  const good = store.rawBytes(written.manifestKey)!;
+  const { decodeManifest } = await import('../src/manifest.js');
+  assert.equal(decodeManifest(good).index, 10);
+  for (let position = 0; position < good.length; position++) {
+    const bad = Buffer.from(good);
+    bad[position] ^= 0x02;
+    assert.throws(() => decodeManifest(bad), SnapshotError, `flip at ${position}`);
+  }
+});
