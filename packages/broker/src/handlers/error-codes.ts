@@ -1,38 +1,5 @@
-// Kafka error codes the broker's handlers answer with. Values are fixed by the Kafka protocol and equal
-// @tributary/protocol's ErrorCode (a test checks every entry against it).
-export const KafkaError = {
-  NONE: 0,
-  UNKNOWN_SERVER_ERROR: -1,
-  OFFSET_OUT_OF_RANGE: 1,
-  CORRUPT_MESSAGE: 2,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  LEADER_NOT_AVAILABLE: 5,
-  NOT_LEADER_OR_FOLLOWER: 6,
-  REQUEST_TIMED_OUT: 7,
-  MESSAGE_TOO_LARGE: 10,
-  INVALID_TOPIC_EXCEPTION: 17,
-  RECORD_LIST_TOO_LARGE: 18,
-  INVALID_REQUIRED_ACKS: 21,
-  INVALID_TIMESTAMP: 32,
-  UNSUPPORTED_VERSION: 35,
-  TOPIC_ALREADY_EXISTS: 36,
-  INVALID_PARTITIONS: 37,
-  INVALID_REPLICATION_FACTOR: 38,
-  INVALID_REPLICA_ASSIGNMENT: 39,
-  INVALID_CONFIG: 40,
-  INVALID_REQUEST: 42,
-  OUT_OF_ORDER_SEQUENCE_NUMBER: 45,
-  DUPLICATE_SEQUENCE_NUMBER: 46,
-  INVALID_PRODUCER_EPOCH: 47,
-  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 53,
-  UNKNOWN_PRODUCER_ID: 59,
-  KAFKA_STORAGE_ERROR: 56,
-  POLICY_VIOLATION: 44,
-  INVALID_RECORD: 87,
-  UNKNOWN_TOPIC_ID: 100,
-  RESOURCE_NOT_FOUND: 91,
-  INVALID_FETCH_SESSION_EPOCH: 71,
-} as const;
+// Kafka error codes, from @tributary/protocol (one table for the whole project).
+import { ErrorCode } from '@tributary/protocol';
 
+export const KafkaError = ErrorCode;
 export type KafkaErrorName = keyof typeof KafkaError;
-export type KafkaErrorCode = (typeof KafkaError)[KafkaErrorName];

@@ -1,5 +1,6 @@
 // The API table: which handler answers which API key. Consumer-group APIs are routed to the coordinator
 // (packages/broker/src/consumer-groups) and only when one is wired, so they are advertised only then.
+import { ApiKey } from '@tributary/protocol';
 import type { Dispatcher } from '../server/dispatcher.js';
 import type { BrokerState, RequestContext } from './context.js';
 import { handleApiVersions } from './api-versions.js';
@@ -31,39 +32,16 @@ export interface GroupCoordinatorLike {
   offsetDelete: GroupMethod;
 }
 
-/** API keys (numbers fixed by the Kafka protocol; a test checks them against @tributary/protocol's ApiKey). */
-export const BrokerApi = {
-  Produce: 0,
-  Fetch: 1,
-  ListOffsets: 2,
-  Metadata: 3,
-  OffsetCommit: 8,
-  OffsetFetch: 9,
-  FindCoordinator: 10,
-  JoinGroup: 11,
-  Heartbeat: 12,
-  LeaveGroup: 13,
-  SyncGroup: 14,
-  DescribeGroups: 15,
-  ListGroups: 16,
-  ApiVersions: 18,
-  CreateTopics: 19,
-  DeleteTopics: 20,
-  DeleteRecords: 21,
-  InitProducerId: 22,
-  OffsetForLeaderEpoch: 23,
-  DescribeConfigs: 32,
-  AlterConfigs: 33,
-  CreatePartitions: 37,
-  DeleteGroups: 42,
-  IncrementalAlterConfigs: 44,
-  OffsetDelete: 47,
-  DescribeCluster: 60,
-} as const;
+/** The API keys this broker routes (names and numbers from @tributary/protocol's ApiKey). */
+export type BrokerApiName =
+  | 'Produce' | 'Fetch' | 'ListOffsets' | 'Metadata' | 'OffsetCommit' | 'OffsetFetch' | 'FindCoordinator' | 'JoinGroup'
+  | 'Heartbeat' | 'LeaveGroup' | 'SyncGroup' | 'DescribeGroups' | 'ListGroups' | 'ApiVersions' | 'CreateTopics'
+  | 'DeleteTopics' | 'DeleteRecords' | 'InitProducerId' | 'OffsetForLeaderEpoch' | 'DescribeConfigs' | 'AlterConfigs'
+  | 'CreatePartitions' | 'DeleteGroups' | 'IncrementalAlterConfigs' | 'OffsetDelete' | 'DescribeCluster';
 
 export function registerHandlers(dispatcher: Dispatcher, state: BrokerState, coordinator: GroupCoordinatorLike | undefined): void {
-  const add = <Req>(name: keyof typeof BrokerApi, handle: (request: Req, apiVersion: number, ctx: RequestContext) => unknown): void => {
-    dispatcher.register(BrokerApi[name], { name, handle: (request, apiVersion, ctx) => handle(request as Req, apiVersion, ctx) });
+  const add = <Req>(name: BrokerApiName, handle: (request: Req, apiVersion: number, ctx: RequestContext) => unknown): void => {
+    dispatcher.register(ApiKey[name], { name, handle: (request, apiVersion, ctx) => handle(request as Req, apiVersion, ctx) });
   };
   add<W.ApiVersionsRequest>('ApiVersions', (r) => handleApiVersions(state, r));
   add<W.MetadataRequest>('Metadata', (r, v) => handleMetadata(state, r, v));
@@ -81,7 +59,7 @@ export function registerHandlers(dispatcher: Dispatcher, state: BrokerState, coo
   add<W.InitProducerIdRequest>('InitProducerId', (r) => handleInitProducerId(state, r));
   add<W.OffsetForLeaderEpochRequest>('OffsetForLeaderEpoch', (r) => handleOffsetForLeaderEpoch(state, r));
   if (coordinator) {
-    const group = (name: keyof typeof BrokerApi, method: GroupMethod): void =>
+    const group = (name: BrokerApiName, method: GroupMethod): void =>
       add<never>(name, (r, v, ctx) => method.call(coordinator, r, v, { clientId: ctx.clientId, clientHost: ctx.clientHost }));
     group('FindCoordinator', coordinator.findCoordinator);
     group('JoinGroup', coordinator.joinGroup);
