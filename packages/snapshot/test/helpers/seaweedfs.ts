@@ -20,8 +20,10 @@ export function findWeed(): string | null {
   // this file: <repo>/packages/snapshot/dist/test/helpers/seaweedfs.js (or bench/…): look upwards for .cache
   let dir = fileURLToPath(new URL('.', import.meta.url));
   for (let i = 0; i < 8; i++) {
-    const candidate = join(dir, '.cache', 'seaweedfs', 'venv', 'bin', 'weed');
-    if (existsSync(candidate)) return candidate;
+    for (const layout of ['venv', 'target']) {
+      const candidate = join(dir, '.cache', 'seaweedfs', layout, 'bin', 'weed');
+      if (existsSync(candidate)) return candidate;
+    }
     dir = join(dir, '..');
   }
   return null;
