@@ -1,0 +1,117 @@
+#!/usr/bin/env node
+// A standalone Raft node process (used by the multi-process test and the benchmark).
+// Usage: node raft-node.js --id N --dir DIR --groups G [--tick-ms 20] [--events]
+// Control over stdin/stdout, one line per command/event (control plane only; Raft traffic is the TCP transport):
+//   stdout: listening <port> | leader <group> <leaderId> <term> <role> | applied <group> <index> <text>
+//           committed <req> <index> | failed <req> <reason> <leaderId> | bench <json>
+//   stdin:  peers <json {id: port}> | propose <req> <group> <text> | bench <seconds> <inflightPerGroup> <payloadBytes>
+import { createInterface } from 'node:readline';
+import { performance } from 'node:perf_hooks';
+import { RaftHost, type GroupStateMachine } from '../host/raft-host.js';
+import { FileWal } from '../storage/file-wal.js';
+import { bootstrapState } from '../storage/storage.js';
+import { TcpTransport } from '../transport/tcp-transport.js';
+import { EntryType, Role, type NodeId, type RaftGroupId, type Snapshot } from '../core/types.js';
+
+function arg(name: string, dflt?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0 && i + 1 < process.argv.length) return process.argv[i + 1]!;
+  if (dflt === undefined) { console.error(`missing --${name}`); process.exit(2); }
+  return dflt;
+}
+
+const id = Number(arg('id')) as NodeId;
+const dir = arg('dir');
+const groupCount = Number(arg('groups', '1'));
+const tickMs = Number(arg('tick-ms', '20'));
+const events = process.argv.includes('--events');
+const fsync = !process.argv.includes('--no-fsync');
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+const wal = await FileWal.open(dir, { fsync });
+const transport = new TcpTransport({ nodeId: id, peers: new Map() });
+const port = await transport.listen();
+const host = new RaftHost({ nodeId: id, transport, syncAll: () => wal.sync(), tickMs, electionTicks: 10, heartbeatTicks: 2, onError: (e) => out(`error ${e.message}`) });
+const voters = [1, 2, 3] as NodeId[];
+const leaderOf = new Map<number, NodeId>();
+const appliedIndex = new Map<number, number>();
+const lastCompacted = new Map<number, number>();
+
+for (let g = 1; g <= groupCount; g++) {
+  const gid = g as RaftGroupId;
+  const sm: GroupStateMachine = {
+    apply(entries) {
+      for (const e of entries) {
+        appliedIndex.set(g, e.index);
+        if (events && e.type === EntryType.Normal && e.data.length > 0) out(`applied ${g} ${e.index} ${Buffer.from(e.data).toString()}`);
+      }
+    },
+    restore(s: Snapshot) { appliedIndex.set(g, s.meta.index); },
+    snapshotData: (meta) => Buffer.from(String(meta.index)),
+    onLeaderChange(leaderId, t, role) {
+      leaderOf.set(g, leaderId);
+      if (events) out(`leader ${g} ${leaderId} ${t} ${role}`);
+    },
+  };
+  host.addGroup(gid, wal.storage(gid, bootstrapState(voters)), sm);
+}
+// keep memory bounded: compact each group's log behind what it has applied
+setInterval(() => {
+  for (const [g, idx] of appliedIndex) {
+    if (idx - (lastCompacted.get(g) ?? 0) >= 256) {
+      const raft = host.group(g as RaftGroupId)!;
+      const upTo = Math.min(idx, raft.appliedIndex);
+      host.compact(g as RaftGroupId, upTo, Buffer.from(String(upTo)));
+      lastCompacted.set(g, upTo);
+    }
+  }
+}, 500).unref();
+out(`listening ${port}`);
+
+async function bench(seconds: number, inflight: number, payloadBytes: number): Promise<void> {
+  const payload = Buffer.alloc(payloadBytes, 0x61);
+  const latencies: number[] = [];
+  let committed = 0;
+  const cpu0 = process.cpuUsage();
+  const hostStats0 = { ...host.stats };
+  const deadline = performance.now() + seconds * 1000;
+  const led: number[] = [];
+  for (let g = 1; g <= groupCount; g++) if (host.group(g as RaftGroupId)!.role === Role.Leader) led.push(g);
+  const loop = async (g: number) => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      const r = await host.propose(g as RaftGroupId, payload);
+      if (!r.ok) { await new Promise((res) => setTimeout(res, 5)); continue; }
+      latencies.push(performance.now() - t0);
+      committed++;
+    }
+  };
+  await Promise.all(led.flatMap((g) => Array.from({ length: inflight }, () => loop(g))));
+  const cpu = process.cpuUsage(cpu0);
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
+  out(`bench ${JSON.stringify({
+    node: id, groupsLed: led.length, committed, seconds, p50Ms: pct(0.5), p99Ms: pct(0.99),
+    cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rounds: host.stats.rounds - hostStats0.rounds,
+    syncs: host.stats.syncs - hostStats0.syncs, rssMb: process.memoryUsage().rss / 1048576,
+  })}`);
+}
+
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  const [cmd, ...rest] = line.trim().split(' ');
+  if (cmd === 'peers') {
+    const ports = JSON.parse(rest.join(' ')) as Record<string, number>;
+    for (const [peer, p] of Object.entries(ports)) if (Number(peer) !== id) transport.setPeer(Number(peer) as NodeId, { host: '127.0.0.1', port: p });
+    host.start();
+  } else if (cmd === 'propose') {
+    const [req, g, ...text] = rest;
+    void host.propose(Number(g) as RaftGroupId, Buffer.from(text.join(' '))).then((r) => {
+      out(r.ok ? `committed ${req} ${r.index}` : `failed ${req} ${r.reason} ${r.leaderId}`);
+    });
+  } else if (cmd === 'bench') {
+    void bench(Number(rest[0]), Number(rest[1]), Number(rest[2]));
+  } else if (cmd === 'exit') {
+    void host.close().then(() => wal.close()).then(() => process.exit(0));
+  }
+});

@@ -1,0 +1,233 @@
+// Multi-raft host: many Raft groups on one node, one tick timer, one fsync per round for all groups,
+// one message batch per peer node per round.
+//
+// A round: take the Ready of every group with work -> stage their writes in storage -> ONE sync (group commit)
+// -> send all messages, coalesced per peer -> apply committed entries / snapshots -> advance.
+// Rounds run back to back while there is work; input arriving during a round is handled by the next one
+// (natural batching: the busier the host, the more proposals share one fsync and one network write).
+import { RaftNode, type ProposeResult } from '../core/raft.js';
+import type { ConfChange } from '../core/conf.js';
+import { Role, type Entry, type InitialState, type NodeId, type RaftGroupId, type RaftIndex, type ReadState, type Ready, type Snapshot, type SnapshotMeta, type Term } from '../core/types.js';
+import type { RaftStorage } from '../storage/storage.js';
+import type { GroupMessage } from '../transport/codec.js';
+import type { RaftTransport } from '../transport/transport.js';
+
+/** What a group's host-side application provides. */
+export interface GroupStateMachine {
+  /** Apply committed entries in order (normal and configuration entries; empty no-op entries included). */
+  apply(entries: readonly Entry[]): void;
+  /** Replace state with a snapshot image received from the leader. */
+  restore(snapshot: Snapshot): void;
+  /** The image for `meta` (the state at meta.index, as taken when the host called compact); null = unavailable. */
+  snapshotData(meta: SnapshotMeta): Uint8Array | null;
+  onLeaderChange?(leaderId: NodeId, term: Term, role: Role): void;
+  onReadState?(read: ReadState): void;
+}
+
+export interface RaftHostOptions {
+  readonly nodeId: NodeId;
+  readonly transport: RaftTransport;
+  /** One shared sync for every group's storage (e.g. FileWal.sync). */
+  readonly syncAll: () => Promise<void> | void;
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
+  readonly heartbeatTicks?: number;
+  readonly maxInflight?: number;
+  readonly maxMsgBytes?: number;
+  readonly onError?: (err: Error) => void;
+}
+
+interface Waiter { index: number; term: number; resolve: (r: CommitResult) => void }
+export type CommitResult = { ok: true; index: RaftIndex } | { ok: false; reason: string; leaderId: NodeId };
+
+class HostedGroup {
+  waiters: Waiter[] = [];
+  constructor(readonly id: RaftGroupId, readonly raft: RaftNode, readonly storage: RaftStorage, readonly sm: GroupStateMachine) {}
+}
+
+export class RaftHost {
+  readonly nodeId: NodeId;
+  private readonly groups = new Map<RaftGroupId, HostedGroup>();
+  private readonly dirty = new Set<HostedGroup>();
+  private timer: NodeJS.Timeout | null = null;
+  private roundScheduled = false;
+  private roundRunning = false;
+  private closed = false;
+  readonly stats = { rounds: 0, syncs: 0, batchesSent: 0, messagesSent: 0, ticks: 0 };
+
+  constructor(private readonly opts: RaftHostOptions) {
+    this.nodeId = opts.nodeId;
+    opts.transport.setHandler((from, batch) => this.receive(from, batch));
+  }
+
+  addGroup(id: RaftGroupId, storage: RaftStorage, sm: GroupStateMachine, initial?: InitialState): RaftNode {
+    if (this.groups.has(id)) throw new Error(`raft group ${id} already hosted`);
+    const snap = storage.loadSnapshot();
+    if (snap !== null) sm.restore(snap);
+    const raft = new RaftNode({
+      id: this.nodeId, electionTicks: this.opts.electionTicks ?? 10, heartbeatTicks: this.opts.heartbeatTicks ?? 1,
+      maxInflight: this.opts.maxInflight, maxMsgBytes: this.opts.maxMsgBytes, random: Math.random,
+      snapshotData: (meta) => sm.snapshotData(meta),
+    }, initial ?? storage.load());
+    const g = new HostedGroup(id, raft, storage, sm);
+    this.groups.set(id, g);
+    this.markDirty(g);
+    return raft;
+  }
+
+  group(id: RaftGroupId): RaftNode | undefined { return this.groups.get(id)?.raft; }
+  get groupCount(): number { return this.groups.size; }
+
+  start(): void {
+    if (this.timer !== null) return;
+    this.timer = setInterval(() => this.tickAll(), this.opts.tickMs ?? 100);
+    this.timer.unref();
+  }
+
+  private tickAll(): void {
+    this.stats.ticks++;
+    for (const g of this.groups.values()) {
+      g.raft.tick();
+      if (g.raft.hasReady()) this.markDirty(g);
+    }
+  }
+
+  /** Proposes `data`; resolves when the entry is committed and applied here, or fails (not leader, lost leadership). */
+  propose(id: RaftGroupId, data: Uint8Array): Promise<CommitResult> {
+    const g = this.groups.get(id);
+    if (g === undefined) return Promise.resolve({ ok: false, reason: 'unknown-group', leaderId: 0 as NodeId });
+    return this.track(g, g.raft.propose(data));
+  }
+
+  proposeConfChange(id: RaftGroupId, change: ConfChange): Promise<CommitResult> {
+    const g = this.groups.get(id);
+    if (g === undefined) return Promise.resolve({ ok: false, reason: 'unknown-group', leaderId: 0 as NodeId });
+    return this.track(g, g.raft.proposeConfChange(change));
+  }
+
+  private track(g: HostedGroup, r: ProposeResult): Promise<CommitResult> {
+    if (!r.ok) return Promise.resolve({ ok: false, reason: r.reason, leaderId: r.leaderId });
+    this.markDirty(g);
+    return new Promise((resolve) => g.waiters.push({ index: r.index, term: r.term, resolve }));
+  }
+
+  readIndex(id: RaftGroupId, context: number): boolean {
+    const g = this.groups.get(id);
+    if (g === undefined) return false;
+    const ok = g.raft.readIndex(context).ok;
+    if (ok) this.markDirty(g);
+    return ok;
+  }
+
+  transferLeadership(id: RaftGroupId, to: NodeId): boolean {
+    const g = this.groups.get(id);
+    if (g === undefined || !g.raft.transferLeadership(to)) return false;
+    this.markDirty(g);
+    return true;
+  }
+
+  /** The state machine took a snapshot at `index` (<= applied): drop the log prefix and record it durably. */
+  compact(id: RaftGroupId, index: number, data: Uint8Array): void {
+    const g = this.groups.get(id);
+    if (g === undefined) return;
+    const meta = g.raft.compact(index);
+    if (meta !== null) g.storage.compact({ meta, data });
+  }
+
+  private receive(_from: NodeId, batch: GroupMessage[]): void {
+    if (this.closed) return;
+    for (const { groupId, message } of batch) {
+      const g = this.groups.get(groupId);
+      if (g === undefined || message.to !== this.nodeId) continue;
+      g.raft.step(message);
+      this.markDirty(g);
+    }
+  }
+
+  private markDirty(g: HostedGroup): void {
+    this.dirty.add(g);
+    if (!this.roundScheduled && !this.roundRunning && !this.closed) {
+      this.roundScheduled = true;
+      setImmediate(() => { this.roundScheduled = false; void this.runRound(); });
+    }
+  }
+
+  private async runRound(): Promise<void> {
+    if (this.roundRunning || this.closed) return;
+    this.roundRunning = true;
+    try {
+      while (this.dirty.size > 0 && !this.closed) {
+        const work: { g: HostedGroup; rd: Ready }[] = [];
+        for (const g of this.dirty) if (g.raft.hasReady()) work.push({ g, rd: g.raft.ready() });
+        this.dirty.clear();
+        if (work.length === 0) break;
+        this.stats.rounds++;
+        let wrote = false;
+        for (const { g, rd } of work) {
+          if (rd.hardState !== null) { g.storage.setHardState(rd.hardState); wrote = true; }
+          if (rd.snapshot !== null) { g.storage.applySnapshot(rd.snapshot); wrote = true; }
+          if (rd.entries.length > 0) { g.storage.append(rd.entries); wrote = true; }
+        }
+        if (wrote) { await this.opts.syncAll(); this.stats.syncs++; }
+        if (this.closed) return;
+        const perPeer = new Map<NodeId, GroupMessage[]>();
+        for (const { g, rd } of work) {
+          for (const m of rd.messages) {
+            let list = perPeer.get(m.to);
+            if (list === undefined) { list = []; perPeer.set(m.to, list); }
+            list.push({ groupId: g.id, message: m });
+          }
+        }
+        for (const [to, batch] of perPeer) {
+          this.opts.transport.send(to, batch);
+          this.stats.batchesSent++;
+          this.stats.messagesSent += batch.length;
+        }
+        for (const { g, rd } of work) {
+          try { this.applyReady(g, rd); } catch (err) { this.opts.onError?.(err as Error); }
+          g.raft.advance(rd);
+          if (g.raft.hasReady()) this.dirty.add(g);
+        }
+        // yield to the event loop so incoming messages and proposals join the next round
+        if (this.dirty.size > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } catch (err) {
+      this.opts.onError?.(err as Error);
+    } finally {
+      this.roundRunning = false;
+      if (this.dirty.size > 0 && !this.closed) this.markDirty(this.dirty.values().next().value!);
+    }
+  }
+
+  private applyReady(g: HostedGroup, rd: Ready): void {
+    if (rd.softState !== null) g.sm.onLeaderChange?.(rd.softState.leaderId, g.raft.term, rd.softState.role);
+    if (rd.snapshot !== null) g.sm.restore(rd.snapshot);
+    if (rd.committedEntries.length > 0) {
+      g.sm.apply(rd.committedEntries);
+      const last = rd.committedEntries[rd.committedEntries.length - 1]!;
+      if (g.waiters.length > 0) {
+        const keep: Waiter[] = [];
+        for (const w of g.waiters) {
+          if (w.index > last.index) { keep.push(w); continue; }
+          const e = rd.committedEntries.find((x) => x.index === w.index);
+          if (e === undefined || e.term === w.term) w.resolve({ ok: true, index: w.index as RaftIndex });
+          else w.resolve({ ok: false, reason: 'overwritten', leaderId: g.raft.leaderId });
+        }
+        g.waiters = keep;
+      }
+    }
+    for (const rs of rd.readStates) g.sm.onReadState?.(rs);
+    if (rd.softState !== null && rd.softState.role !== Role.Leader && g.waiters.length > 0) {
+      // entries we proposed may still commit under the next leader; we cannot know, so report the loss of leadership
+      for (const w of g.waiters) w.resolve({ ok: false, reason: 'leadership-lost', leaderId: rd.softState.leaderId });
+      g.waiters = [];
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    for (const g of this.groups.values()) for (const w of g.waiters) w.resolve({ ok: false, reason: 'closed', leaderId: 0 as NodeId });
+    await this.opts.transport.close();
+  }
+}
