@@ -11,6 +11,22 @@ import { LocalPartition } from './local-partition.js';
 import type { OpenStorageLog, StorageLogConfig } from './storage-log.js';
 
 const PRODUCER_STATE_SNAPSHOT_INTERVAL_MS = 60_000;
+/** Partitions opened (recovered or created) at the same time. */
+const OPEN_CONCURRENCY = 8;
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 export class PartitionRegistry {
   private readonly topics = new Map<string, LocalPartition[]>();
@@ -75,20 +91,12 @@ export class PartitionRegistry {
   async openAll(topics: readonly TopicRecord[]): Promise<void> {
     const work: { topic: TopicRecord; partition: number }[] = [];
     for (const t of topics) for (let p = 0; p < t.partitionCount; p++) work.push({ topic: t, partition: p });
-    const concurrency = 4;
-    let next = 0;
-    const opened = new Map<string, LocalPartition[]>();
-    const worker = async (): Promise<void> => {
-      while (next < work.length) {
-        const item = work[next++]!;
-        const lp = await this.openPartition(item.topic, item.partition);
-        let list = opened.get(item.topic.name);
-        if (!list) opened.set(item.topic.name, (list = new Array<LocalPartition>(item.topic.partitionCount)));
-        list[item.partition] = lp;
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
-    for (const [name, list] of opened) this.topics.set(name, list);
+    const opened = await mapBounded(work, OPEN_CONCURRENCY, (item) => this.openPartition(item.topic, item.partition));
+    work.forEach((item, i) => {
+      let list = this.topics.get(item.topic.name);
+      if (!list) this.topics.set(item.topic.name, (list = new Array<LocalPartition>(item.topic.partitionCount)));
+      list[item.partition] = opened[i]!;
+    });
   }
 
   /**
@@ -120,12 +128,12 @@ export class PartitionRegistry {
   /** Creates the partitions [from, topic.partitionCount) of a topic (new topic or CreatePartitions), starting empty. */
   async addPartitions(topic: TopicRecord): Promise<void> {
     const list = this.topics.get(topic.name) ?? [];
-    const added: LocalPartition[] = [];
-    for (let p = list.length; p < topic.partitionCount; p++) {
+    const indexes = Array.from({ length: topic.partitionCount - list.length }, (_, i) => list.length + i);
+    const added = await mapBounded(indexes, OPEN_CONCURRENCY, async (p) => {
       await rm(this.partitionDir(topic.name, p), { recursive: true, force: true });
       await rm(this.producerStatePath(topic.name, p), { force: true });
-      added.push(await this.openPartition(topic, p));
-    }
+      return this.openPartition(topic, p);
+    });
     this.topics.set(topic.name, [...list, ...added]);
   }
 
