@@ -276,3 +276,13 @@ test('a source whose status() throws is logged and backed off; other groups stil
   assert.equal(h.manager.snapshotsInFlight, 0);
   assert.equal(h.manager.groupStats().length, 2);
 });
+
+test('a group that already has a snapshot (restored at boot) counts entries from it', async () => {
+  const h = harness();
+  const g = new FakeGroup('restored', h.clock.now);
+  g.write(150);
+  g.lastSnapshotIndex = () => 120 as never;
+  h.manager.register(g);
+  assert.equal(h.manager.groupStats()[0]?.entriesSinceSnapshot, 30);
+  assert.deepEqual(h.manager.tick(), []);
+});

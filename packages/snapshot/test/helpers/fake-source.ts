@@ -19,6 +19,7 @@ export class FakeGroup implements SnapshotSource {
   failCreate: Error | null = null;
   failCompact: Error | null = null;
   gate: Promise<void> | null = null;
+  lastSnapshotIndex?: () => RaftIndex;
 
   constructor(
     name: string,
