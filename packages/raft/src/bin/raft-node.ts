@@ -111,6 +111,17 @@ rl.on('line', (line) => {
     });
   } else if (cmd === 'bench') {
     void bench(Number(rest[0]), Number(rest[1]), Number(rest[2]));
+  } else if (cmd === 'stats') {
+    const seconds = Number(rest[0]);
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let leaders = 0;
+    for (let g = 1; g <= groupCount; g++) if (host.group(g as RaftGroupId)!.role === Role.Leader) leaders++;
+    setTimeout(() => {
+      const cpu = process.cpuUsage(cpu0);
+      const wallMs = performance.now() - t0;
+      out(`stats ${JSON.stringify({ node: id, groups: groupCount, leaders, cpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100, rssMb: process.memoryUsage().rss / 1048576, heapMb: process.memoryUsage().heapUsed / 1048576 })}`);
+    }, seconds * 1000);
   } else if (cmd === 'exit') {
     void host.close().then(() => wal.close()).then(() => process.exit(0));
   }

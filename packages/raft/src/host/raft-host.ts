@@ -7,7 +7,7 @@
 // (natural batching: the busier the host, the more proposals share one fsync and one network write).
 import { RaftNode, type ProposeResult } from '../core/raft.js';
 import type { ConfChange } from '../core/conf.js';
-import { Role, type Entry, type InitialState, type NodeId, type RaftGroupId, type RaftIndex, type ReadState, type Ready, type Snapshot, type SnapshotMeta, type Term } from '../core/types.js';
+import { MessageType, Role, type Entry, type InitialState, type NodeId, type RaftGroupId, type RaftIndex, type ReadState, type Ready, type Snapshot, type SnapshotMeta, type Term } from '../core/types.js';
 import type { RaftStorage } from '../storage/storage.js';
 import type { GroupMessage } from '../transport/codec.js';
 import type { RaftTransport } from '../transport/transport.js';
@@ -39,6 +39,10 @@ export interface RaftHostOptions {
 
 interface Waiter { index: number; term: number; resolve: (r: CommitResult) => void }
 export type CommitResult = { ok: true; index: RaftIndex } | { ok: false; reason: string; leaderId: NodeId };
+
+function isLeaderReplication(type: MessageType): boolean {
+  return type === MessageType.Append || type === MessageType.Heartbeat || type === MessageType.InstallSnapshot || type === MessageType.TimeoutNow;
+}
 
 class HostedGroup {
   waiters: Waiter[] = [];
@@ -168,21 +172,22 @@ export class RaftHost {
           if (rd.snapshot !== null) { g.storage.applySnapshot(rd.snapshot); wrote = true; }
           if (rd.entries.length > 0) { g.storage.append(rd.entries); wrote = true; }
         }
-        if (wrote) { await this.opts.syncAll(); this.stats.syncs++; }
-        if (this.closed) return;
-        const perPeer = new Map<NodeId, GroupMessage[]>();
+        // A leader's outgoing replication may leave before its own fsync (it counts itself toward a commit only
+        // after advance(), i.e. after the sync); everything else (votes, acks) waits for durability.
+        const early = new Map<NodeId, GroupMessage[]>();
+        const late = new Map<NodeId, GroupMessage[]>();
         for (const { g, rd } of work) {
           for (const m of rd.messages) {
-            let list = perPeer.get(m.to);
-            if (list === undefined) { list = []; perPeer.set(m.to, list); }
+            const target = wrote && !isLeaderReplication(m.type) ? late : early;
+            let list = target.get(m.to);
+            if (list === undefined) { list = []; target.set(m.to, list); }
             list.push({ groupId: g.id, message: m });
           }
         }
-        for (const [to, batch] of perPeer) {
-          this.opts.transport.send(to, batch);
-          this.stats.batchesSent++;
-          this.stats.messagesSent += batch.length;
-        }
+        this.sendAll(early);
+        if (wrote) { await this.opts.syncAll(); this.stats.syncs++; }
+        if (this.closed) return;
+        this.sendAll(late);
         for (const { g, rd } of work) {
           try { this.applyReady(g, rd); } catch (err) { this.opts.onError?.(err as Error); }
           g.raft.advance(rd);
@@ -196,6 +201,14 @@ export class RaftHost {
     } finally {
       this.roundRunning = false;
       if (this.dirty.size > 0 && !this.closed) this.markDirty(this.dirty.values().next().value!);
+    }
+  }
+
+  private sendAll(perPeer: Map<NodeId, GroupMessage[]>): void {
+    for (const [to, batch] of perPeer) {
+      this.opts.transport.send(to, batch);
+      this.stats.batchesSent++;
+      this.stats.messagesSent += batch.length;
     }
   }
 

@@ -1,0 +1,68 @@
+// Raft replication benchmark: 3 node processes on loopback (TCP transport, file WAL with fsync),
+// 1 KiB proposals, at 1, 100 and 1,000 groups per node; then idle cost at 1,000 and 10,000 groups.
+// Usage: npm run bench -w @tributary/raft [-- --seconds 5 --groups 1,100,1000 --idle 1000,10000]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NodeProcess, sendPeers } from '../test/support/node-process.js';
+
+function opt(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : dflt;
+}
+const seconds = Number(opt('seconds', '5'));
+const groupSizes = opt('groups', '1,100,1000').split(',').filter(Boolean).map(Number);
+const idleSizes = opt('idle', '1000,10000').split(',').filter(Boolean).map(Number);
+const payloadBytes = 1024;
+const nodeArgs = process.argv.includes('--no-fsync') ? ['--no-fsync'] : [];
+
+async function cluster(groups: number, tickMs: number, extra: string[] = []): Promise<{ nodes: NodeProcess[]; root: string }> {
+  const root = mkdtempSync(join(tmpdir(), 'raft-bench-'));
+  const nodes = [1, 2, 3].map((id) => new NodeProcess(id, join(root, `n${id}`), ['--groups', String(groups), '--tick-ms', String(tickMs), ...nodeArgs, ...extra]));
+  await Promise.all(nodes.map((n) => n.start()));
+  sendPeers(nodes);
+  return { nodes, root };
+}
+async function stop(c: { nodes: NodeProcess[]; root: string }): Promise<void> {
+  for (const n of c.nodes) n.kill9();
+  await Promise.all(c.nodes.map((n) => n.exited));
+  rmSync(c.root, { recursive: true, force: true });
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface BenchLine { node: number; groupsLed: number; committed: number; p50Ms: number; p99Ms: number; cpuUserMs: number; cpuSystemMs: number; rounds: number; syncs: number; rssMb: number }
+
+async function throughput(groups: number): Promise<void> {
+  const c = await cluster(groups, 50);
+  try {
+    await sleep(2500 + groups * 2); // elections settle
+    const inflight = groups === 1 ? 64 : groups <= 100 ? 4 : 1;
+    const from = c.nodes.map((n) => n.lines.length);
+    for (const n of c.nodes) n.send(`bench ${seconds} ${inflight} ${payloadBytes}`);
+    const results: BenchLine[] = [];
+    for (const [i, n] of c.nodes.entries()) results.push(JSON.parse((await n.waitFor(/^bench (.*)$/, (seconds + 30) * 1000, from[i]))[1]!) as BenchLine);
+    const committed = results.reduce((a, r) => a + r.committed, 0);
+    const cpuMs = results.reduce((a, r) => a + r.cpuUserMs + r.cpuSystemMs, 0);
+    const rounds = results.reduce((a, r) => a + r.rounds, 0);
+    const syncs = results.reduce((a, r) => a + r.syncs, 0);
+    const led = results.map((r) => r.groupsLed).join('/');
+    const p50 = Math.max(...results.filter((r) => r.committed > 0).map((r) => r.p50Ms));
+    const p99 = Math.max(...results.filter((r) => r.committed > 0).map((r) => r.p99Ms));
+    console.log(`groups/node ${String(groups).padStart(5)} | inflight/group ${String(inflight).padStart(2)} | leaders ${led} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${p50.toFixed(2)} ms | p99 ${p99.toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit (3 nodes) | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${syncs} fsyncs | rss ${results.map((r) => r.rssMb.toFixed(0)).join('/')} MB`);
+  } finally { await stop(c); }
+}
+
+async function idle(groups: number): Promise<void> {
+  const c = await cluster(groups, 100);
+  try {
+    await sleep(3000 + groups / 2);
+    const from = c.nodes.map((n) => n.lines.length);
+    for (const n of c.nodes) n.send('stats 5');
+    const stats = [];
+    for (const [i, n] of c.nodes.entries()) stats.push(JSON.parse((await n.waitFor(/^stats (.*)$/, 60_000, from[i]))[1]!) as { leaders: number; cpuPct: number; rssMb: number; heapMb: number });
+    console.log(`idle groups/node ${String(groups).padStart(6)} | leaders ${stats.map((s) => s.leaders).join('/')} | CPU ${stats.map((s) => s.cpuPct.toFixed(1)).join('/')} % of one core | rss ${stats.map((s) => s.rssMb.toFixed(0)).join('/')} MB | heap ${stats.map((s) => s.heapMb.toFixed(0)).join('/')} MB`);
+  } finally { await stop(c); }
+}
+
+for (const g of groupSizes) await throughput(g);
+for (const g of idleSizes) await idle(g);
