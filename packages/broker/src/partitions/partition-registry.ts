@@ -129,11 +129,22 @@ export class PartitionRegistry {
   async addPartitions(topic: TopicRecord): Promise<void> {
     const list = this.topics.get(topic.name) ?? [];
     const indexes = Array.from({ length: topic.partitionCount - list.length }, (_, i) => list.length + i);
-    const added = await mapBounded(indexes, OPEN_CONCURRENCY, async (p) => {
-      await rm(this.partitionDir(topic.name, p), { recursive: true, force: true });
-      await rm(this.producerStatePath(topic.name, p), { force: true });
-      return this.openPartition(topic, p);
+    const outcomes = await mapBounded(indexes, OPEN_CONCURRENCY, async (p) => {
+      try {
+        await rm(this.partitionDir(topic.name, p), { recursive: true, force: true });
+        await rm(this.producerStatePath(topic.name, p), { force: true });
+        return { ok: true as const, partition: await this.openPartition(topic, p) };
+      } catch (err) {
+        return { ok: false as const, err };
+      }
     });
+    const failure = outcomes.find((o) => !o.ok);
+    if (failure && !failure.ok) {
+      // All or nothing: remove what was created so a retry starts clean and no log stays open.
+      await Promise.all(outcomes.map((o) => (o.ok ? o.partition.delete().catch(() => undefined) : undefined)));
+      throw failure.err;
+    }
+    const added = outcomes.flatMap((o) => (o.ok ? [o.partition] : []));
     this.topics.set(topic.name, [...list, ...added]);
   }
 
