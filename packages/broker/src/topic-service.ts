@@ -139,7 +139,13 @@ export class TopicService {
       if (count > MAX_PARTITIONS_PER_TOPIC) return { ok: false, error: 'INVALID_PARTITIONS', message: `at most ${MAX_PARTITIONS_PER_TOPIC} partitions per topic` };
       if (validateOnly) return { ok: true, topic };
       const updated = this.catalogue.setPartitionCount(name, count);
-      await this.partitions.addPartitions(updated);
+      try {
+        await this.partitions.addPartitions(updated);
+      } catch (err) {
+        this.logger.error({ err, topic: name }, 'could not create partition logs; keeping the old partition count');
+        this.catalogue.setPartitionCount(name, topic.partitionCount);
+        return { ok: false, error: 'UNKNOWN_SERVER_ERROR', message: `could not create partition storage: ${(err as Error).message}` };
+      }
       return { ok: true, topic: updated };
     });
   }
