@@ -16,6 +16,7 @@ export type TopicErrorName =
   | 'INVALID_REPLICA_ASSIGNMENT'
   | 'INVALID_CONFIG'
   | 'UNKNOWN_TOPIC_OR_PARTITION'
+  | 'KAFKA_STORAGE_ERROR'
   | 'UNKNOWN_SERVER_ERROR';
 
 export type TopicResult = { ok: true; topic: TopicRecord } | { ok: false; error: TopicErrorName; message: string };
@@ -167,7 +168,12 @@ export class TopicService {
       }
       if (validateOnly) return { ok: true, topic };
       const updated = this.catalogue.replaceTopicConfigs(name, edited.configs);
-      await this.partitions.reconfigure(updated);
+      try {
+        await this.partitions.reconfigure(updated);
+      } catch (err) {
+        this.logger.error({ err, topic: name }, 'could not reopen partition logs with the new configs');
+        return { ok: false, error: 'KAFKA_STORAGE_ERROR', message: `configs saved, but reopening the logs failed: ${(err as Error).message}` };
+      }
       return { ok: true, topic: updated };
     });
   }
