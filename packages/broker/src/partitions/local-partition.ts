@@ -204,10 +204,11 @@ export class LocalPartition implements PartitionReplica {
    * durable), then rebuild producer state from the recovered log. Acknowledged records were durable before
    * they were acknowledged, so they survive. At most one attempt per second; later failures trigger more.
    */
-  private recoverStorage(cause: unknown): void {
+  private recoverStorage(cause: unknown, force = false): void {
     const reopen = this.reopenLog;
-    if (reopen === undefined || this.recovering || this.closed || (cause as { code?: string })?.code !== 'LOG_STORAGE_FAILED') return;
-    if (Date.now() - this.lastRecoveryMs < 1000) return;
+    if (reopen === undefined || this.recovering || this.closed) return;
+    if (!force && (cause as { code?: string })?.code !== 'LOG_STORAGE_FAILED') return;
+    if (!force && Date.now() - this.lastRecoveryMs < 1000) return;
     this.recovering = true;
     this.lastRecoveryMs = Date.now();
     void this.serialised(async () => {
@@ -309,7 +310,13 @@ export class LocalPartition implements PartitionReplica {
     return this.serialised(async () => {
       if (this.closed) return;
       await this.log.flush();
-      this.log = await reopen(this.log);
+      try {
+        this.log = await reopen(this.log);
+      } catch (err) {
+        // The old log may be closed already: try the recovery reopen (current configs) next.
+        this.recoverStorage(err, true);
+        throw err;
+      }
     });
   }
 
