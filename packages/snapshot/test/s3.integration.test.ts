@@ -22,7 +22,7 @@ import { TracingStore } from './helpers/tracing-store.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const weed = findWeed();
 
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
+async function waitFor(what: string, predicate: () => boolean, timeoutMs = 40_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
