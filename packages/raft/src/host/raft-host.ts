@@ -85,7 +85,6 @@ export class RaftHost {
   start(): void {
     if (this.timer !== null) return;
     this.timer = setInterval(() => this.tickAll(), this.opts.tickMs ?? 100);
-    this.timer.unref();
   }
 
   private tickAll(): void {
