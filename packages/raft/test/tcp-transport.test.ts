@@ -21,7 +21,7 @@ test('tcp transport: batches arrive framed and decoded; a peer restart is surviv
   await a.listen();
   try {
     let rb = receiver(b);
-    let arrived = rb.next();
+    const arrived = rb.next();
     assert.equal(a.send(2 as NodeId, [msg(1, 2, 7), msg(1, 2, 8)]), true);
     await arrived;
     assert.equal(rb.got[0]!.from, 1);
