@@ -8,7 +8,7 @@ export function kafkaClient(bootstrap, clientId = 'tributary-e2e') {
   return new Kafka({
     clientId,
     brokers: [bootstrap],
-    logLevel: logLevel.ERROR,
+    logLevel: logLevel.NOTHING, // retriable errors are noise here; failures surface as exceptions
     retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
     connectionTimeout: 5000,
   });

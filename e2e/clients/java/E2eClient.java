@@ -1,7 +1,9 @@
 // Java client (org.apache.kafka:kafka-clients) for the e2e suites. File formats: e2e/lib/records.mjs.
 //
 //   produce        --records F --acks-out F [--acks all|1] [--idempotent true|false] [--partitions N] [--rate N]
-//   consume-assign --partitions N --expect N --out F          (assign() + seekToBeginning, no group)
+//   consume-assign --partitions N --expect N --out F [--group G]
+//                  (assign() + seekToBeginning; with --group: start at the group's committed offsets instead and
+//                   commitSync() what was read at the end: the "simple" commit path, generation -1, no group membership)
 //   consume-group  --group G --out F --stop-file F [--assignor range|cooperative-sticky|...] [--member ID]
 //                  (subscribe; commitSync after processing each poll; prints EVENT {json} lines with the assignment)
 import java.io.BufferedReader;
@@ -175,16 +177,18 @@ public final class E2eClient {
 
   private static int consumeAssign(Map<String, String> a) throws Exception {
     String topic = a.get("topic");
+    Properties props = consumerProps(a);
+    if (a.containsKey("group")) props.put(ConsumerConfig.GROUP_ID_CONFIG, a.get("group"));
     int partitions = Integer.parseInt(a.getOrDefault("partitions", "1"));
     long expect = Long.parseLong(a.get("expect"));
     long deadline = System.currentTimeMillis() + (long) (Double.parseDouble(a.getOrDefault("timeout-s", "60")) * 1000);
     long count = 0;
     try (Writer out = appendFile(a.get("out"));
-        KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProps(a), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> tps = new ArrayList<>();
       for (int i = 0; i < partitions; i++) tps.add(new TopicPartition(topic, i));
       consumer.assign(tps);
-      consumer.seekToBeginning(tps);
+      if (!a.containsKey("group")) consumer.seekToBeginning(tps);
       while (count < expect && System.currentTimeMillis() < deadline) {
         for (ConsumerRecord<byte[], byte[]> m : consumer.poll(Duration.ofMillis(500))) {
           out.write(row(m));
@@ -192,6 +196,7 @@ public final class E2eClient {
         }
         out.flush();
       }
+      if (a.containsKey("group")) consumer.commitSync();
     }
     event("{\"kind\":\"consumed\",\"count\":" + count + "}");
     return count >= expect ? 0 : 1;
