@@ -103,10 +103,12 @@ export class SnapshotRepository {
     let piecesUploaded = 0;
     let piecesReused = 0;
     const pieceRefs: SnapshotPieceRef[] = [];
+    const uploadedKeys = new Set<string>();
     for (const piece of content.pieces ?? []) {
       const outcome = await this.uploadPiece(raftGroup, piece);
       pieceRefs.push(outcome.ref);
       if (outcome.uploaded) {
+        uploadedKeys.add(outcome.ref.key);
         piecesUploaded += 1;
         bytesUploaded += piece.lengthBytes;
       } else {
@@ -151,7 +153,7 @@ export class SnapshotRepository {
     const objectBytes = sizeMeter.lengthBytes;
     bytesUploaded += objectBytes;
     await this.verifySnapshotObject(key, objectBytes, sizeMeter.crc32, trailer);
-    for (const ref of pieceRefs) await this.verifyPiece(ref);
+    for (const ref of pieceRefs) await this.verifyPiece(ref, uploadedKeys.has(ref.key));
 
     const manifest: SnapshotManifest = {
       manifestVersion: MANIFEST_VERSION,
@@ -218,12 +220,24 @@ export class SnapshotRepository {
     if (stored.crc32 !== trailer.crc32) throw new ChecksumMismatch(`snapshot ${key} trailer`, trailer.crc32, stored.crc32);
   }
 
-  private async verifyPiece(ref: SnapshotPieceRef): Promise<void> {
+  /**
+   * Every referenced piece must still be there with its size. A piece uploaded by this snapshot is, in
+   * 'full' mode, read back and its bytes checked against the CRC computed locally before the upload (not
+   * against anything the store reports). Reused pieces were verified when they were first uploaded.
+   */
+  private async verifyPiece(ref: SnapshotPieceRef, uploadedNow: boolean): Promise<void> {
     const head = await this.store.head(ref.key);
     if (head === null) throw new SnapshotNotFound(`piece ${ref.key} not visible after upload`);
     if (head.sizeBytes !== ref.lengthBytes) throw new LengthMismatch(`piece ${ref.key} in store`, ref.lengthBytes, head.sizeBytes);
-    const recorded = Number(head.metadata['tributary-crc32']);
-    if (recorded !== ref.crc32) throw new ChecksumMismatch(`piece ${ref.key} metadata`, ref.crc32, recorded);
+    if (!uploadedNow || this.verifyMode !== 'full') return;
+    const readBack = new Crc32Meter(`piece ${ref.key} read back`, { lengthBytes: ref.lengthBytes, crc32: ref.crc32 });
+    try {
+      await finished(pipeline(await this.store.get(ref.key), readBack, () => {}).resume());
+    } catch (error) {
+      // A damaged piece must not be "reused" by the next attempt: remove it so it is uploaded again.
+      if (error instanceof SnapshotError) await this.store.delete(ref.key);
+      throw error;
+    }
   }
 
   // ------------------------------------------------------------------ read

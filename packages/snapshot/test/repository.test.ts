@@ -265,3 +265,33 @@ test('a flipped bit anywhere in a manifest is detected', async () => {
     assert.throws(() => decodeManifest(bad), SnapshotError, `flip at ${position}`);
   }
 });
+
+test('a store that damages bytes on write is caught by verification; no manifest is committed', async () => {
+  class DamagingStore extends MemoryObjectStore {
+    damagePrefix = '';
+    override async put(key: string, body: Buffer | import('node:stream').Readable, options?: import('../src/object-store.js').PutOptions): Promise<void> {
+      await super.put(key, body, options);
+      const bytes = this.rawBytes(key);
+      if (this.damagePrefix !== '' && key.startsWith(this.damagePrefix) && bytes !== undefined && bytes.length > 100) {
+        const damaged = Buffer.from(bytes);
+        damaged[damaged.length - 50] ^= 0x20;
+        this.setRawBytes(key, damaged);
+      }
+    }
+  }
+  const store = new DamagingStore();
+  const repository = repo(store);
+  store.damagePrefix = 'segments/';
+  await assert.rejects(repository.write(group, content(10, 1, Buffer.from('r'), { A: pseudoRandomBytes(5000, 1) })), SnapshotError);
+  store.damagePrefix = 'snapshots/';
+  await assert.rejects(repository.write(group, content(20, 1, pseudoRandomBytes(5000, 2))), SnapshotError);
+  assert.deepEqual(await repository.list(group), [], 'nothing committed');
+  store.damagePrefix = '';
+  // The retry uploads piece A again (the damaged copy was removed) and the result restores intact.
+  const retry = await repository.write(group, content(30, 1, pseudoRandomBytes(5000, 3), { A: pseudoRandomBytes(5000, 1) }));
+  assert.equal(retry.piecesUploaded, 1);
+  assert.deepEqual((await repository.list(group)).map((l) => l.index), [30]);
+  const sink = new BufferSink();
+  await restoreLatest(repository, group, sink);
+  assert.ok(sink.committed?.pieces.get('A')?.equals(pseudoRandomBytes(5000, 1)));
+});
