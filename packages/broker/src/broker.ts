@@ -3,7 +3,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { formatHostPort, type BrokerConfig, type HostPort } from './config.js';
+import { formatHostPort, type BrokerConfig, type ConsumerGroupSettings, type HostPort } from './config.js';
 import { SqliteCatalogue } from './catalogue/sqlite-catalogue.js';
 import type { Catalogue } from './catalogue/catalogue.js';
 import { PartitionRegistry } from './partitions/partition-registry.js';
@@ -30,7 +30,7 @@ export interface BrokerDeps {
     dataDir: string;
     logger: Logger;
     topicPartitionCount: (topic: string) => number | undefined;
-  }) => GroupCoordinatorLike;
+  } & ConsumerGroupSettings) => GroupCoordinatorLike;
 }
 
 export interface BoundAddresses {
@@ -124,6 +124,7 @@ export class Broker implements BrokerState {
         dataDir: config.dataDir,
         logger: logger.child({ component: 'consumer-groups' }),
         topicPartitionCount: (topic) => this.catalogue.getTopic(topic)?.partitionCount,
+        ...config.consumerGroups,
       });
       await this.coordinator.start();
       const coordinator = this.coordinator;

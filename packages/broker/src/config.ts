@@ -43,6 +43,16 @@ export interface LogDefaults {
   readonly messageMaxBytes: number;
 }
 
+export interface ConsumerGroupSettings {
+  /** Kafka: group.initial.rebalance.delay.ms. */
+  readonly initialRebalanceDelayMs: number;
+  /** Kafka: group.min.session.timeout.ms / group.max.session.timeout.ms. */
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+  /** Kafka: offsets.retention.minutes, in ms. */
+  readonly offsetsRetentionMs: number;
+}
+
 export interface BrokerConfig {
   readonly mode: CliMode;
   readonly nodeId: number;
@@ -67,6 +77,7 @@ export interface BrokerConfig {
   readonly retentionCheckIntervalMs: number;
   /** Idempotent-producer state is forgotten this long after the producer's last batch (Kafka: producer.id.expiration.ms). */
   readonly producerIdExpirationMs: number;
+  readonly consumerGroups: ConsumerGroupSettings;
   readonly logLevel: LogLevel;
   /** undefined = generate one on first start and keep it in the catalogue. */
   readonly clusterId: string | undefined;
@@ -111,6 +122,10 @@ export const CONFIG_VARIABLES = [
   'TRIBUTARY_LOG_RETENTION_BYTES',
   'TRIBUTARY_LOG_RETENTION_CHECK_INTERVAL_MS',
   'TRIBUTARY_PRODUCER_ID_EXPIRATION_MS',
+  'TRIBUTARY_GROUP_INITIAL_REBALANCE_DELAY_MS',
+  'TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS',
+  'TRIBUTARY_GROUP_MAX_SESSION_TIMEOUT_MS',
+  'TRIBUTARY_OFFSETS_RETENTION_MINUTES',
   'TRIBUTARY_LOG_LEVEL',
   'TRIBUTARY_CLUSTER_ID',
 ] as const;
@@ -256,6 +271,10 @@ const schema = z.object({
   TRIBUTARY_LOG_RETENTION_BYTES: intIn(-1, Number.MAX_SAFE_INTEGER).optional(),
   TRIBUTARY_LOG_RETENTION_CHECK_INTERVAL_MS: intIn(10, DAY_MS).optional(),
   TRIBUTARY_PRODUCER_ID_EXPIRATION_MS: intIn(1000, Number.MAX_SAFE_INTEGER).optional(),
+  TRIBUTARY_GROUP_INITIAL_REBALANCE_DELAY_MS: intIn(0, 300000).optional(),
+  TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS: intIn(1, INT32_MAX).optional(),
+  TRIBUTARY_GROUP_MAX_SESSION_TIMEOUT_MS: intIn(1, INT32_MAX).optional(),
+  TRIBUTARY_OFFSETS_RETENTION_MINUTES: intIn(1, 1000 * 365 * 24 * 60).optional(),
   TRIBUTARY_LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).optional(),
   TRIBUTARY_CLUSTER_ID: clusterId.optional(),
 });
@@ -279,6 +298,10 @@ export const DEFAULTS = {
   retentionBytes: -1,
   retentionCheckIntervalMs: 300000,
   producerIdExpirationMs: DAY_MS,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1800000,
+  offsetsRetentionMinutes: 7 * 24 * 60,
 } as const;
 
 /**
@@ -317,6 +340,13 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
   if (replicationFactor > 1 + peerList.length) {
     errors.push(
       `TRIBUTARY_DEFAULT_REPLICATION_FACTOR: ${replicationFactor} exceeds the number of nodes (${1 + peerList.length})`,
+    );
+  }
+  const minSessionTimeoutMs = v.TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS ?? DEFAULTS.groupMinSessionTimeoutMs;
+  const maxSessionTimeoutMs = v.TRIBUTARY_GROUP_MAX_SESSION_TIMEOUT_MS ?? DEFAULTS.groupMaxSessionTimeoutMs;
+  if (minSessionTimeoutMs > maxSessionTimeoutMs) {
+    errors.push(
+      `TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS: ${minSessionTimeoutMs} exceeds TRIBUTARY_GROUP_MAX_SESSION_TIMEOUT_MS (${maxSessionTimeoutMs})`,
     );
   }
   if (errors.length > 0) return { ok: false, errors };
@@ -368,6 +398,12 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
     },
     retentionCheckIntervalMs: v.TRIBUTARY_LOG_RETENTION_CHECK_INTERVAL_MS ?? DEFAULTS.retentionCheckIntervalMs,
     producerIdExpirationMs: v.TRIBUTARY_PRODUCER_ID_EXPIRATION_MS ?? DEFAULTS.producerIdExpirationMs,
+    consumerGroups: {
+      initialRebalanceDelayMs: v.TRIBUTARY_GROUP_INITIAL_REBALANCE_DELAY_MS ?? DEFAULTS.groupInitialRebalanceDelayMs,
+      minSessionTimeoutMs,
+      maxSessionTimeoutMs,
+      offsetsRetentionMs: (v.TRIBUTARY_OFFSETS_RETENTION_MINUTES ?? DEFAULTS.offsetsRetentionMinutes) * 60_000,
+    },
     logLevel: v.TRIBUTARY_LOG_LEVEL ?? 'info',
     clusterId: v.TRIBUTARY_CLUSTER_ID,
   };

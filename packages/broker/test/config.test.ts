@@ -64,3 +64,30 @@ test('port 0, IPv6 listen addresses and peers parse', () => {
     { nodeId: 3, host: '::1', port: 9094 },
   ]);
 });
+
+test('consumer-group settings have Kafka defaults, parse overrides and reject min > max session timeout', () => {
+  const defaults = loadConfig('dev', {}, '/tmp/x');
+  assert.equal(defaults.ok, true);
+  if (!defaults.ok) return;
+  assert.deepEqual(defaults.config.consumerGroups, {
+    initialRebalanceDelayMs: 3000,
+    minSessionTimeoutMs: 6000,
+    maxSessionTimeoutMs: 1800000,
+    offsetsRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  });
+  const overridden = loadConfig('dev', {
+    TRIBUTARY_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
+    TRIBUTARY_OFFSETS_RETENTION_MINUTES: '2',
+  });
+  assert.equal(overridden.ok, true);
+  if (!overridden.ok) return;
+  assert.equal(overridden.config.consumerGroups.initialRebalanceDelayMs, 0);
+  assert.equal(overridden.config.consumerGroups.offsetsRetentionMs, 120000);
+  const bad = loadConfig('dev', {
+    TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS: '9000',
+    TRIBUTARY_GROUP_MAX_SESSION_TIMEOUT_MS: '8000',
+  });
+  assert.equal(bad.ok, false);
+  if (bad.ok) return;
+  assert.match(bad.errors.join('\n'), /^TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS: 9000 exceeds/m);
+});
