@@ -98,7 +98,29 @@ export class SnapshotRepository {
   // ------------------------------------------------------------------ write
 
   async write(raftGroup: RaftGroupId, content: SnapshotContent): Promise<WriteResult> {
+    try {
+      return await this.writeUnguarded(raftGroup, content);
+    } catch (error) {
+      // Whatever failed, a streamed rest payload (e.g. an open file) must not stay open.
+      if (content.rest instanceof Readable) content.rest.destroy();
+      throw error;
+    }
+  }
+
+  private async writeUnguarded(raftGroup: RaftGroupId, content: SnapshotContent): Promise<WriteResult> {
     const position = { index: content.index, term: content.term };
+    const names = new Set<string>();
+    for (const piece of content.pieces ?? []) {
+      if (names.has(piece.name)) throw new RangeError(`duplicate snapshot piece name ${JSON.stringify(piece.name)}`);
+      names.add(piece.name);
+    }
+    // Idempotent: a snapshot already committed at this position is never rewritten (rewriting its rest
+    // object under the existing manifest would make it unreadable for a moment).
+    const mKey = manifestKey(this.cluster, raftGroup, position);
+    if ((await this.store.head(mKey)) !== null) {
+      if (content.rest instanceof Readable) content.rest.destroy();
+      return { manifest: await this.readManifest(mKey), manifestKey: mKey, bytesUploaded: 0, piecesUploaded: 0, piecesReused: 0 };
+    }
     let bytesUploaded = 0;
     let piecesUploaded = 0;
     let piecesReused = 0;
@@ -143,10 +165,9 @@ export class SnapshotRepository {
         },
       });
     } catch (error) {
-      // A store that gave up without draining the body must not leave the source (e.g. a file) open.
+      // A store that gave up without draining the body must not leave the streams open.
       sizeMeter.destroy();
       encoded.stream.destroy();
-      if (content.rest instanceof Readable) content.rest.destroy();
       throw error;
     }
     const trailer = encoded.trailer();
@@ -171,7 +192,6 @@ export class SnapshotRepository {
       crc32: trailer.crc32,
       pieces: pieceRefs,
     };
-    const mKey = manifestKey(this.cluster, raftGroup, position);
     const manifestBytes = encodeManifest(manifest);
     await this.store.put(mKey, manifestBytes, { metadata: manifestObjectMetadata(manifest) });
     const head = await this.store.head(mKey);

@@ -295,3 +295,16 @@ test('a store that damages bytes on write is caught by verification; no manifest
   await restoreLatest(repository, group, sink);
   assert.ok(sink.committed?.pieces.get('A')?.equals(pseudoRandomBytes(5000, 1)));
 });
+
+test('writing a position that is already committed is idempotent; duplicate piece names are rejected', async () => {
+  const store = new MemoryObjectStore();
+  const repository = repo(store);
+  const first = await repository.write(group, content(10, 1, Buffer.from('original')));
+  const before = Buffer.from(store.rawBytes(first.manifest.snapshotKey)!);
+  const again = await repository.write(group, content(10, 1, Buffer.from('different bytes')));
+  assert.equal(again.bytesUploaded, 0);
+  assert.equal(again.manifest.crc32, first.manifest.crc32);
+  assert.ok(store.rawBytes(first.manifest.snapshotKey)!.equals(before), 'committed rest object untouched');
+  const duplicate = { ...content(20, 1, Buffer.from('x')), pieces: [...content(0, 0, Buffer.alloc(0), { A: Buffer.from('1') }).pieces!, ...content(0, 0, Buffer.alloc(0), { A: Buffer.from('2') }).pieces!] };
+  await assert.rejects(repository.write(group, duplicate), RangeError);
+});
