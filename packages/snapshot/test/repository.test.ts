@@ -10,6 +10,7 @@ import type { ObjectStore } from '../src/object-store.js';
 import { SnapshotRepository } from '../src/repository.js';
 import { restoreGroups, restoreLatest } from '../src/restore.js';
 import { DirectoryRestoreSink } from '../src/directory-sink.js';
+import { filePiece } from '../src/pieces.js';
 import { LocalDirectoryObjectStore } from '../src/stores/local-store.js';
 import { MemoryObjectStore } from '../src/stores/memory-store.js';
 import { pseudoRandomBytes } from './helpers/fixtures.js';
@@ -307,4 +308,24 @@ test('writing a position that is already committed is idempotent; duplicate piec
   assert.ok(store.rawBytes(first.manifest.snapshotKey)!.equals(before), 'committed rest object untouched');
   const duplicate = { ...content(20, 1, Buffer.from('x')), pieces: [...content(0, 0, Buffer.alloc(0), { A: Buffer.from('1') }).pieces!, ...content(0, 0, Buffer.alloc(0), { A: Buffer.from('2') }).pieces!] };
   await assert.rejects(repository.write(group, duplicate), RangeError);
+});
+
+test('filePiece: identical files share a content id and are uploaded once', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tributary-snapshot-files-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const bytes = pseudoRandomBytes(300_000, 77);
+  await writeFile(join(dir, 'a.log'), bytes);
+  await writeFile(join(dir, 'b.log'), bytes);
+  const a = await filePiece(join(dir, 'a.log'));
+  const b = await filePiece(join(dir, 'b.log'));
+  assert.equal(a.contentId, b.contentId);
+  assert.equal(a.lengthBytes, bytes.length);
+  assert.equal(a.name, 'a.log');
+  const repository = repo(new MemoryObjectStore());
+  const result = await repository.write(group, { ...content(10, 1, Buffer.from('r')), pieces: [a, b] });
+  assert.equal(result.piecesUploaded, 1);
+  assert.equal(result.piecesReused, 1);
+  const sink = new BufferSink();
+  await restoreLatest(repository, group, sink);
+  assert.ok(sink.committed?.pieces.get('b.log')?.equals(bytes));
 });
