@@ -86,3 +86,29 @@ test('host: one sync and one batch per peer per round, whatever the number of gr
     c.network.close();
   }
 });
+
+test('host: idle groups quiesce (no ticking, no heartbeats) and wake up when their leader node dies', { timeout: 30_000 }, async () => {
+  const c = makeCluster(20, 11);
+  try {
+    for (let g = 1; g <= 20; g++) await proposeUntilCommitted(c, g, `x${g}`);
+    const deadline = Date.now() + 10_000;
+    while (c.hosts.some((h) => h.quiescedCount < 20) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(c.hosts.map((h) => h.quiescedCount), [20, 20, 20], `quiesced ${c.hosts.map((h) => h.quiescedCount)} roles ${c.hosts.map((h) => [1, 2, 3].map((g) => h.group(g as RaftGroupId)!.role[0]).join(''))}`);
+    const sentBefore = c.hosts.map((h) => h.stats.messagesSent);
+    await new Promise((r) => setTimeout(r, 200)); // 40 ticks
+    assert.deepEqual(c.hosts.map((h) => h.stats.messagesSent), sentBefore, 'quiesced groups send nothing');
+
+    // cut off the leader of group 1: its followers must notice the silent node, wake up and elect
+    const leader = c.hosts.find((h) => h.group(1 as RaftGroupId)!.role === Role.Leader)!;
+    c.network.partition([leader.nodeId], c.hosts.filter((h) => h !== leader).map((h) => h.nodeId));
+    await proposeUntilCommitted(c, 1, 'after-failover', [leader.nodeId]);
+    c.network.heal();
+    await proposeUntilCommitted(c, 1, 'after-heal');
+    const w = Date.now() + 5_000;
+    while (!c.applied.get(`${leader.nodeId}/1`)!.includes('after-heal') && Date.now() < w) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(c.applied.get(`${leader.nodeId}/1`)!.includes('after-heal'));
+  } finally {
+    for (const h of c.hosts) await h.close();
+    c.network.close();
+  }
+});

@@ -7,7 +7,7 @@
 // (natural batching: the busier the host, the more proposals share one fsync and one network write).
 import { RaftNode, type ProposeResult } from '../core/raft.js';
 import type { ConfChange } from '../core/conf.js';
-import { MessageType, Role, type Entry, type InitialState, type NodeId, type RaftGroupId, type RaftIndex, type ReadState, type Ready, type Snapshot, type SnapshotMeta, type Term } from '../core/types.js';
+import { MessageType, Role, emptyMessage, type Entry, type InitialState, type NodeId, type RaftGroupId, type RaftIndex, type ReadState, type Ready, type Snapshot, type SnapshotMeta, type Term } from '../core/types.js';
 import type { RaftStorage } from '../storage/storage.js';
 import type { GroupMessage } from '../transport/codec.js';
 import type { RaftTransport } from '../transport/transport.js';
@@ -35,6 +35,13 @@ export interface RaftHostOptions {
   readonly maxInflight?: number;
   readonly maxMsgBytes?: number;
   readonly onError?: (err: Error) => void;
+  /**
+   * Quiesce idle groups (default true): a leader whose followers are all caught up stops heartbeating after telling
+   * them; their hosts stop ticking the group. Any traffic for the group wakes it; a follower also wakes when the
+   * leader's node has not been heard from (hosts ping every peer node once per tick) for an election timeout.
+   * Safety does not depend on timing, so this only affects how fast failures are detected.
+   */
+  readonly quiesce?: boolean;
 }
 
 interface Waiter { index: number; term: number; resolve: (r: CommitResult) => void }
@@ -44,8 +51,14 @@ function isLeaderReplication(type: MessageType): boolean {
   return type === MessageType.Append || type === MessageType.Heartbeat || type === MessageType.InstallSnapshot || type === MessageType.TimeoutNow;
 }
 
+/** Heartbeat context that tells a follower's host the leader has quiesced the group (never reaches the core). */
+const QUIESCE_CONTEXT = Number.MAX_SAFE_INTEGER;
+
 class HostedGroup {
   waiters: Waiter[] = [];
+  /** Not ticked: an idle group whose leader stopped heartbeating (see RaftHost quiescence). */
+  quiesced = false;
+  idleTicks = 0;
   constructor(readonly id: RaftGroupId, readonly raft: RaftNode, readonly storage: RaftStorage, readonly sm: GroupStateMachine) {}
 }
 
@@ -57,7 +70,9 @@ export class RaftHost {
   private roundScheduled = false;
   private roundRunning = false;
   private closed = false;
-  readonly stats = { rounds: 0, syncs: 0, batchesSent: 0, messagesSent: 0, ticks: 0 };
+  readonly stats = { rounds: 0, syncs: 0, batchesSent: 0, messagesSent: 0, ticks: 0, quiesced: 0, quiesceBatches: 0 };
+  private readonly peerLastHeard = new Map<NodeId, number>();
+  private tickCount = 0;
 
   constructor(private readonly opts: RaftHostOptions) {
     this.nodeId = opts.nodeId;
@@ -68,11 +83,13 @@ export class RaftHost {
     if (this.groups.has(id)) throw new Error(`raft group ${id} already hosted`);
     const snap = storage.loadSnapshot();
     if (snap !== null) sm.restore(snap);
+    const loaded = initial ?? storage.load();
+    for (const peer of [...loaded.snapshot.conf.voters, ...loaded.snapshot.conf.learners]) if (peer !== this.nodeId && !this.peerLastHeard.has(peer)) this.peerLastHeard.set(peer, 0);
     const raft = new RaftNode({
       id: this.nodeId, electionTicks: this.opts.electionTicks ?? 10, heartbeatTicks: this.opts.heartbeatTicks ?? 1,
       maxInflight: this.opts.maxInflight, maxMsgBytes: this.opts.maxMsgBytes, random: Math.random,
       snapshotData: (meta) => sm.snapshotData(meta),
-    }, initial ?? storage.load());
+    }, loaded);
     const g = new HostedGroup(id, raft, storage, sm);
     this.groups.set(id, g);
     this.markDirty(g);
@@ -89,11 +106,53 @@ export class RaftHost {
 
   private tickAll(): void {
     this.stats.ticks++;
+    this.tickCount++;
+    const quiesce = this.opts.quiesce ?? true;
+    const electionTicks = this.opts.electionTicks ?? 10;
+    let quiescedCount = 0;
+    const quiesceBatches = new Map<NodeId, GroupMessage[]>();
     for (const g of this.groups.values()) {
+      if (g.quiesced) {
+        // wake a follower whose leader's node went silent, so it can elect a new leader
+        const leader = g.raft.leaderId;
+        const heard = this.peerLastHeard.get(leader) ?? 0;
+        if (g.raft.role !== Role.Leader && (leader === 0 || this.tickCount - heard > electionTicks)) this.wake(g);
+        else { quiescedCount++; continue; }
+      }
       g.raft.tick();
+      if (quiesce && g.raft.isIdleLeader()) {
+        if (++g.idleTicks >= electionTicks) this.quiesceGroup(g, quiesceBatches);
+      } else g.idleTicks = 0;
       if (g.raft.hasReady()) this.markDirty(g);
     }
+    this.stats.quiesced = quiescedCount;
+    for (const [to, batch] of quiesceBatches) { this.opts.transport.send(to, batch); this.stats.quiesceBatches++; }
+    // node-level liveness ping: one empty batch per peer per tick
+    if (quiesce) for (const peer of this.peerLastHeard.keys()) this.opts.transport.send(peer, []);
   }
+
+  private quiesceGroup(g: HostedGroup, batch: Map<NodeId, GroupMessage[]>): void {
+    g.quiesced = true;
+    g.idleTicks = 0;
+    const conf = g.raft.conf;
+    for (const peer of [...conf.voters, ...conf.learners]) {
+      if (peer === this.nodeId) continue;
+      const m = emptyMessage(MessageType.Heartbeat, this.nodeId, peer, g.raft.term);
+      m.commit = g.raft.commitIndex; // every follower matches the last index (isIdleLeader), so commit is safe to send
+      m.context = QUIESCE_CONTEXT;
+      let list = batch.get(peer);
+      if (list === undefined) { list = []; batch.set(peer, list); }
+      list.push({ groupId: g.id, message: m });
+    }
+  }
+
+  private wake(g: HostedGroup): void {
+    g.quiesced = false;
+    g.idleTicks = 0;
+  }
+
+  /** Groups currently quiesced on this host. */
+  get quiescedCount(): number { let n = 0; for (const g of this.groups.values()) if (g.quiesced) n++; return n; }
 
   /** Proposes `data`; resolves when the entry is committed and applied here, or fails (not leader, lost leadership). */
   propose(id: RaftGroupId, data: Uint8Array): Promise<CommitResult> {
@@ -109,6 +168,7 @@ export class RaftHost {
   }
 
   private track(g: HostedGroup, r: ProposeResult): Promise<CommitResult> {
+    this.wake(g);
     if (!r.ok) return Promise.resolve({ ok: false, reason: r.reason, leaderId: r.leaderId });
     this.markDirty(g);
     return new Promise((resolve) => g.waiters.push({ index: r.index, term: r.term, resolve }));
@@ -117,6 +177,7 @@ export class RaftHost {
   readIndex(id: RaftGroupId, context: number): boolean {
     const g = this.groups.get(id);
     if (g === undefined) return false;
+    this.wake(g);
     const ok = g.raft.readIndex(context).ok;
     if (ok) this.markDirty(g);
     return ok;
@@ -124,7 +185,9 @@ export class RaftHost {
 
   transferLeadership(id: RaftGroupId, to: NodeId): boolean {
     const g = this.groups.get(id);
-    if (g === undefined || !g.raft.transferLeadership(to)) return false;
+    if (g === undefined) return false;
+    this.wake(g);
+    if (!g.raft.transferLeadership(to)) return false;
     this.markDirty(g);
     return true;
   }
@@ -137,12 +200,23 @@ export class RaftHost {
     if (meta !== null) g.storage.compact({ meta, data });
   }
 
-  private receive(_from: NodeId, batch: GroupMessage[]): void {
+  private receive(from: NodeId, batch: GroupMessage[]): void {
     if (this.closed) return;
+    this.peerLastHeard.set(from, this.tickCount);
     for (const { groupId, message } of batch) {
       const g = this.groups.get(groupId);
       if (g === undefined || message.to !== this.nodeId) continue;
-      g.raft.step(message);
+      if (message.type === MessageType.Heartbeat && message.context === QUIESCE_CONTEXT) {
+        message.context = 0;
+        g.raft.step(message);
+        if (g.raft.role === Role.Follower && g.raft.leaderId === message.from) { g.quiesced = true; g.idleTicks = 0; }
+      } else {
+        // any other traffic wakes the group; heartbeats and their acks in the current term do not (a heartbeat of the
+        // leader's last tick may arrive after its quiesce notice; a quiesced follower still answers heartbeats)
+        const heartbeatTraffic = (message.type === MessageType.Heartbeat || message.type === MessageType.HeartbeatResponse) && message.term === g.raft.term;
+        if (!heartbeatTraffic) this.wake(g);
+        g.raft.step(message);
+      }
       this.markDirty(g);
     }
   }
