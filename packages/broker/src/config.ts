@@ -373,7 +373,8 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
             prefix: v.TRIBUTARY_S3_PREFIX ?? '',
             endpoint: v.TRIBUTARY_S3_ENDPOINT,
             region: v.TRIBUTARY_S3_REGION ?? 'us-east-1',
-            forcePathStyle: v.TRIBUTARY_S3_FORCE_PATH_STYLE ?? false,
+            // Non-AWS endpoints (MinIO, SeaweedFS) need path-style addressing; AWS itself prefers virtual-hosted.
+            forcePathStyle: v.TRIBUTARY_S3_FORCE_PATH_STYLE ?? v.TRIBUTARY_S3_ENDPOINT !== undefined,
           }
         : undefined,
     snapshot: {

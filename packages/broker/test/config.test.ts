@@ -91,3 +91,14 @@ test('consumer-group settings have Kafka defaults, parse overrides and reject mi
   if (bad.ok) return;
   assert.match(bad.errors.join('\n'), /^TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS: 9000 exceeds/m);
 });
+
+test('S3 path-style addressing defaults on for a custom endpoint, off for AWS, and can be overridden', () => {
+  const base = { TRIBUTARY_OBJECT_STORE: 's3', TRIBUTARY_S3_BUCKET: 'b' };
+  const custom = loadConfig('dev', { ...base, TRIBUTARY_S3_ENDPOINT: 'http://127.0.0.1:8333' });
+  const aws = loadConfig('dev', base);
+  const forcedOff = loadConfig('dev', { ...base, TRIBUTARY_S3_ENDPOINT: 'http://127.0.0.1:8333', TRIBUTARY_S3_FORCE_PATH_STYLE: 'false' });
+  assert.ok(custom.ok && aws.ok && forcedOff.ok);
+  assert.equal(custom.config.s3?.forcePathStyle, true);
+  assert.equal(aws.config.s3?.forcePathStyle, false);
+  assert.equal(forcedOff.config.s3?.forcePathStyle, false);
+});
