@@ -55,12 +55,23 @@ async function throughput(groups: number): Promise<void> {
 async function idle(groups: number): Promise<void> {
   const c = await cluster(groups, 100);
   try {
-    await sleep(3000 + groups / 2);
-    const from = c.nodes.map((n) => n.lines.length);
-    for (const n of c.nodes) n.send('stats 5');
-    const stats = [];
-    for (const [i, n] of c.nodes.entries()) stats.push(JSON.parse((await n.waitFor(/^stats (.*)$/, 60_000, from[i]))[1]!) as { leaders: number; cpuPct: number; rssMb: number; heapMb: number });
-    console.log(`idle groups/node ${String(groups).padStart(6)} | leaders ${stats.map((s) => s.leaders).join('/')} | CPU ${stats.map((s) => s.cpuPct.toFixed(1)).join('/')} % of one core | rss ${stats.map((s) => s.rssMb.toFixed(0)).join('/')} MB | heap ${stats.map((s) => s.heapMb.toFixed(0)).join('/')} MB`);
+    type Stats = { leaders: number; quiesced: number; cpuPct: number; rssMb: number; heapMb: number };
+    const sample = async (secs: number): Promise<Stats[]> => {
+      const from = c.nodes.map((n) => n.lines.length);
+      for (const n of c.nodes) n.send(`stats ${secs}`);
+      const out: Stats[] = [];
+      for (const [i, n] of c.nodes.entries()) out.push(JSON.parse((await n.waitFor(/^stats (.*)$/, 120_000, from[i]))[1]!) as Stats);
+      return out;
+    };
+    // wait (bounded) until every group has a leader and has gone idle
+    const settleBy = Date.now() + 90_000;
+    let settled = false;
+    while (!settled && Date.now() < settleBy) {
+      const s = await sample(1);
+      settled = s.reduce((a, x) => a + x.leaders, 0) === groups && s.every((x) => x.quiesced === groups);
+    }
+    const stats = await sample(5);
+    console.log(`idle groups/node ${String(groups).padStart(6)} | ${settled ? 'all quiesced' : 'NOT all quiesced'} | leaders ${stats.map((s) => s.leaders).join('/')} | CPU ${stats.map((s) => s.cpuPct.toFixed(1)).join('/')} % of one core | rss ${stats.map((s) => s.rssMb.toFixed(0)).join('/')} MB | heap ${stats.map((s) => s.heapMb.toFixed(0)).join('/')} MB`);
   } finally { await stop(c); }
 }
 

@@ -120,7 +120,7 @@ rl.on('line', (line) => {
     setTimeout(() => {
       const cpu = process.cpuUsage(cpu0);
       const wallMs = performance.now() - t0;
-      out(`stats ${JSON.stringify({ node: id, groups: groupCount, leaders, cpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100, rssMb: process.memoryUsage().rss / 1048576, heapMb: process.memoryUsage().heapUsed / 1048576 })}`);
+      out(`stats ${JSON.stringify({ node: id, groups: groupCount, leaders, quiesced: host.quiescedCount, cpuPct: ((cpu.user + cpu.system) / 1000 / wallMs) * 100, rssMb: process.memoryUsage().rss / 1048576, heapMb: process.memoryUsage().heapUsed / 1048576 })}`);
     }, seconds * 1000);
   } else if (cmd === 'exit') {
     void host.close().then(() => wal.close()).then(() => process.exit(0));
