@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Combines several bench/results/*.json runs of kafka-compare.mjs into one Markdown table: per workload and metric,
-// the median of each system over the runs (and min-max), and each Tributary variant's median ratio to Kafka.
+// the median of each system over the runs (and min-max), and each Tributary variant's median ratio to Kafka (and min-max).
 // Ratios are taken per run (same run = same machine state) and then the median of those ratios is shown.
 //
 //   node bench/summarize.mjs bench/results/a.json bench/results/b.json ...
@@ -55,8 +55,10 @@ for (const r of rows.values()) {
     return xs.length > 1 ? `${m} (${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))})` : m;
   });
   const ratios = variants.map((s) => {
-    const m = median(r.ratios[s] ?? []);
-    return m === null ? '-' : `${m.toFixed(2)}x`;
+    const xs = r.ratios[s] ?? [];
+    const m = median(xs);
+    if (m === null) return '-';
+    return xs.length > 1 ? `${m.toFixed(2)}x (${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)})` : `${m.toFixed(2)}x`;
   });
   console.log(`| ${[r.workload, r.metric, ...cells, ...ratios].join(' | ')} |`);
 }
