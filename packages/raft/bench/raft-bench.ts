@@ -75,5 +75,25 @@ async function idle(groups: number): Promise<void> {
   } finally { await stop(c); }
 }
 
+/** The same node process, WAL and load with a single-voter group: the local append + fsync baseline. */
+async function local(): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), 'raft-bench-'));
+  const n = new NodeProcess(1, join(root, 'n1'), ['--groups', '1', '--voters', '1', '--tick-ms', '50', ...nodeArgs]);
+  try {
+    await n.start();
+    n.send('peers {}');
+    await sleep(1500);
+    const from = n.lines.length;
+    n.send(`bench ${seconds} 64 ${payloadBytes}`);
+    const r = JSON.parse((await n.waitFor(/^bench (.*)$/, (seconds + 30) * 1000, from))[1]!) as BenchLine;
+    console.log(`local 1-voter group   | inflight/group 64 | ${(r.committed / seconds).toFixed(0).padStart(7)} commits/s | ${((r.committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${r.p50Ms.toFixed(2)} ms | p99 ${r.p99Ms.toFixed(2)} ms | ${r.syncs} fsyncs`);
+  } finally {
+    n.kill9();
+    await n.exited;
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+if (!process.argv.includes('--no-local')) await local();
 for (const g of groupSizes) await throughput(g);
 for (const g of idleSizes) await idle(g);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A standalone Raft node process (used by the multi-process test and the benchmark).
-// Usage: node raft-node.js --id N --dir DIR --groups G [--tick-ms 20] [--events]
+// Usage: node raft-node.js --id N --dir DIR --groups G [--voters 1,2,3] [--tick-ms 20] [--events] [--no-fsync]
 // Control over stdin/stdout, one line per command/event (control plane only; Raft traffic is the TCP transport):
 //   stdout: listening <port> | leader <group> <leaderId> <term> <role> | applied <group> <index> <text>
 //           committed <req> <index> | failed <req> <reason> <leaderId> | bench <json>
@@ -32,7 +32,7 @@ const wal = await FileWal.open(dir, { fsync });
 const transport = new TcpTransport({ nodeId: id, peers: new Map() });
 const port = await transport.listen();
 const host = new RaftHost({ nodeId: id, transport, syncAll: () => wal.sync(), tickMs, electionTicks: 10, heartbeatTicks: 2, onError: (e) => out(`error ${e.message}`) });
-const voters = [1, 2, 3] as NodeId[];
+const voters = arg('voters', '1,2,3').split(',').map(Number) as NodeId[];
 const leaderOf = new Map<number, NodeId>();
 const appliedIndex = new Map<number, number>();
 const lastCompacted = new Map<number, number>();
