@@ -5,28 +5,33 @@ export type ProgressState = (typeof ProgressState)[keyof typeof ProgressState];
 
 /** Ring of the last index of each in-flight append, bounding how far replication runs ahead of acks. */
 export class Inflights {
-  private readonly buffer: number[];
+  /** Grows on demand up to `capacity`, so idle groups do not pay for a full window. */
+  private buffer: number[] = [];
   private start = 0;
   count = 0;
-  constructor(readonly capacity: number) {
-    this.buffer = new Array<number>(capacity).fill(0);
-  }
+  constructor(readonly capacity: number) {}
   full(): boolean { return this.count >= this.capacity; }
   add(lastIndex: number): void {
     if (this.full()) throw new Error('invariant: inflights overflow');
-    this.buffer[(this.start + this.count) % this.capacity] = lastIndex;
+    if (this.count === this.buffer.length) {
+      const grown = new Array<number>(Math.min(this.capacity, Math.max(4, this.buffer.length * 2)));
+      for (let i = 0; i < this.count; i++) grown[i] = this.buffer[(this.start + i) % this.buffer.length]!;
+      this.buffer = grown;
+      this.start = 0;
+    }
+    this.buffer[(this.start + this.count) % this.buffer.length] = lastIndex;
     this.count++;
   }
   /** Frees every in-flight append whose last index is <= `index`. */
   freeLE(index: number): void {
     while (this.count > 0 && this.buffer[this.start]! <= index) {
-      this.start = (this.start + 1) % this.capacity;
+      this.start = (this.start + 1) % this.buffer.length;
       this.count--;
     }
   }
   freeFirstOne(): void {
     if (this.count === 0) return;
-    this.start = (this.start + 1) % this.capacity;
+    this.start = (this.start + 1) % this.buffer.length;
     this.count--;
   }
   reset(): void { this.start = 0; this.count = 0; }
