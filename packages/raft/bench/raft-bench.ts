@@ -36,7 +36,7 @@ async function throughput(groups: number): Promise<void> {
   const c = await cluster(groups, 50);
   try {
     await sleep(2500 + groups * 2); // elections settle
-    const inflight = groups === 1 ? 64 : groups <= 100 ? 4 : 1;
+    const inflight = Number(opt('inflight', '0')) || (groups === 1 ? 64 : groups <= 100 ? 4 : 1);
     const from = c.nodes.map((n) => n.lines.length);
     for (const n of c.nodes) n.send(`bench ${seconds} ${inflight} ${payloadBytes}`);
     const results: BenchLine[] = [];
@@ -84,9 +84,9 @@ async function local(): Promise<void> {
     n.send('peers {}');
     await sleep(1500);
     const from = n.lines.length;
-    n.send(`bench ${seconds} 64 ${payloadBytes}`);
+    n.send(`bench ${seconds} ${Number(opt('inflight', '0')) || 64} ${payloadBytes}`);
     const r = JSON.parse((await n.waitFor(/^bench (.*)$/, (seconds + 30) * 1000, from))[1]!) as BenchLine;
-    console.log(`local 1-voter group   | inflight/group 64 | ${(r.committed / seconds).toFixed(0).padStart(7)} commits/s | ${((r.committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${r.p50Ms.toFixed(2)} ms | p99 ${r.p99Ms.toFixed(2)} ms | ${r.syncs} fsyncs`);
+    console.log(`local 1-voter group   | inflight/group ${Number(opt('inflight', '0')) || 64} | ${(r.committed / seconds).toFixed(0).padStart(7)} commits/s | ${((r.committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${r.p50Ms.toFixed(2)} ms | p99 ${r.p99Ms.toFixed(2)} ms | ${r.syncs} fsyncs`);
   } finally {
     n.kill9();
     await n.exited;

@@ -258,11 +258,23 @@ export class RaftHost {
           }
         }
         this.sendAll(early);
+        // committed entries this node already holds durably can be applied now, before this round's fsync
+        // (a leader's commit only counts its own persisted entries; only entries staged in this Ready wait)
+        const appliedEarly = new Map<HostedGroup, number>();
+        for (const { g, rd } of work) {
+          if (rd.snapshot !== null || rd.committedEntries.length === 0) continue;
+          const bound = rd.entries.length > 0 ? rd.entries[0]!.index : Number.POSITIVE_INFINITY;
+          let k = 0;
+          while (k < rd.committedEntries.length && rd.committedEntries[k]!.index < bound) k++;
+          if (k === 0) continue;
+          try { this.applyEntries(g, k === rd.committedEntries.length ? rd.committedEntries : rd.committedEntries.slice(0, k)); } catch (err) { this.opts.onError?.(err as Error); }
+          appliedEarly.set(g, k);
+        }
         if (wrote) { await this.opts.syncAll(); this.stats.syncs++; }
         if (this.closed) return;
         this.sendAll(late);
         for (const { g, rd } of work) {
-          try { this.applyReady(g, rd); } catch (err) { this.opts.onError?.(err as Error); }
+          try { this.applyReady(g, rd, appliedEarly.get(g) ?? 0); } catch (err) { this.opts.onError?.(err as Error); }
           g.raft.advance(rd);
           if (g.raft.hasReady()) this.dirty.add(g);
         }
@@ -285,22 +297,26 @@ export class RaftHost {
     }
   }
 
-  private applyReady(g: HostedGroup, rd: Ready): void {
+  private applyEntries(g: HostedGroup, entries: readonly Entry[]): void {
+    g.sm.apply(entries);
+    if (g.waiters.length === 0) return;
+    const first = entries[0]!.index;
+    const last = entries[entries.length - 1]!.index;
+    const keep: Waiter[] = [];
+    for (const w of g.waiters) {
+      if (w.index > last) { keep.push(w); continue; }
+      const e = w.index >= first ? entries[w.index - first] : undefined;
+      if (e === undefined || e.term === w.term) w.resolve({ ok: true, index: w.index as RaftIndex });
+      else w.resolve({ ok: false, reason: 'overwritten', leaderId: g.raft.leaderId });
+    }
+    g.waiters = keep;
+  }
+
+  private applyReady(g: HostedGroup, rd: Ready, alreadyApplied: number): void {
     if (rd.softState !== null) g.sm.onLeaderChange?.(rd.softState.leaderId, g.raft.term, rd.softState.role);
     if (rd.snapshot !== null) g.sm.restore(rd.snapshot);
-    if (rd.committedEntries.length > 0) {
-      g.sm.apply(rd.committedEntries);
-      const last = rd.committedEntries[rd.committedEntries.length - 1]!;
-      if (g.waiters.length > 0) {
-        const keep: Waiter[] = [];
-        for (const w of g.waiters) {
-          if (w.index > last.index) { keep.push(w); continue; }
-          const e = rd.committedEntries.find((x) => x.index === w.index);
-          if (e === undefined || e.term === w.term) w.resolve({ ok: true, index: w.index as RaftIndex });
-          else w.resolve({ ok: false, reason: 'overwritten', leaderId: g.raft.leaderId });
-        }
-        g.waiters = keep;
-      }
+    if (rd.committedEntries.length > alreadyApplied) {
+      this.applyEntries(g, alreadyApplied === 0 ? rd.committedEntries : rd.committedEntries.slice(alreadyApplied));
     }
     for (const rs of rd.readStates) g.sm.onReadState?.(rs);
     if (rd.softState !== null && rd.softState.role !== Role.Leader && g.waiters.length > 0) {

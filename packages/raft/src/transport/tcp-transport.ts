@@ -80,7 +80,7 @@ export class TcpTransport implements RaftTransport {
     if (link.connected && link.queue.length === 0 && link.socket !== null) {
       link.socket.write(frame);
       this.stats.batchesSent++; this.stats.bytesSent += frame.length;
-      if (link.socket.writableLength > this.maxQueueBytes) this.flushLater(link);
+      if (link.socket.writableLength > this.maxQueueBytes) link.connected = false; // queue (and drop when full) until 'drain'
       return true;
     }
     if (link.queueBytes + frame.length > this.maxQueueBytes) { this.stats.batchesDropped++; return false; }
@@ -89,8 +89,6 @@ export class TcpTransport implements RaftTransport {
     if (link.socket === null && link.timer === null) this.connectLink(link);
     return true;
   }
-
-  private flushLater(_link: PeerLink): void { /* socket buffer above limit: further sends queue (and drop when full) until 'drain' */ _link.connected = _link.socket !== null && !_link.socket.destroyed && _link.socket.writableLength <= this.maxQueueBytes; }
 
   private connectLink(link: PeerLink): void {
     if (this.closed) return;
