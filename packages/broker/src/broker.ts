@@ -17,6 +17,10 @@ import type { WireCodec } from './server/wire-codec.js';
 import type { BatchValidation, BrokerState } from './handlers/context.js';
 import { registerHandlers, type GroupCoordinatorLike } from './handlers/routes.js';
 import { unsupportedApiVersionsResponse } from './handlers/api-versions.js';
+import { newClusterId } from './catalogue/sqlite-catalogue.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { ReplicatedCatalogue } from './cluster/replicated-catalogue.js';
+import { ClusterTopicService } from './cluster/cluster-topic-service.js';
 
 export interface BrokerDeps {
   readonly codec: WireCodec;
@@ -40,6 +44,8 @@ export interface BoundAddresses {
 }
 
 const SHUTDOWN_DRAIN_TIMEOUT_MS = 10_000;
+/** How long a cluster-mode start waits for a metadata quorum to register this broker. */
+const CLUSTER_JOIN_TIMEOUT_MS = 60_000;
 /** `<dataDir>/ports.json`: the bound addresses, present only while the broker serves. */
 export const PORTS_FILE = 'ports.json';
 
@@ -53,6 +59,8 @@ export class Broker implements BrokerState {
   private http: HttpEndpoint | undefined;
   private coordinator: GroupCoordinatorLike | undefined;
   private advertisedAddress: HostPort | undefined;
+  /** Cluster mode (TRIBUTARY_PEERS set): this node's Raft host and metadata group. */
+  private clusterNode: ClusterNode | undefined;
   private shutdownListeners = new Set<() => void>();
   shuttingDown = false;
   serving = false;
@@ -90,14 +98,25 @@ export class Broker implements BrokerState {
     // ports.json describes a serving broker only: drop a stale one before anything else.
     await rm(join(config.dataDir, PORTS_FILE), { force: true });
     if (config.objectStore === 'local') await mkdir(config.objectStoreDir, { recursive: true });
-    this.catalogue = SqliteCatalogue.open(join(config.dataDir, 'metadata.sqlite'), config.clusterId);
-    this.topics = new TopicService(config, this.catalogue, this.partitions, logger);
-    const startedMs = Date.now();
-    const catalogue = this.catalogue;
-    this.partitions.setTopicLookup((name) => catalogue.getTopic(name));
-    await this.partitions.removeOrphans(this.catalogue.listTopics());
-    await this.partitions.openAll(this.catalogue.listTopics());
-    logger.info({ topics: this.catalogue.listTopics().length, recoveryMs: Date.now() - startedMs }, 'partitions recovered');
+    let replicated: ReplicatedCatalogue | undefined;
+    if (config.peers.length > 0) {
+      // Cluster mode: the catalogue is the metadata Raft group. Partition replicas (Raft per partition) are not
+      // started yet, so no partition is opened locally.
+      this.clusterNode = await ClusterNode.open(config, logger.child({ component: 'cluster' }));
+      this.clusterNode.configuredClusterId = config.clusterId;
+      replicated = new ReplicatedCatalogue(this.clusterNode, logger.child({ component: 'catalogue' }));
+      this.catalogue = replicated;
+      this.topics = new ClusterTopicService(config, replicated, this.partitions, logger);
+    } else {
+      this.catalogue = SqliteCatalogue.open(join(config.dataDir, 'metadata.sqlite'), config.clusterId);
+      this.topics = new TopicService(config, this.catalogue, this.partitions, logger);
+      const startedMs = Date.now();
+      const catalogue = this.catalogue;
+      this.partitions.setTopicLookup((name) => catalogue.getTopic(name));
+      await this.partitions.removeOrphans(this.catalogue.listTopics());
+      await this.partitions.openAll(this.catalogue.listTopics());
+      logger.info({ topics: this.catalogue.listTopics().length, recoveryMs: Date.now() - startedMs }, 'partitions recovered');
+    }
     this.metrics.setPartitionSizeSource(this.partitions);
 
     // HTTP first, so /health answers during the rest of the start.
@@ -116,6 +135,11 @@ export class Broker implements BrokerState {
       host: kafka.host === '0.0.0.0' || kafka.host === '::' ? '127.0.0.1' : kafka.host,
       port: kafka.port,
     };
+    if (this.clusterNode && replicated) {
+      const self = { nodeId: config.nodeId, host: this.advertisedAddress.host, port: this.advertisedAddress.port };
+      await this.clusterNode.join(config.clusterId ?? newClusterId(), self, CLUSTER_JOIN_TIMEOUT_MS);
+      await replicated.start();
+    }
     if (this.deps.createGroupCoordinator) {
       this.coordinator = this.deps.createGroupCoordinator({
         nodeId: config.nodeId,
@@ -159,6 +183,7 @@ export class Broker implements BrokerState {
     }
     await this.partitions.closeAll();
     this.catalogue?.close();
+    await this.clusterNode?.close().catch((err: unknown) => this.logger.error({ err }, 'cluster node close failed'));
     await this.http?.close();
   }
 }

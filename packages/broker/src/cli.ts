@@ -1,9 +1,14 @@
-// The `tributary` command: `dev` (zero-config single node), `start` (configured node), `cluster` (later issue).
+// The `tributary` command: `dev` (zero-config single node), `start` (configured node), `cluster` (local
+// multi-node cluster; with TRIBUTARY_PEERS, experimental behind --experimental-cluster until partitions replicate).
 // Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage or bad configuration.
 import { loadConfig, formatHostPort, type CliMode } from './config.js';
 import { createLogger } from './observability/logger.js';
 import { Broker } from './broker.js';
 import { runtimeDeps } from './runtime-deps.js';
+import { parseLocalClusterArgs, runLocalCluster } from './cluster/local-cluster.js';
+
+/** Cluster mode is experimental (the metadata group works, partitions are not replicated yet): opt in explicitly. */
+const EXPERIMENTAL_CLUSTER_FLAG = '--experimental-cluster';
 
 const USAGE = `usage: tributary <command>
 
@@ -11,14 +16,31 @@ commands:
   dev                 single node with no configuration: Kafka on 127.0.0.1:9092, HTTP on 127.0.0.1:9644,
                       data under ./.data/dev (TRIBUTARY_* variables still override)
   start               one configured node (TRIBUTARY_DATA_DIR required; see packages/broker/README.md)
-  cluster --nodes N   local multi-node cluster (not available yet)
+  cluster --nodes N   local multi-node cluster (not available yet; experimental with --experimental-cluster)
 `;
+
+function clusterConfigProblem(nodeId: number, peerIds: readonly number[]): string | null {
+  if (nodeId < 1) return 'TRIBUTARY_NODE_ID: must be at least 1 when TRIBUTARY_PEERS is set (0 means "no node" in Raft)';
+  if (peerIds.some((id) => id < 1)) return 'TRIBUTARY_PEERS: node ids must be at least 1';
+  if (peerIds.includes(nodeId)) return 'TRIBUTARY_PEERS: must list the other nodes, not this node';
+  if (new Set(peerIds).size !== peerIds.length) return 'TRIBUTARY_PEERS: a node id appears twice';
+  return null;
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const command = argv[0];
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
+  }
+  const experimentalCluster = argv.includes(EXPERIMENTAL_CLUSTER_FLAG);
+  if (command === 'cluster' && experimentalCluster) {
+    const options = parseLocalClusterArgs(argv.slice(1));
+    if (typeof options === 'string') {
+      process.stderr.write(`tributary cluster: ${options}\n`);
+      return 2;
+    }
+    return runLocalCluster(options, process.argv[1]!);
   }
   if (command === 'cluster') {
     process.stderr.write('tributary cluster: not available yet (multi-node clusters arrive with Raft replication); use "tributary dev"\n');
@@ -36,10 +58,17 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const config = loaded.config;
-  if (config.peers.length > 0) {
+  if (config.peers.length > 0 && !experimentalCluster) {
     // Running alone while configured as part of a cluster would serve a diverging copy of the data.
     process.stderr.write(`tributary ${mode}: TRIBUTARY_PEERS is set, but multi-node clusters are not available yet (Raft replication arrives in a later release); unset it to run a single node\n`);
     return 2;
+  }
+  if (config.peers.length > 0) {
+    const problem = clusterConfigProblem(config.nodeId, config.peers.map((p) => p.nodeId));
+    if (problem) {
+      process.stderr.write(`tributary ${mode}: invalid configuration\n  ${problem}\n`);
+      return 2;
+    }
   }
   const logger = createLogger(config.logLevel, { nodeId: config.nodeId });
   const broker = new Broker(config, runtimeDeps(logger), logger);

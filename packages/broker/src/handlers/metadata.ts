@@ -1,9 +1,12 @@
-// Metadata: this node is every partition's leader, only replica and ISR (leader epoch 0 until Raft).
+// Metadata: single node: this node is every partition's leader, only replica and ISR (leader epoch 0). Cluster mode
+// (ReplicatedCatalogue): brokers, controller and replicas come from the metadata group (src/cluster/cluster-metadata.ts).
 import type { TopicRecord } from '../catalogue/catalogue.js';
 import type { BrokerState } from './context.js';
 import { KafkaError } from './error-codes.js';
 import type { MetadataRequest, MetadataResponse, MetadataResponseTopic } from './wire-types.js';
 import { validateTopicName } from '../topic-configs.js';
+import { ReplicatedCatalogue } from '../cluster/replicated-catalogue.js';
+import { clusterBrokers, clusterControllerId, clusterPartitions } from '../cluster/cluster-metadata.js';
 
 const ZERO_UUID = Buffer.alloc(16);
 /** Kafka's "authorized operations not requested" marker. */
@@ -11,8 +14,9 @@ const OPERATIONS_NOT_REQUESTED = -2147483648;
 
 function topicEntry(state: BrokerState, topic: TopicRecord): MetadataResponseTopic {
   const nodeId = state.config.nodeId;
-  const partitions = [];
-  for (let p = 0; p < topic.partitionCount; p++) {
+  const replicated = state.catalogue instanceof ReplicatedCatalogue ? state.catalogue.getTopic(topic.name) : undefined;
+  const partitions = replicated ? clusterPartitions(replicated) : [];
+  for (let p = 0; !replicated && p < topic.partitionCount; p++) {
     partitions.push({
       errorCode: KafkaError.NONE,
       partitionIndex: p,
@@ -67,11 +71,12 @@ export async function handleMetadata(state: BrokerState, request: MetadataReques
       }
     }
   }
+  const cluster = state.catalogue instanceof ReplicatedCatalogue ? state.catalogue : undefined;
   return {
     throttleTimeMs: 0,
-    brokers: [{ nodeId: state.config.nodeId, host: advertised.host, port: advertised.port, rack: null }],
+    brokers: cluster ? clusterBrokers(cluster) : [{ nodeId: state.config.nodeId, host: advertised.host, port: advertised.port, rack: null }],
     clusterId: state.catalogue.clusterId,
-    controllerId: state.config.nodeId,
+    controllerId: cluster ? clusterControllerId(cluster, state.config.nodeId) : state.config.nodeId,
     topics,
     clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
   };

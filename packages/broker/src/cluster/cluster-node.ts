@@ -1,0 +1,165 @@
+// One broker's membership in the cluster: the Raft host (one per process) over raft's TcpTransport on
+// TRIBUTARY_CLUSTER_LISTEN with raft's FileWal under <dataDir>/raft, and the metadata Raft group (all nodes are
+// voters) whose state machine is the SQLite MetadataStore. Writes go to the metadata leader: a follower forwards
+// the command over the control channel and returns the leader's answer.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { FileWal, RaftHost, TcpTransport, bootstrapState, nodeId as toNodeId, raftGroupId, Role, type NodeId } from '@tributary/raft';
+import type { BrokerConfig } from '../config.js';
+import { ControlChannelTransport } from './control-channel.js';
+import { encodeCommand, type BrokerRegistration, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
+import { MetadataStore } from './metadata-store.js';
+
+/** The metadata group's Raft group id (partition groups will use ids allocated in the catalogue, never this one). */
+export const METADATA_RAFT_GROUP = raftGroupId(1);
+/** Most voters of the metadata group (the rest would be learners once membership changes are wired). */
+export const METADATA_VOTERS_MAX = 5;
+const FORWARD_TIMEOUT_MS = 2_000;
+const RETRY_DELAY_MS = 100;
+
+export type ProposeOutcome = { kind: 'applied'; result: MetadataResult } | { kind: 'unavailable'; reason: string };
+
+type ForwardAnswer = { status: 'applied'; result: MetadataResult } | { status: 'retry'; reason: string };
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+export class ClusterNode {
+  private closed = false;
+
+  private constructor(
+    readonly selfId: NodeId,
+    readonly host: RaftHost,
+    private readonly control: ControlChannelTransport,
+    private readonly wal: FileWal,
+    readonly store: MetadataStore,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(config: BrokerConfig, logger: Logger): Promise<ClusterNode> {
+    const selfId = toNodeId(config.nodeId);
+    const peers = new Map(config.peers.map((p) => [toNodeId(p.nodeId), { host: p.host, port: p.port }]));
+    const all = [selfId, ...peers.keys()].sort((a, b) => a - b);
+    if (all.length > METADATA_VOTERS_MAX) {
+      throw new Error(`cluster of ${all.length} nodes: the metadata group supports at most ${METADATA_VOTERS_MAX} voters for now`);
+    }
+    const raftDir = join(config.dataDir, 'raft');
+    await mkdir(raftDir, { recursive: true });
+    const wal = await FileWal.open(raftDir, {});
+    const store = new MetadataStore(join(config.dataDir, 'cluster-metadata.sqlite'));
+    const tcp = new TcpTransport({
+      nodeId: selfId,
+      host: config.clusterListen.host,
+      port: config.clusterListen.port,
+      peers,
+      onError: (err) => logger.warn({ err }, 'raft transport error'),
+    });
+    const control = new ControlChannelTransport(tcp, selfId);
+    const host = new RaftHost({
+      nodeId: selfId,
+      transport: control,
+      syncAll: () => wal.sync(),
+      tickMs: 100,
+      electionTicks: 10,
+      heartbeatTicks: 1,
+      onError: (err) => logger.error({ err }, 'raft host error'),
+    });
+    const node = new ClusterNode(selfId, host, control, wal, store, logger);
+    host.addGroup(METADATA_RAFT_GROUP, wal.storage(METADATA_RAFT_GROUP, bootstrapState(all)), {
+      apply: (entries) => store.apply(entries),
+      // Snapshots of the metadata group are not wired yet: the host never compacts it, so no image is ever needed.
+      restore: () => {
+        throw new Error('assertion: metadata group snapshots are not wired (nothing compacts the group)');
+      },
+      snapshotData: () => null,
+      onLeaderChange: (leaderId, term, role) => logger.info({ raftGroup: 'metadata', leaderId, term, role }, 'metadata leader changed'),
+    });
+    control.onRequest((from, payload) => node.answerForwarded(from, payload));
+    await tcp.listen();
+    host.start();
+    return node;
+  }
+
+  /** The metadata group's current leader as this node knows it (0 = none known). */
+  get metadataLeaderId(): number {
+    return this.host.group(METADATA_RAFT_GROUP)?.leaderId ?? 0;
+  }
+
+  /** One attempt: propose here when leading, else forward to the known leader. */
+  async proposeOnce(command: MetadataCommand): Promise<ProposeOutcome> {
+    const raft = this.host.group(METADATA_RAFT_GROUP);
+    if (raft === undefined || this.closed) return { kind: 'unavailable', reason: 'closed' };
+    if (raft.role === Role.Leader) {
+      const r = await this.host.propose(METADATA_RAFT_GROUP, encodeCommand(command));
+      if (!r.ok) return { kind: 'unavailable', reason: r.reason };
+      const result = this.store.takeResult(r.index);
+      if (result === undefined) throw new Error(`assertion: no result recorded for applied metadata entry ${r.index}`);
+      return { kind: 'applied', result };
+    }
+    const leader = raft.leaderId;
+    if (leader === 0 || leader === this.selfId) return { kind: 'unavailable', reason: 'no metadata leader' };
+    const answer = await this.control.request(leader, encodeCommand(command), FORWARD_TIMEOUT_MS);
+    if (answer === null) return { kind: 'unavailable', reason: `no answer from metadata leader ${leader}` };
+    const parsed = JSON.parse(answer.toString('utf8')) as ForwardAnswer;
+    return parsed.status === 'applied' ? { kind: 'applied', result: parsed.result } : { kind: 'unavailable', reason: parsed.reason };
+  }
+
+  /** Retries `proposeOnce` while the group has no reachable leader, until `timeoutMs` passes. */
+  async propose(command: MetadataCommand, timeoutMs: number): Promise<ProposeOutcome> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const outcome = await this.proposeOnce(command);
+      if (outcome.kind === 'applied' || Date.now() + RETRY_DELAY_MS > deadline || this.closed) return outcome;
+      await sleep(RETRY_DELAY_MS);
+    }
+  }
+
+  private async answerForwarded(from: NodeId, payload: Buffer): Promise<Buffer> {
+    let answer: ForwardAnswer;
+    const raft = this.host.group(METADATA_RAFT_GROUP);
+    if (raft === undefined || raft.role !== Role.Leader) {
+      answer = { status: 'retry', reason: `node ${this.selfId} is not the metadata leader` };
+    } else {
+      let command: MetadataCommand;
+      try {
+        command = JSON.parse(payload.toString('utf8')) as MetadataCommand;
+      } catch {
+        this.logger.warn({ from }, 'malformed forwarded metadata command');
+        answer = { status: 'retry', reason: 'malformed command' };
+        return Buffer.from(JSON.stringify(answer));
+      }
+      const outcome = await this.proposeOnce(command);
+      answer = outcome.kind === 'applied' ? { status: 'applied', result: outcome.result } : { status: 'retry', reason: outcome.reason };
+    }
+    return Buffer.from(JSON.stringify(answer));
+  }
+
+  /**
+   * Joins the cluster: agrees on the cluster id (the first proposed id wins) and registers this broker's Kafka
+   * address. Retries until both are applied (a cluster cannot serve without a metadata quorum).
+   */
+  async join(proposedClusterId: string, self: BrokerRegistration, timeoutMs: number): Promise<string> {
+    const init = await this.propose({ kind: 'initCluster', clusterId: proposedClusterId }, timeoutMs);
+    if (init.kind !== 'applied' || !init.result.ok || init.result.clusterId === undefined) {
+      throw new Error(`could not agree on a cluster id through the metadata group: ${init.kind === 'unavailable' ? init.reason : 'rejected'}`);
+    }
+    if (init.result.clusterId !== proposedClusterId && this.configuredClusterId !== undefined) {
+      throw new Error(`TRIBUTARY_CLUSTER_ID is "${proposedClusterId}" but the cluster's id is "${init.result.clusterId}"`);
+    }
+    const reg = await this.propose({ kind: 'registerBroker', broker: self }, timeoutMs);
+    if (reg.kind !== 'applied') throw new Error(`could not register broker ${self.nodeId}: ${reg.reason}`);
+    this.logger.info({ clusterId: init.result.clusterId, broker: self }, 'joined the cluster');
+    return init.result.clusterId;
+  }
+
+  /** Set by the broker when the cluster id came from TRIBUTARY_CLUSTER_ID (then a different stored id is an error). */
+  configuredClusterId: string | undefined;
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.host.close();
+    await this.wal.close();
+    this.store.close();
+  }
+}

@@ -1,0 +1,165 @@
+// Topic administration in cluster mode: every change is a command of the metadata Raft group (forwarded to its
+// leader from any broker), with replicas assigned across the registered brokers. Partition replicas are not
+// started yet (the Raft-per-partition step), so this service does not touch the local PartitionRegistry.
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { BrokerConfig } from '../config.js';
+import type { TopicRecord } from '../catalogue/catalogue.js';
+import type { PartitionRegistry } from '../partitions/partition-registry.js';
+import { TopicService, type CreateTopicSpec, type TopicErrorName, type TopicResult } from '../topic-service.js';
+import { validateTopicConfig } from '../topic-configs.js';
+import type { KafkaErrorName } from '../handlers/error-codes.js';
+import { assignReplicas, type MetadataCommand } from './metadata-commands.js';
+import type { ReplicatedCatalogue } from './replicated-catalogue.js';
+
+const METADATA_WRITE_TIMEOUT_MS = 10_000;
+const MAX_PARTITIONS_PER_TOPIC = 10000;
+/**
+ * Retriable answer when the metadata group has no reachable leader within the timeout. TopicErrorName (owned by
+ * the broker's topic service) does not list it yet; the handlers map any Kafka error name, so this is safe.
+ */
+const METADATA_UNAVAILABLE = 'REQUEST_TIMED_OUT' satisfies KafkaErrorName as TopicErrorName;
+
+type ValidateResult = ReturnType<TopicService['validateCreate']>;
+
+export class ClusterTopicService extends TopicService {
+  private changes: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly clusterConfig: BrokerConfig,
+    private readonly replicated: ReplicatedCatalogue,
+    partitions: PartitionRegistry,
+    private readonly clusterLogger: Logger,
+  ) {
+    super(clusterConfig, replicated, partitions, clusterLogger);
+  }
+
+  private serial<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.changes.then(step, step);
+    this.changes = next.catch(() => undefined);
+    return next;
+  }
+
+  private brokerIds(): number[] {
+    return this.replicated.brokers().map((b) => b.nodeId);
+  }
+
+  override validateCreate(spec: CreateTopicSpec): ValidateResult {
+    // The base checks everything but the replication factor (it assumes one broker).
+    const base = super.validateCreate({ ...spec, replicationFactor: 1 });
+    if (!base.ok) return base;
+    const rf = spec.replicationFactor === -1 ? this.clusterConfig.defaultReplicationFactor : spec.replicationFactor;
+    const brokers = this.brokerIds().length;
+    if (!Number.isInteger(rf) || rf < 1 || rf > brokers) {
+      return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is not possible with ${brokers} registered broker(s)` };
+    }
+    return base;
+  }
+
+  private async run(command: MetadataCommand, name: string): Promise<TopicResult> {
+    const outcome = await this.replicated.node.propose(command, METADATA_WRITE_TIMEOUT_MS);
+    if (outcome.kind === 'unavailable') {
+      return { ok: false, error: METADATA_UNAVAILABLE, message: `metadata group unavailable: ${outcome.reason}` };
+    }
+    const r = outcome.result;
+    if (!r.ok) {
+      const error: TopicErrorName = r.error === 'exists' ? 'TOPIC_ALREADY_EXISTS' : r.error === 'unknownTopic' ? 'UNKNOWN_TOPIC_OR_PARTITION' : 'UNKNOWN_SERVER_ERROR';
+      return { ok: false, error, message: r.message };
+    }
+    // Applied on the leader; this node's copy may still be behind it. Wait (bounded) until it has the change.
+    const topic = await this.waitForLocal(name, command.kind === 'deleteTopic');
+    if (command.kind === 'deleteTopic') return { ok: true, topic: topic ?? this.deletedPlaceholder(name) };
+    if (topic === undefined) return { ok: false, error: METADATA_UNAVAILABLE, message: `topic "${name}" not yet visible on this broker` };
+    return { ok: true, topic };
+  }
+
+  private deletedPlaceholder(name: string): TopicRecord {
+    return { name, topicId: Buffer.alloc(16) as TopicRecord['topicId'], partitionCount: 0, configs: new Map(), createdMs: 0 };
+  }
+
+  private async waitForLocal(name: string, gone: boolean): Promise<TopicRecord | undefined> {
+    const deadline = Date.now() + METADATA_WRITE_TIMEOUT_MS;
+    const before = this.replicated.node.store.appliedIndex;
+    for (;;) {
+      const t = this.replicated.getTopic(name);
+      if (gone ? t === undefined : t !== undefined && this.replicated.node.store.appliedIndex >= before) return t;
+      if (Date.now() > deadline) return t;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  override createTopic(spec: CreateTopicSpec): Promise<TopicResult> {
+    return this.serial(async () => {
+      const checked = this.validateCreate(spec);
+      if (!checked.ok) return checked;
+      const rf = spec.replicationFactor === -1 ? this.clusterConfig.defaultReplicationFactor : spec.replicationFactor;
+      const ids = this.brokerIds();
+      const start = Math.floor(Math.random() * ids.length);
+      const command: MetadataCommand = {
+        kind: 'createTopic',
+        name: spec.name!,
+        topicIdHex: randomUUID().replace(/-/g, ''),
+        createdMs: Date.now(),
+        configs: [...checked.configs],
+        replicas: assignReplicas(ids, 0, checked.partitions, rf, start),
+      };
+      const r = await this.run(command, spec.name!);
+      if (r.ok) this.clusterLogger.info({ topic: spec.name, partitions: checked.partitions, replicationFactor: rf }, 'topic created in the metadata group');
+      return r;
+    });
+  }
+
+  override deleteTopic(name: string): Promise<TopicResult> {
+    return this.serial(async () => {
+      const topic = this.replicated.getTopic(name);
+      if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
+      const r = await this.run({ kind: 'deleteTopic', name }, name);
+      return r.ok ? { ok: true, topic } : r;
+    });
+  }
+
+  override createPartitions(name: string, count: number, hasAssignments: boolean, validateOnly: boolean): Promise<TopicResult> {
+    return this.serial(async () => {
+      const topic = this.replicated.getTopic(name);
+      if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
+      if (hasAssignments) return { ok: false, error: 'INVALID_REPLICA_ASSIGNMENT', message: 'manual replica assignment is not supported' };
+      if (count <= topic.partitionCount) {
+        return { ok: false, error: 'INVALID_PARTITIONS', message: `topic "${name}" has ${topic.partitionCount} partitions; the new count ${count} must be larger` };
+      }
+      if (count > MAX_PARTITIONS_PER_TOPIC) return { ok: false, error: 'INVALID_PARTITIONS', message: `at most ${MAX_PARTITIONS_PER_TOPIC} partitions per topic` };
+      if (validateOnly) return { ok: true, topic };
+      const rf = topic.assignments[0]?.replicas.length ?? 1;
+      const ids = this.brokerIds();
+      if (rf > ids.length) return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} with ${ids.length} brokers` };
+      const replicas = assignReplicas(ids, topic.partitionCount, count - topic.partitionCount, rf, Math.floor(Math.random() * ids.length));
+      const outcome = await this.replicated.node.propose({ kind: 'addPartitions', name, replicas }, METADATA_WRITE_TIMEOUT_MS);
+      if (outcome.kind === 'unavailable') return { ok: false, error: METADATA_UNAVAILABLE, message: `metadata group unavailable: ${outcome.reason}` };
+      if (!outcome.result.ok) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: outcome.result.message };
+      const deadline = Date.now() + METADATA_WRITE_TIMEOUT_MS;
+      while ((this.replicated.getTopic(name)?.partitionCount ?? 0) < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return { ok: true, topic: this.replicated.getTopic(name) ?? topic };
+    });
+  }
+
+  override alterConfigs(
+    name: string,
+    edit: (current: ReadonlyMap<string, string>) => { ok: true; configs: Map<string, string> } | { ok: false; error: TopicErrorName; message: string },
+    validateOnly: boolean,
+  ): Promise<TopicResult> {
+    return this.serial(async () => {
+      const topic = this.replicated.getTopic(name);
+      if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
+      const edited = edit(topic.configs);
+      if (!edited.ok) return edited;
+      for (const [k, v] of edited.configs) {
+        const problem = validateTopicConfig(k, v);
+        if (problem) return { ok: false, error: 'INVALID_CONFIG', message: problem };
+      }
+      if (validateOnly) return { ok: true, topic };
+      const outcome = await this.replicated.node.propose({ kind: 'replaceTopicConfigs', name, configs: [...edited.configs] }, METADATA_WRITE_TIMEOUT_MS);
+      if (outcome.kind === 'unavailable') return { ok: false, error: METADATA_UNAVAILABLE, message: `metadata group unavailable: ${outcome.reason}` };
+      if (!outcome.result.ok) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: outcome.result.message };
+      return { ok: true, topic: this.replicated.getTopic(name) ?? topic };
+    });
+  }
+}

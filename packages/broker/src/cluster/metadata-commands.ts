@@ -1,0 +1,67 @@
+// Commands of the metadata Raft group (JSON: the metadata rate is low and the format stays readable in a WAL dump)
+// and their results. A command carries every non-deterministic input (topic ids, timestamps, replica assignments),
+// chosen by the node that proposes it, so applying it is deterministic on every replica.
+
+export interface BrokerRegistration {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+export type MetadataCommand =
+  | { readonly kind: 'initCluster'; readonly clusterId: string }
+  | { readonly kind: 'registerBroker'; readonly broker: BrokerRegistration }
+  | {
+      readonly kind: 'createTopic';
+      readonly name: string;
+      /** 32 hex chars */
+      readonly topicIdHex: string;
+      readonly createdMs: number;
+      readonly configs: readonly (readonly [string, string])[];
+      /** replicas[partition] = node ids, the first is the preferred leader */
+      readonly replicas: readonly (readonly number[])[];
+    }
+  | { readonly kind: 'deleteTopic'; readonly name: string }
+  | { readonly kind: 'addPartitions'; readonly name: string; readonly replicas: readonly (readonly number[])[] }
+  | { readonly kind: 'replaceTopicConfigs'; readonly name: string; readonly configs: readonly (readonly [string, string])[] }
+  | { readonly kind: 'allocateProducerIds'; readonly count: number };
+
+export type MetadataResult =
+  | { readonly ok: true; readonly clusterId?: string; readonly firstProducerId?: number }
+  | { readonly ok: false; readonly error: 'exists' | 'unknownTopic' | 'invalid'; readonly message: string };
+
+export function encodeCommand(command: MetadataCommand): Buffer {
+  return Buffer.from(JSON.stringify(command), 'utf8');
+}
+
+export class MetadataCommandError extends Error {}
+
+/** Decodes a committed entry; a malformed one is a bug (only this module writes them). */
+export function decodeCommand(data: Uint8Array): MetadataCommand {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+  } catch (err) {
+    throw new MetadataCommandError(`malformed metadata command: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { kind?: unknown }).kind !== 'string') {
+    throw new MetadataCommandError('malformed metadata command: no kind');
+  }
+  return parsed as MetadataCommand;
+}
+
+/**
+ * Replica assignment for new partitions: partition p of a topic goes to `rf` consecutive brokers (in id order)
+ * starting at (start + p) mod n, so preferred leaders (the first replica) are spread round-robin.
+ */
+export function assignReplicas(brokerIds: readonly number[], firstPartition: number, count: number, rf: number, start: number): number[][] {
+  const ids = [...brokerIds].sort((a, b) => a - b);
+  if (rf < 1 || rf > ids.length) throw new RangeError(`replication factor ${rf} with ${ids.length} brokers`);
+  const out: number[][] = [];
+  for (let p = firstPartition; p < firstPartition + count; p++) {
+    const replicas: number[] = [];
+    for (let r = 0; r < rf; r++) replicas.push(ids[(start + p + r) % ids.length]!);
+    out.push(replicas);
+  }
+  return out;
+}

@@ -1,0 +1,216 @@
+// The metadata Raft group's state machine: SQLite (better-sqlite3) at <dataDir>/cluster-metadata.sqlite.
+// Invariant: the row meta.applied_index is written in the same transaction as the effect of the entry at that
+// index, so after a crash the store holds exactly the entries up to applied_index and the Raft log replay (which
+// starts at the group's snapshot index, 0 until snapshots are wired) skips entries at or below it.
+import Database from 'better-sqlite3';
+import type { Entry } from '@tributary/raft';
+import type { ProducerId, TopicId, TopicRecord } from '../catalogue/catalogue.js';
+import { decodeCommand, type BrokerRegistration, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS brokers (node_id INTEGER PRIMARY KEY, host TEXT NOT NULL, port INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS topics (
+  name TEXT PRIMARY KEY,
+  topic_id BLOB NOT NULL UNIQUE,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS topic_configs (
+  topic TEXT NOT NULL REFERENCES topics(name) ON DELETE CASCADE,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (topic, key)
+);
+CREATE TABLE IF NOT EXISTS partitions (
+  topic TEXT NOT NULL REFERENCES topics(name) ON DELETE CASCADE,
+  partition INTEGER NOT NULL,
+  replicas TEXT NOT NULL,
+  PRIMARY KEY (topic, partition)
+);
+`;
+
+export interface PartitionAssignment {
+  readonly partition: number;
+  readonly replicas: readonly number[];
+}
+
+export interface ClusterTopic extends TopicRecord {
+  readonly assignments: readonly PartitionAssignment[];
+}
+
+export class MetadataStore {
+  private readonly db: Database.Database;
+  private topics = new Map<string, ClusterTopic>();
+  private topicsById = new Map<string, ClusterTopic>();
+  private brokerList: BrokerRegistration[] = [];
+  private applied: number;
+  /** Results of entries applied in this process, by Raft index, for the proposer to pick up (bounded). */
+  private readonly results = new Map<number, MetadataResult>();
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL is enough: an entry lost from SQLite by a crash is re-applied from the Raft log (see the invariant).
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.exec(SCHEMA);
+    this.applied = Number(this.getMeta('applied_index') ?? '0');
+    this.reload();
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  get clusterId(): string | undefined {
+    return this.getMeta('cluster_id');
+  }
+
+  brokers(): readonly BrokerRegistration[] {
+    return this.brokerList;
+  }
+
+  listTopics(): readonly ClusterTopic[] {
+    return [...this.topics.values()];
+  }
+
+  getTopic(name: string): ClusterTopic | undefined {
+    return this.topics.get(name);
+  }
+
+  getTopicById(topicId: Buffer): ClusterTopic | undefined {
+    return this.topicsById.get(topicId.toString('hex'));
+  }
+
+  takeResult(index: number): MetadataResult | undefined {
+    const r = this.results.get(index);
+    this.results.delete(index);
+    return r;
+  }
+
+  /** Applies committed entries in order (no-ops and configuration entries only advance applied_index). */
+  apply(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.index <= this.applied) continue; // applied before a restart
+      const run = this.db.transaction(() => {
+        const result = e.type === 0 && e.data.length > 0 ? this.execute(decodeCommand(e.data)) : { ok: true as const };
+        this.setMeta('applied_index', String(e.index));
+        return result;
+      });
+      const result = run();
+      this.applied = e.index;
+      this.results.set(e.index, result);
+      if (this.results.size > 10_000) this.results.delete(this.results.keys().next().value!);
+    }
+    this.reload();
+  }
+
+  private execute(c: MetadataCommand): MetadataResult {
+    switch (c.kind) {
+      case 'initCluster': {
+        const existing = this.getMeta('cluster_id');
+        if (existing === undefined) this.setMeta('cluster_id', c.clusterId);
+        return { ok: true, clusterId: existing ?? c.clusterId };
+      }
+      case 'registerBroker':
+        this.db
+          .prepare('INSERT INTO brokers (node_id, host, port) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET host = excluded.host, port = excluded.port')
+          .run(c.broker.nodeId, c.broker.host, c.broker.port);
+        return { ok: true };
+      case 'createTopic': {
+        if (this.db.prepare('SELECT 1 FROM topics WHERE name = ?').get(c.name) !== undefined) {
+          return { ok: false, error: 'exists', message: `topic "${c.name}" already exists` };
+        }
+        this.db.prepare('INSERT INTO topics (name, topic_id, created_ms) VALUES (?, ?, ?)').run(c.name, Buffer.from(c.topicIdHex, 'hex'), c.createdMs);
+        this.insertConfigs(c.name, c.configs);
+        this.insertPartitions(c.name, 0, c.replicas);
+        return { ok: true };
+      }
+      case 'deleteTopic': {
+        const r = this.db.prepare('DELETE FROM topics WHERE name = ?').run(c.name);
+        return r.changes > 0 ? { ok: true } : { ok: false, error: 'unknownTopic', message: `topic "${c.name}" does not exist` };
+      }
+      case 'addPartitions': {
+        const row = this.db.prepare('SELECT COUNT(*) AS n FROM partitions WHERE topic = ?').get(c.name) as { n: number };
+        if (row.n === 0) return { ok: false, error: 'unknownTopic', message: `topic "${c.name}" does not exist` };
+        this.insertPartitions(c.name, row.n, c.replicas);
+        return { ok: true };
+      }
+      case 'replaceTopicConfigs': {
+        if (this.db.prepare('SELECT 1 FROM topics WHERE name = ?').get(c.name) === undefined) {
+          return { ok: false, error: 'unknownTopic', message: `topic "${c.name}" does not exist` };
+        }
+        this.db.prepare('DELETE FROM topic_configs WHERE topic = ?').run(c.name);
+        this.insertConfigs(c.name, c.configs);
+        return { ok: true };
+      }
+      case 'allocateProducerIds': {
+        const first = Number(this.getMeta('next_producer_id') ?? '0');
+        this.setMeta('next_producer_id', String(first + c.count));
+        return { ok: true, firstProducerId: first };
+      }
+      default:
+        return { ok: false, error: 'invalid', message: `unknown metadata command ${(c as { kind: string }).kind}` };
+    }
+  }
+
+  private insertConfigs(topic: string, configs: readonly (readonly [string, string])[]): void {
+    const stmt = this.db.prepare('INSERT INTO topic_configs (topic, key, value) VALUES (?, ?, ?)');
+    for (const [k, v] of configs) stmt.run(topic, k, v);
+  }
+
+  private insertPartitions(topic: string, first: number, replicas: readonly (readonly number[])[]): void {
+    const stmt = this.db.prepare('INSERT INTO partitions (topic, partition, replicas) VALUES (?, ?, ?)');
+    replicas.forEach((r, i) => stmt.run(topic, first + i, JSON.stringify(r)));
+  }
+
+  private getMeta(key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  /** Rebuilds the in-memory views (metadata changes are rare; a full reload keeps them obviously consistent). */
+  private reload(): void {
+    this.brokerList = (this.db.prepare('SELECT node_id, host, port FROM brokers ORDER BY node_id').all() as { node_id: number; host: string; port: number }[]).map(
+      (r) => ({ nodeId: r.node_id, host: r.host, port: r.port }),
+    );
+    const configs = new Map<string, Map<string, string>>();
+    for (const r of this.db.prepare('SELECT topic, key, value FROM topic_configs').all() as { topic: string; key: string; value: string }[]) {
+      let m = configs.get(r.topic);
+      if (!m) configs.set(r.topic, (m = new Map()));
+      m.set(r.key, r.value);
+    }
+    const assignments = new Map<string, PartitionAssignment[]>();
+    for (const r of this.db.prepare('SELECT topic, partition, replicas FROM partitions ORDER BY topic, partition').all() as { topic: string; partition: number; replicas: string }[]) {
+      let list = assignments.get(r.topic);
+      if (!list) assignments.set(r.topic, (list = []));
+      list.push({ partition: r.partition, replicas: JSON.parse(r.replicas) as number[] });
+    }
+    const topics = new Map<string, ClusterTopic>();
+    const byId = new Map<string, ClusterTopic>();
+    for (const r of this.db.prepare('SELECT name, topic_id, created_ms FROM topics').all() as { name: string; topic_id: Buffer; created_ms: number }[]) {
+      const parts = assignments.get(r.name) ?? [];
+      const t: ClusterTopic = {
+        name: r.name,
+        topicId: r.topic_id as TopicId,
+        partitionCount: parts.length,
+        configs: configs.get(r.name) ?? new Map(),
+        createdMs: r.created_ms,
+        assignments: parts,
+      };
+      topics.set(r.name, t);
+      byId.set(r.topic_id.toString('hex'), t);
+    }
+    this.topics = topics;
+    this.topicsById = byId;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+export type { ProducerId };

@@ -1,0 +1,127 @@
+// Test helpers for cluster mode: free loopback ports, broker nodes started with `start --experimental-cluster`
+// (their bound addresses come from the "listening" log line), and a Metadata poll until a condition holds.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { ApiKey } from '@tributary/protocol';
+import { BIN } from '../support/broker-process.js';
+import { WireClient } from '../support/wire-client.js';
+
+export const METADATA_V = 12;
+
+/** `count` distinct ports that were free a moment ago (bound together, then released). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const s = createServer();
+      await new Promise<void>((r, j) => {
+        s.once('error', j);
+        s.listen(0, '127.0.0.1', () => r());
+      });
+      servers.push(s);
+    }
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+  }
+}
+
+/** `count` consecutive free ports (for `tributary cluster`, which numbers ports from a base); bounded attempts. */
+export async function freeConsecutivePorts(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    const servers: Server[] = [];
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) {
+      const s = createServer();
+      ok = await new Promise<boolean>((r) => {
+        s.once('error', () => r(false));
+        s.listen(base + i, '127.0.0.1', () => r(true));
+      });
+      if (ok) servers.push(s);
+    }
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+    if (ok) return base;
+  }
+  throw new Error('no consecutive free ports found');
+}
+
+export interface ClusterNodeProcess {
+  readonly id: number;
+  readonly proc: ChildProcess;
+  readonly kafkaPort: number;
+  readonly output: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+export function clusterEnv(id: number, dataDir: string, clusterPorts: readonly number[], clusterId: string): Record<string, string> {
+  const peers = clusterPorts.map((p, i) => ({ id: i + 1, p })).filter((x) => x.id !== id).map((x) => `${x.id}@127.0.0.1:${x.p}`);
+  return {
+    PATH: process.env['PATH'] ?? '',
+    TRIBUTARY_NODE_ID: String(id),
+    TRIBUTARY_DATA_DIR: dataDir,
+    TRIBUTARY_KAFKA_LISTEN: '127.0.0.1:0',
+    TRIBUTARY_HTTP_LISTEN: '127.0.0.1:0',
+    TRIBUTARY_CLUSTER_LISTEN: `127.0.0.1:${clusterPorts[id - 1]}`,
+    TRIBUTARY_PEERS: peers.join(','),
+    TRIBUTARY_CLUSTER_ID: clusterId,
+    TRIBUTARY_LOG_LEVEL: 'info',
+  };
+}
+
+export async function startClusterNode(id: number, env: Record<string, string>, startTimeoutMs = 30_000): Promise<ClusterNodeProcess> {
+  const proc = spawn(process.execPath, [BIN, 'start', '--experimental-cluster'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  const kafkaPort = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node ${id} did not start in time; output:\n${output}`)), startTimeoutMs);
+    let pending = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      output += d.toString();
+      pending += d.toString();
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        try {
+          const e = JSON.parse(line) as { event?: string; kafka?: string };
+          if (e.event === 'listening' && e.kafka) {
+            clearTimeout(timer);
+            resolve(Number(e.kafka.slice(e.kafka.lastIndexOf(':') + 1)));
+          }
+        } catch {
+          // not JSON
+        }
+      }
+    });
+    proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`node ${id} exited with ${code} before listening; output:\n${output}`));
+    });
+  });
+  return { id, proc, kafkaPort, output: () => output, exited };
+}
+
+export async function metadata(port: number, topics: string[] | null = null): Promise<any> {
+  const client = await WireClient.connect('127.0.0.1', port);
+  try {
+    return await client.request(ApiKey.Metadata, METADATA_V, {
+      topics: topics === null ? null : topics.map((name) => ({ topicId: Buffer.alloc(16), name })),
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** Polls Metadata on `port` until `check` returns true (bounded by `timeoutMs`); returns the last response. */
+export async function metadataUntil(port: number, check: (md: any) => boolean, timeoutMs = 10_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const md = await metadata(port);
+    if (check(md) || Date.now() > deadline) return md;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
