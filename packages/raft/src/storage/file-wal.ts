@@ -45,36 +45,42 @@ interface GroupState {
 function u64(buf: Buffer, pos: number, v: number): number { buf.writeUInt32BE(Math.floor(v / U32), pos); buf.writeUInt32BE(v >>> 0, pos + 4); return pos + 8; }
 function r64(buf: Buffer, pos: number): number { return buf.readUInt32BE(pos) * U32 + buf.readUInt32BE(pos + 4); }
 
-function frame(payload: Buffer): Buffer {
-  const head = Buffer.allocUnsafe(8);
-  head.writeUInt32BE(payload.length, 0);
-  head.writeUInt32BE(crc32(payload), 4);
-  return Buffer.concat([head, payload]);
+/** A record buffer with its 8-byte frame header reserved; the payload starts at offset 8. */
+function allocRecord(payloadSize: number): Buffer { return Buffer.allocUnsafe(8 + payloadSize); }
+/** Fills in the frame header (length, CRC of the payload) in place: no copy of the payload. */
+function sealRecord(rec: Buffer): Buffer {
+  const payload = rec.subarray(8);
+  rec.writeUInt32BE(payload.length, 0);
+  rec.writeUInt32BE(crc32(payload), 4);
+  return rec;
 }
 
 function hardStateRecord(group: number, hs: HardState): Buffer {
-  const p = Buffer.allocUnsafe(1 + 4 + 8 + 4 + 8);
+  const rec = allocRecord(1 + 4 + 8 + 4 + 8);
+  const p = rec.subarray(8);
   p.writeUInt8(REC_HARD, 0); p.writeUInt32BE(group, 1); u64(p, 5, hs.term); p.writeUInt32BE(hs.vote, 13); u64(p, 17, hs.commit);
-  return frame(p);
+  return sealRecord(rec);
 }
 function entriesRecord(group: number, entries: readonly Entry[]): Buffer {
   let size = 1 + 4 + 8 + 4;
   for (const e of entries) size += 13 + e.data.length;
-  const p = Buffer.allocUnsafe(size);
+  const rec = allocRecord(size);
+  const p = rec.subarray(8);
   p.writeUInt8(REC_ENTRIES, 0); p.writeUInt32BE(group, 1); u64(p, 5, entries[0]!.index); p.writeUInt32BE(entries.length, 13);
   let pos = 17;
   for (const e of entries) {
     pos = u64(p, pos, e.term); pos = p.writeUInt8(e.type, pos); pos = p.writeUInt32BE(e.data.length, pos);
     p.set(e.data, pos); pos += e.data.length;
   }
-  return frame(p);
+  return sealRecord(rec);
 }
 function snapshotRecord(group: number, kind: number, meta: SnapshotMeta): Buffer {
   const conf = encodeConf(meta.conf);
-  const p = Buffer.allocUnsafe(1 + 4 + 1 + 16 + 4 + conf.length);
+  const rec = allocRecord(1 + 4 + 1 + 16 + 4 + conf.length);
+  const p = rec.subarray(8);
   p.writeUInt8(REC_SNAPSHOT, 0); p.writeUInt32BE(group, 1); p.writeUInt8(kind, 5); u64(p, 6, meta.index); u64(p, 14, meta.term);
   p.writeUInt32BE(conf.length, 22); p.set(conf, 26);
-  return frame(p);
+  return sealRecord(rec);
 }
 
 const segmentName = (seq: number) => `wal-${String(seq).padStart(20, '0')}.log`;
