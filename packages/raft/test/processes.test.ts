@@ -23,7 +23,7 @@ async function currentLeader(nodes: NodeProcess[], alive: Set<number>, timeoutMs
   throw new Error('no leader elected in time');
 }
 
-test('three processes on loopback TCP elect a leader, replicate, and survive kill -9 of the leader', { timeout: 60_000 }, async () => {
+test('three processes on loopback TCP elect a leader, replicate, survive kill -9 of the leader, and catch the restarted node up by snapshot', { timeout: 60_000 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'raft-procs-'));
   const nodes = [1, 2, 3].map((id) => new NodeProcess(id, join(root, `n${id}`), ['--groups', '1', '--events', '--tick-ms', '20']));
   try {
@@ -50,12 +50,20 @@ test('three processes on loopback TCP elect a leader, replicate, and survive kil
       assert.deepEqual(seq, Array.from({ length: 30 }, (_, i) => `value-${i}`));
     }
 
-    // the killed node restarts from its WAL and catches up
+    // while it is down the survivors move on far enough to compact their logs (every 256 applied entries)
+    for (let i = 30; i < 330; i++) next.send(`propose r${i} 1 value-${i}`);
+    await next.waitFor(/^committed r329 \d+$/, 30_000);
+    await new Promise((r) => setTimeout(r, 1200)); // the node compacts on a 500 ms timer
+
+    // the killed node restarts from its WAL; it is behind the leader's first index, so it catches up by snapshot
     const reborn = new NodeProcess(leader.id, join(root, `n${leader.id}`), ['--groups', '1', '--events', '--tick-ms', '20']);
     nodes[nodes.indexOf(leader)] = reborn;
     await reborn.start();
     sendPeers(nodes);
-    await reborn.waitFor(/^applied 1 \d+ value-29$/, 15_000);
+    const restored = await reborn.waitFor(/^restored 1 (\d+)$/, 20_000);
+    assert.ok(Number(restored[1]) > 256, `snapshot at ${restored[1]}`);
+    next.send('propose r330 1 value-after-restart');
+    await reborn.waitFor(/^applied 1 \d+ value-after-restart$/, 20_000);
   } finally {
     for (const n of nodes) n.kill9();
     await Promise.all(nodes.map((n) => n.exited));

@@ -2,7 +2,7 @@
 // A standalone Raft node process (used by the multi-process test and the benchmark).
 // Usage: node raft-node.js --id N --dir DIR --groups G [--voters 1,2,3] [--tick-ms 20] [--events] [--no-fsync]
 // Control over stdin/stdout, one line per command/event (control plane only; Raft traffic is the TCP transport):
-//   stdout: listening <port> | leader <group> <leaderId> <term> <role> | applied <group> <index> <text>
+//   stdout: listening <port> | leader <group> <leaderId> <term> <role> | applied <group> <index> <text> | restored <group> <index>
 //           committed <req> <index> | failed <req> <reason> <leaderId> | bench <json>
 //   stdin:  peers <json {id: port}> | propose <req> <group> <text> | bench <seconds> <inflightPerGroup> <payloadBytes>
 import { createInterface } from 'node:readline';
@@ -46,7 +46,7 @@ for (let g = 1; g <= groupCount; g++) {
         if (events && e.type === EntryType.Normal && e.data.length > 0) out(`applied ${g} ${e.index} ${Buffer.from(e.data).toString()}`);
       }
     },
-    restore(s: Snapshot) { appliedIndex.set(g, s.meta.index); },
+    restore(s: Snapshot) { appliedIndex.set(g, s.meta.index); if (events) out(`restored ${g} ${s.meta.index}`); },
     snapshotData: (meta) => Buffer.from(String(meta.index)),
     onLeaderChange(leaderId, t, role) {
       leaderOf.set(g, leaderId);
