@@ -7,7 +7,7 @@ test('simulator: 300 random seeds with faults find no safety or liveness violati
   for (let seed = 1; seed <= 300; seed++) {
     const r = runSimulation({ seed });
     faults += r.faults;
-    assert.deepEqual(r.violations, [], `seed ${seed} failed; replay with: npm run sim -w @tributary/raft -- --seed ${seed} --trace`);
+    assert.deepEqual(r.violations, [], `seed ${seed} failed; replay with: npm run sim -w @tributary/raft -- --seed ${seed}`);
   }
   assert.ok(faults > 1000, `expected plenty of injected faults, got ${faults}`);
 });

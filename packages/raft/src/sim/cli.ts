@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// Simulator CLI:  --seed N (replay one seed with a trace) | --seeds COUNT [--from N] [--broken] [--quiet]
+// Simulator CLI:  --seed N [--quiet] (replay one seed, printing its trace) | --seeds COUNT [--from N] [--broken]
 import { runSimulation } from './simulator.js';
 
 function parse(argv: string[]): { seed?: number; seeds?: number; from: number; broken: boolean; traceOn: boolean } {
-  const out = { from: 1, broken: false, traceOn: false } as { seed?: number; seeds?: number; from: number; broken: boolean; traceOn: boolean };
+  const out = { from: 1, broken: false, traceOn: true } as { seed?: number; seeds?: number; from: number; broken: boolean; traceOn: boolean };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = (): number => {
@@ -16,7 +16,8 @@ function parse(argv: string[]): { seed?: number; seeds?: number; from: number; b
     else if (a === '--from') out.from = num();
     else if (a === '--broken') out.broken = true;
     else if (a === '--trace') out.traceOn = true;
-    else throw new Error(`unknown argument ${a}; usage: sim --seed N [--trace] | --seeds COUNT [--from N] [--broken]`);
+    else if (a === '--quiet') out.traceOn = false;
+    else throw new Error(`unknown argument ${a}; usage: sim --seed N [--quiet] [--broken] | --seeds COUNT [--from N] [--broken]`);
   }
   return out;
 }
@@ -44,7 +45,7 @@ function main(): number {
       violations += r.violations.length;
       firstFailing = s;
       console.log(`FAIL seed ${s}: ${r.violations[0]}`);
-      console.log(`replay: npm run sim -w @tributary/raft -- --seed ${s} --trace${args.broken ? ' --broken' : ''}`);
+      console.log(`replay: npm run sim -w @tributary/raft -- --seed ${s}${args.broken ? ' --broken' : ''}`);
       break;
     }
   }
