@@ -195,9 +195,10 @@ export function runSimulation(opts: SimOptions): SimResult {
   function send(m: Message): void {
     if (faultsOn) {
       if (side.get(m.from) !== side.get(m.to)) return;
-      if (rng.chance(dropRate)) return;
+      if (rng.chance(dropRate)) { faults++; return; }
     }
     const copies = faultsOn && rng.chance(dupRate) ? 2 : 1;
+    if (copies === 2) faults++;
     for (let c = 0; c < copies; c++) {
       queue.push(now + rng.int(1, faultsOn ? maxDelayMs : 3), () => {
         const to = nodes.get(m.to);
