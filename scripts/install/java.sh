@@ -31,15 +31,20 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && ls "$lib"/kafka-clients
 fi
 
 echo "java.sh: resolving Kafka jars from Maven Central (bench/java/pom.xml) into .cache/java/lib"
-rm -rf "$lib"
-mkdir -p "$lib"
+# Resolve into a fresh directory and swap it in at the end, so suites using the old jars meanwhile keep working.
+staging="$cache/lib.staging"
+rm -rf "$staging"
+mkdir -p "$staging"
+# (the sed drops the bare ANSI reset codes Debian's mvn prints even in quiet batch mode; pipefail keeps mvn's status)
 mvn -B -q -Dstyle.color=never -f "$pom" -Dmaven.repo.local="$root/.cache/m2" \
-  dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$lib"
+  dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$staging" 2>&1 | sed 's/\x1b\[[0-9;]*m//g'
 cp "$root/bench/java/log4j2.properties" "$cache/log4j2.properties"
 
 # Fail loudly if a required jar is missing (e.g. a renamed artifact).
 for jar in kafka-clients kafka-tools kafka_2.13 log4j-slf4j-impl; do
-  ls "$lib/$jar"-*.jar >/dev/null 2>&1 || { echo "java.sh: $jar jar missing after resolution" >&2; exit 1; }
+  ls "$staging/$jar"-*.jar >/dev/null 2>&1 || { echo "java.sh: $jar jar missing after resolution" >&2; exit 1; }
 done
-echo "$want" >"$stamp"
+echo "$want" >"$staging/.resolved-from"
+rm -rf "$lib"
+mv "$staging" "$lib"
 echo "java.sh: done: $(ls "$lib"/*.jar | wc -l) jars, $(basename "$(ls "$lib"/kafka_2.13-*.jar)")"
