@@ -14,7 +14,7 @@
 // One node per call today; a cluster is N nodes sharing one `voters` list (see nodeProperties), which is how issue 5's 3-node mode will plug in.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,7 +175,7 @@ export async function startApacheKafka({ dir, port, controllerPort, heap = '1g',
   const pidFile = join(dir, 'kafka.pid');
   if (existsSync(pidFile)) {
     const oldPid = Number(readFileSync(pidFile, 'utf8'));
-    if (processAlive(oldPid)) throw new Error(`an Apache Kafka (pid ${oldPid}) already runs from ${dir}; stop it first`);
+    if (isOurBroker(oldPid, dir)) throw new Error(`an Apache Kafka (pid ${oldPid}) already runs from ${dir}; stop it first`);
   }
   port ??= await freePort();
   controllerPort ??= await freePort();
@@ -226,14 +226,31 @@ async function stopPid(pid) {
   while (processAlive(pid)) await delay(100);
 }
 
-/** Stops the broker whose pid is recorded in dir/kafka.pid (no-op when none runs). */
+/**
+ * Whether `pid` is the Kafka broker started from `dir` (guards against a stale pid file whose pid was reused by an
+ * unrelated process). Where /proc is unavailable, a live pid is trusted.
+ */
+function isOurBroker(pid, dir) {
+  if (!processAlive(pid)) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmdline.includes('kafka.Kafka') && cmdline.includes(join(dir, 'server.properties'));
+  } catch {
+    return !existsSync('/proc/self');
+  }
+}
+
+/** Stops the broker whose pid is recorded in dir/kafka.pid; false when none was running. */
 export async function stopApacheKafka({ dir }) {
-  const pidFile = join(resolve(dir), 'kafka.pid');
+  dir = resolve(dir);
+  const pidFile = join(dir, 'kafka.pid');
   if (!existsSync(pidFile)) return false;
   const pid = Number(readFileSync(pidFile, 'utf8'));
   if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad pid file ${pidFile}`);
-  await stopPid(pid);
-  return true;
+  const running = isOurBroker(pid, dir);
+  if (running) await stopPid(pid);
+  rmSync(pidFile, { force: true });
+  return running;
 }
 
 function parseArgs(argv) {
