@@ -113,3 +113,25 @@ test('host: idle groups quiesce (no ticking, no heartbeats) and wake up when the
     c.network.close();
   }
 });
+
+test('host: a failed sync stops the host (fail-stop) and fails pending proposals', { timeout: 10_000 }, async () => {
+  const network = new MemoryNetwork(1);
+  const errors: Error[] = [];
+  let failing = false;
+  const storage = new MemoryStorage(bootstrapState([1 as NodeId]));
+  const host = new RaftHost({ nodeId: 1 as NodeId, transport: network.endpoint(1 as NodeId), tickMs: 5,
+    syncAll: () => { if (failing) throw new Error('EIO: fsync failed'); storage.sync(); }, onError: (e) => errors.push(e) });
+  host.addGroup(1 as RaftGroupId, storage, { apply: () => {}, restore: () => {}, snapshotData: () => null });
+  host.group(1 as RaftGroupId)!.campaignNow();
+  host.start();
+  try {
+    assert.deepEqual(await host.propose(1 as RaftGroupId, Buffer.from('a')), { ok: true, index: 2 });
+    failing = true;
+    const r = await host.propose(1 as RaftGroupId, Buffer.from('b'));
+    assert.equal(r.ok, false);
+    assert.match(errors[0]!.message, /EIO/);
+  } finally {
+    await host.close();
+    network.close();
+  }
+});

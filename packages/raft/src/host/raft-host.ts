@@ -282,7 +282,10 @@ export class RaftHost {
         if (this.dirty.size > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (err) {
+      // storage failed (e.g. fsync): nothing of this round may be assumed durable, so stop (fail-stop, like etcd);
+      // the process should exit and restart from what is on disk
       this.opts.onError?.(err as Error);
+      void this.close();
     } finally {
       this.roundRunning = false;
       if (this.dirty.size > 0 && !this.closed) this.markDirty(this.dirty.values().next().value!);
