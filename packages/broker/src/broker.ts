@@ -21,6 +21,7 @@ import { newClusterId } from './catalogue/sqlite-catalogue.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { ReplicatedCatalogue } from './cluster/replicated-catalogue.js';
 import { ClusterTopicService } from './cluster/cluster-topic-service.js';
+import { ClusterPartitionRegistry } from './cluster/cluster-partitions.js';
 
 export interface BrokerDeps {
   readonly codec: WireCodec;
@@ -71,7 +72,15 @@ export class Broker implements BrokerState {
     private readonly deps: BrokerDeps,
     readonly logger: Logger,
   ) {
-    this.partitions = new PartitionRegistry(config, deps.openLog, logger);
+    this.partitions =
+      config.peers.length > 0
+        ? new ClusterPartitionRegistry(config, deps.openLog, logger.child({ component: 'partitions' }), (err) => {
+            // A replica that failed to apply a committed entry cannot follow its group any more; restarting
+            // recovers it by replaying the Raft log (see src/cluster/raft-partition.ts).
+            logger.fatal({ err }, 'partition replica failed; exiting to recover by replay');
+            process.exit(1);
+          })
+        : new PartitionRegistry(config, deps.openLog, logger);
   }
 
   advertised(): HostPort {
@@ -100,8 +109,8 @@ export class Broker implements BrokerState {
     if (config.objectStore === 'local') await mkdir(config.objectStoreDir, { recursive: true });
     let replicated: ReplicatedCatalogue | undefined;
     if (config.peers.length > 0) {
-      // Cluster mode: the catalogue is the metadata Raft group. Partition replicas (Raft per partition) are not
-      // started yet, so no partition is opened locally.
+      // Cluster mode: the catalogue is the metadata Raft group; partitions are Raft groups hosted by
+      // ClusterPartitionRegistry once this broker has joined (below).
       this.clusterNode = await ClusterNode.open(config, logger.child({ component: 'cluster' }));
       this.clusterNode.configuredClusterId = config.clusterId;
       replicated = new ReplicatedCatalogue(this.clusterNode, logger.child({ component: 'catalogue' }));
@@ -139,6 +148,7 @@ export class Broker implements BrokerState {
       const self = { nodeId: config.nodeId, host: this.advertisedAddress.host, port: this.advertisedAddress.port };
       await this.clusterNode.join(config.clusterId ?? newClusterId(), self, CLUSTER_JOIN_TIMEOUT_MS);
       await replicated.start();
+      if (this.partitions instanceof ClusterPartitionRegistry) await this.partitions.attach(this.clusterNode);
     }
     if (this.deps.createGroupCoordinator) {
       this.coordinator = this.deps.createGroupCoordinator({

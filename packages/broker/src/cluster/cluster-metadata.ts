@@ -1,10 +1,9 @@
 // What the Metadata API reports in cluster mode, from this broker's local copy of the metadata group:
 // the registered brokers, the metadata leader as controller, and each partition's assigned replicas.
-// Partition Raft groups are not started yet, so no partition has a leader: LEADER_NOT_AVAILABLE (retriable),
-// leader -1, empty ISR.
 import { ErrorCode } from '@tributary/protocol';
 import type { ReplicatedCatalogue } from './replicated-catalogue.js';
 import type { ClusterTopic } from './metadata-store.js';
+import { ClusterPartitionRegistry } from './cluster-partitions.js';
 
 export interface ClusterPartitionView {
   readonly errorCode: number;
@@ -16,16 +15,40 @@ export interface ClusterPartitionView {
   readonly offlineReplicas: number[];
 }
 
-export function clusterPartitions(topic: ClusterTopic): ClusterPartitionView[] {
-  return topic.assignments.map((a) => ({
-    errorCode: ErrorCode.LEADER_NOT_AVAILABLE,
-    partitionIndex: a.partition,
-    leaderId: -1,
-    leaderEpoch: -1,
-    replicaNodes: [...a.replicas],
-    isrNodes: [],
-    offlineReplicas: [],
-  }));
+/**
+ * Leader and epoch come from this broker's replica of the partition's Raft group when it hosts one (leader =
+ * Raft leader, epoch = Raft term), else from the last leader recorded in the metadata group. ISR: on the leader,
+ * itself and the followers whose log matches up to the commit index; elsewhere the replicas (a follower cannot
+ * see its peers' progress). No known leader: LEADER_NOT_AVAILABLE (retriable).
+ */
+export function clusterPartitions(topic: ClusterTopic, registry: unknown): ClusterPartitionView[] {
+  const partitions = registry instanceof ClusterPartitionRegistry ? registry : undefined;
+  return topic.assignments.map((a) => {
+    const local = partitions?.replica(topic.name, a.partition)?.leadership();
+    let leaderId = -1;
+    let leaderEpoch = -1;
+    let isr: number[] = [];
+    if (local !== undefined && local.leaderId !== 0) {
+      leaderId = local.leaderId;
+      leaderEpoch = local.term;
+      isr = local.isLeader
+        ? a.replicas.filter((r) => r === leaderId || (local.progress.get(r)?.match ?? 0) >= local.commitIndex)
+        : [...a.replicas];
+    } else if (local === undefined && a.leader > 0) {
+      leaderId = a.leader;
+      leaderEpoch = a.leaderTerm;
+      isr = [...a.replicas];
+    }
+    return {
+      errorCode: leaderId === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
+      partitionIndex: a.partition,
+      leaderId,
+      leaderEpoch,
+      replicaNodes: [...a.replicas],
+      isrNodes: isr,
+      offlineReplicas: [],
+    };
+  });
 }
 
 export function clusterBrokers(catalogue: ReplicatedCatalogue): { nodeId: number; host: string; port: number; rack: string | null }[] {

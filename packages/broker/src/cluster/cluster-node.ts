@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { FileWal, RaftHost, TcpTransport, bootstrapState, nodeId as toNodeId, raftGroupId, Role, type NodeId } from '@tributary/raft';
+import { FileWal, RaftHost, TcpTransport, bootstrapState, nodeId as toNodeId, raftGroupId, Role, type GroupStateMachine, type NodeId, type RaftGroupId } from '@tributary/raft';
 import type { BrokerConfig } from '../config.js';
 import { ControlChannelTransport } from './control-channel.js';
 import { encodeCommand, type BrokerRegistration, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
@@ -26,6 +26,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()
 
 export class ClusterNode {
   private closed = false;
+  private hostClosed: Promise<void> | null = null;
 
   private constructor(
     readonly selfId: NodeId,
@@ -78,6 +79,17 @@ export class ClusterNode {
     await tcp.listen();
     host.start();
     return node;
+  }
+
+  /** Starts hosting a partition's Raft group (its state in the shared WAL, or a fresh group of `voters`). */
+  hostGroup(id: RaftGroupId, voters: readonly number[], sm: GroupStateMachine): void {
+    this.host.addGroup(id, this.wal.storage(id, bootstrapState(voters.map((v) => toNodeId(v)))), sm);
+  }
+
+  /** Stops every Raft group (no more applies); the first step of shutdown, before partition logs close. */
+  closeHost(): Promise<void> {
+    this.hostClosed ??= this.host.close();
+    return this.hostClosed;
   }
 
   /** The metadata group's current leader as this node knows it (0 = none known). */
@@ -158,7 +170,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.host.close();
+    await this.closeHost();
     await this.wal.close();
     this.store.close();
   }

@@ -1,6 +1,6 @@
 // Topic administration in cluster mode: every change is a command of the metadata Raft group (forwarded to its
-// leader from any broker), with replicas assigned across the registered brokers. Partition replicas are not
-// started yet (the Raft-per-partition step), so this service does not touch the local PartitionRegistry.
+// leader from any broker), with replicas assigned across the registered brokers. Each broker starts its partition
+// replicas when it applies the assignment (ClusterPartitionRegistry), so this service never opens logs itself.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config.js';

@@ -24,7 +24,15 @@ export type MetadataCommand =
   | { readonly kind: 'deleteTopic'; readonly name: string }
   | { readonly kind: 'addPartitions'; readonly name: string; readonly replicas: readonly (readonly number[])[] }
   | { readonly kind: 'replaceTopicConfigs'; readonly name: string; readonly configs: readonly (readonly [string, string])[] }
-  | { readonly kind: 'allocateProducerIds'; readonly count: number };
+  | { readonly kind: 'allocateProducerIds'; readonly count: number }
+  | {
+      readonly kind: 'partitionLeader';
+      readonly topic: string;
+      readonly partition: number;
+      readonly raftGroup: number;
+      readonly leaderId: number;
+      readonly term: number;
+    };
 
 export type MetadataResult =
   | { readonly ok: true; readonly clusterId?: string; readonly firstProducerId?: number }

@@ -25,13 +25,23 @@ CREATE TABLE IF NOT EXISTS partitions (
   topic TEXT NOT NULL REFERENCES topics(name) ON DELETE CASCADE,
   partition INTEGER NOT NULL,
   replicas TEXT NOT NULL,
+  raft_group INTEGER NOT NULL UNIQUE,
+  leader INTEGER NOT NULL DEFAULT -1,
+  leader_term INTEGER NOT NULL DEFAULT -1,
   PRIMARY KEY (topic, partition)
 );
 `;
+/** Raft group ids of partitions start here (1 is the metadata group). */
+const FIRST_PARTITION_RAFT_GROUP = 2;
 
 export interface PartitionAssignment {
   readonly partition: number;
   readonly replicas: readonly number[];
+  /** The partition's Raft group id, allocated by the metadata group when the partition is created. */
+  readonly raftGroup: number;
+  /** Last leader a partition leader reported (-1 = none yet) and its Raft term; hosts of the group know better. */
+  readonly leader: number;
+  readonly leaderTerm: number;
 }
 
 export interface ClusterTopic extends TopicRecord {
@@ -46,6 +56,7 @@ export class MetadataStore {
   private applied: number;
   /** Results of entries applied in this process, by Raft index, for the proposer to pick up (bounded). */
   private readonly results = new Map<number, MetadataResult>();
+  private readonly appliedListeners: (() => void)[] = [];
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -82,6 +93,11 @@ export class MetadataStore {
     return this.topicsById.get(topicId.toString('hex'));
   }
 
+  /** Called after every applied round of entries (the views are reloaded by then). */
+  onApplied(listener: () => void): void {
+    this.appliedListeners.push(listener);
+  }
+
   takeResult(index: number): MetadataResult | undefined {
     const r = this.results.get(index);
     this.results.delete(index);
@@ -103,6 +119,7 @@ export class MetadataStore {
       if (this.results.size > 10_000) this.results.delete(this.results.keys().next().value!);
     }
     this.reload();
+    for (const l of this.appliedListeners) l();
   }
 
   private execute(c: MetadataCommand): MetadataResult {
@@ -144,6 +161,15 @@ export class MetadataStore {
         this.insertConfigs(c.name, c.configs);
         return { ok: true };
       }
+      case 'partitionLeader': {
+        // Only a newer term replaces the record (reports can arrive out of order).
+        const r = this.db
+          .prepare('UPDATE partitions SET leader = ?, leader_term = ? WHERE topic = ? AND partition = ? AND raft_group = ? AND leader_term < ?')
+          .run(c.leaderId, c.term, c.topic, c.partition, c.raftGroup, c.term);
+        return r.changes > 0 || this.db.prepare('SELECT 1 FROM partitions WHERE raft_group = ?').get(c.raftGroup) !== undefined
+          ? { ok: true }
+          : { ok: false, error: 'unknownTopic', message: `no partition with Raft group ${c.raftGroup}` };
+      }
       case 'allocateProducerIds': {
         const first = Number(this.getMeta('next_producer_id') ?? '0');
         this.setMeta('next_producer_id', String(first + c.count));
@@ -160,8 +186,10 @@ export class MetadataStore {
   }
 
   private insertPartitions(topic: string, first: number, replicas: readonly (readonly number[])[]): void {
-    const stmt = this.db.prepare('INSERT INTO partitions (topic, partition, replicas) VALUES (?, ?, ?)');
-    replicas.forEach((r, i) => stmt.run(topic, first + i, JSON.stringify(r)));
+    const stmt = this.db.prepare('INSERT INTO partitions (topic, partition, replicas, raft_group) VALUES (?, ?, ?, ?)');
+    let next = Number(this.getMeta('next_raft_group') ?? String(FIRST_PARTITION_RAFT_GROUP));
+    replicas.forEach((r, i) => stmt.run(topic, first + i, JSON.stringify(r), next++));
+    this.setMeta('next_raft_group', String(next));
   }
 
   private getMeta(key: string): string | undefined {
@@ -184,10 +212,11 @@ export class MetadataStore {
       m.set(r.key, r.value);
     }
     const assignments = new Map<string, PartitionAssignment[]>();
-    for (const r of this.db.prepare('SELECT topic, partition, replicas FROM partitions ORDER BY topic, partition').all() as { topic: string; partition: number; replicas: string }[]) {
+    type Row = { topic: string; partition: number; replicas: string; raft_group: number; leader: number; leader_term: number };
+    for (const r of this.db.prepare('SELECT topic, partition, replicas, raft_group, leader, leader_term FROM partitions ORDER BY topic, partition').all() as Row[]) {
       let list = assignments.get(r.topic);
       if (!list) assignments.set(r.topic, (list = []));
-      list.push({ partition: r.partition, replicas: JSON.parse(r.replicas) as number[] });
+      list.push({ partition: r.partition, replicas: JSON.parse(r.replicas) as number[], raftGroup: r.raft_group, leader: r.leader, leaderTerm: r.leader_term });
     }
     const topics = new Map<string, ClusterTopic>();
     const byId = new Map<string, ClusterTopic>();

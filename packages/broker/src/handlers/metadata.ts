@@ -15,7 +15,7 @@ const OPERATIONS_NOT_REQUESTED = -2147483648;
 function topicEntry(state: BrokerState, topic: TopicRecord): MetadataResponseTopic {
   const nodeId = state.config.nodeId;
   const replicated = state.catalogue instanceof ReplicatedCatalogue ? state.catalogue.getTopic(topic.name) : undefined;
-  const partitions = replicated ? clusterPartitions(replicated) : [];
+  const partitions = replicated ? clusterPartitions(replicated, state.partitions) : [];
   for (let p = 0; !replicated && p < topic.partitionCount; p++) {
     partitions.push({
       errorCode: KafkaError.NONE,

@@ -1,0 +1,214 @@
+// A partition replica whose write path is its own Raft group. The leader proposes each produced batch as ONE Raft
+// entry; every replica appends committed entries, in order, to its local PartitionLog (which assigns the Kafka
+// offsets), so replicas' logs are identical. Everything in the log is committed: high watermark = log end offset.
+//
+// Entry format: u8 flags (bit0 = LogAppendTime), u64 appendTimeMs, then the record batch bytes as validated by the
+// leader. The append time travels in the entry so that every replica stamps and rolls segments identically.
+//
+// Restart invariant (no Raft compaction of partition groups yet, so the host replays the group's committed log from
+// index 1): the log holds exactly the batches of the first B data entries of the committed log, for some B, because
+// committed entries never change and are appended in order, one batch per data entry. At open we count the batches
+// in the log (B) and skip the first B data entries of the replay; later entries are appended. A crash that lost an
+// unflushed log tail only makes B smaller (those entries are appended again). Acknowledgements never depend on the
+// partition log's fsync: an entry is acknowledged once committed, i.e. durable in a quorum of Raft WALs.
+import type { Logger } from 'pino';
+import { kafkaOffset, type KafkaOffset } from '@tributary/log';
+import { EntryType, Role, type Entry, type RaftGroupId, type RaftHost, type Snapshot } from '@tributary/raft';
+import type { Acks, PartitionReplica, ProduceOutcome, ProducedBatch, ReadOutcome } from '../partitions/partition-replica.js';
+import type { StorageLog } from '../partitions/storage-log.js';
+
+const ENTRY_HEADER_BYTES = 9;
+const FLAG_LOG_APPEND_TIME = 1;
+/** Offsets of recently applied entries kept for their proposers (entries applied on a follower are never taken). */
+const APPLIED_RESULTS_MAX = 4096;
+/** partitionLeaderEpoch field of a v2 batch header (not covered by the batch CRC). */
+const PARTITION_LEADER_EPOCH_AT = 12;
+
+export function encodePartitionEntry(records: Buffer, logAppendTime: boolean, appendTimeMs: number): Buffer {
+  const out = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + records.length);
+  out.writeUInt8(logAppendTime ? FLAG_LOG_APPEND_TIME : 0, 0);
+  out.writeBigUInt64BE(BigInt(appendTimeMs), 1);
+  records.copy(out, ENTRY_HEADER_BYTES);
+  return out;
+}
+
+export class RaftPartition implements PartitionReplica {
+  private readonly hwListeners = new Set<() => void>();
+  private readonly results = new Map<number, { baseOffset: KafkaOffset; logAppendTimeMs: number }>();
+  private closed = false;
+
+  /**
+   * @param batchesToSkip batches already in the log (counted at open): the replay's first data entries.
+   * @param onApplyFailure called when an append fails during apply: the replica can no longer follow the group
+   *   (the process should exit and recover by replay).
+   */
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly raftGroup: RaftGroupId,
+    private readonly log: StorageLog,
+    private readonly host: RaftHost,
+    private batchesToSkip: number,
+    private readonly logger: Logger,
+    private readonly onApplyFailure: (err: Error) => void,
+  ) {}
+
+  /** Counts the batches of an opened log (see the restart invariant). */
+  static async countBatches(log: StorageLog): Promise<number> {
+    if (log.logStartOffset !== 0) {
+      throw new Error('assertion: a Raft partition log never moves its start offset (no retention/compaction in cluster mode yet)');
+    }
+    let count = 0;
+    await log.scanBatchHeaders(0, () => {
+      count++;
+      return true;
+    });
+    return count;
+  }
+
+  get logStartOffset(): KafkaOffset {
+    return this.log.logStartOffset;
+  }
+
+  get logEndOffset(): KafkaOffset {
+    return this.log.logEndOffset;
+  }
+
+  /** Every batch in the log came from a committed entry. */
+  get highWatermark(): KafkaOffset {
+    return this.log.logEndOffset;
+  }
+
+  get sizeBytes(): number {
+    return this.log.sizeBytes;
+  }
+
+  /** The Raft leader's node id (0 = unknown) and term as this replica sees them. */
+  leadership(): { leaderId: number; term: number; isLeader: boolean; progress: ReadonlyMap<number, { match: number }>; commitIndex: number } {
+    const raft = this.host.group(this.raftGroup);
+    if (raft === undefined) return { leaderId: 0, term: 0, isLeader: false, progress: new Map(), commitIndex: 0 };
+    return { leaderId: raft.leaderId, term: raft.term, isLeader: raft.role === Role.Leader, progress: raft.progress(), commitIndex: raft.commitIndex };
+  }
+
+  // --- Raft state machine -------------------------------------------------------------------------------------
+
+  apply(entries: readonly Entry[]): void {
+    let appended = false;
+    for (const e of entries) {
+      if (e.type !== EntryType.Normal || e.data.length === 0) continue; // leader no-op, configuration change
+      if (this.closed) return;
+      if (this.batchesToSkip > 0) {
+        this.batchesToSkip--;
+        continue;
+      }
+      const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
+      // A copy: the log patches baseOffset and the leader epoch in place, and the entry stays in Raft's memory.
+      const batch = Buffer.from(data.subarray(ENTRY_HEADER_BYTES));
+      batch.writeInt32BE(e.term, PARTITION_LEADER_EPOCH_AT);
+      const logAppendTime = (data.readUInt8(0) & FLAG_LOG_APPEND_TIME) !== 0;
+      const nowMs = Number(data.readBigUInt64BE(1));
+      try {
+        const r = this.log.append(batch, { nowMs, logAppendTime });
+        if (r instanceof Promise) throw new Error('assertion: the partition log appends synchronously');
+        this.results.set(e.index, { baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs });
+        if (this.results.size > APPLIED_RESULTS_MAX) this.results.delete(this.results.keys().next().value!);
+        appended = true;
+      } catch (err) {
+        this.closed = true;
+        this.logger.fatal({ err, topic: this.topic, partition: this.partition, raftIndex: e.index }, 'applying a committed batch failed');
+        this.onApplyFailure(err as Error);
+        return;
+      }
+    }
+    if (appended) for (const l of [...this.hwListeners]) l();
+  }
+
+  restore(_snapshot: Snapshot): void {
+    throw new Error('assertion: partition group snapshots are not wired (nothing compacts partition groups)');
+  }
+
+  snapshotData(): Uint8Array | null {
+    return null;
+  }
+
+  // --- PartitionReplica --------------------------------------------------------------------------------------------
+
+  async produce(records: Buffer, _batches: readonly ProducedBatch[], acks: Acks, logAppendTime: boolean): Promise<ProduceOutcome> {
+    const raft = this.host.group(this.raftGroup);
+    if (this.closed || raft === undefined || raft.role !== Role.Leader) {
+      // The handler's ProduceOutcome has no not-leader kind yet (see README): storageError is retriable for clients.
+      return { kind: 'storageError', message: `NOT_LEADER_OR_FOLLOWER: node ${this.host.nodeId} does not lead ${this.topic}-${this.partition} (leader ${raft?.leaderId ?? 0})` };
+    }
+    const committed = this.host.propose(this.raftGroup, encodePartitionEntry(records, logAppendTime, Date.now()));
+    if (acks === 0) {
+      void committed;
+      return { kind: 'appended', baseOffset: kafkaOffset(0), logAppendTimeMs: -1 };
+    }
+    // acks=1 and acks=-1 are both answered after commit + apply on the leader (acks=1 earlier is future work).
+    const r = await committed;
+    if (!r.ok) return { kind: 'storageError', message: `NOT_LEADER_OR_FOLLOWER: ${r.reason} (leader ${r.leaderId})` };
+    const applied = this.results.get(r.index);
+    this.results.delete(r.index);
+    if (applied === undefined) throw new Error(`assertion: committed entry ${r.index} of ${this.topic}-${this.partition} has no applied offset`);
+    return { kind: 'appended', baseOffset: applied.baseOffset, logAppendTimeMs: logAppendTime ? applied.logAppendTimeMs : -1 };
+  }
+
+  async read(fetchOffset: KafkaOffset, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome> {
+    const hw = this.highWatermark;
+    const logStartOffset = this.log.logStartOffset;
+    if (fetchOffset < logStartOffset || fetchOffset > hw) return { kind: 'offsetOutOfRange' };
+    if (fetchOffset === hw) return { kind: 'ok', result: { records: Buffer.alloc(0), highWatermark: hw, logStartOffset } };
+    const read = await this.log.read(fetchOffset, maxBytes, { maxOffset: hw, minOneBatch });
+    if (read.kind === 'offsetOutOfRange') return { kind: 'offsetOutOfRange' };
+    return { kind: 'ok', result: { records: read.records, highWatermark: hw, logStartOffset } };
+  }
+
+  async maxTimestamp(): Promise<{ offset: KafkaOffset; timestampMs: number } | null> {
+    let best: { offset: number; timestampMs: number } | null = null;
+    await this.log.scanBatchHeaders(this.log.logStartOffset, (h) => {
+      if (best === null || h.maxTimestampMs > best.timestampMs) best = { offset: h.lastOffset, timestampMs: h.maxTimestampMs };
+      return true;
+    });
+    const b = best as { offset: number; timestampMs: number } | null;
+    return b === null ? null : { offset: kafkaOffset(b.offset), timestampMs: b.timestampMs };
+  }
+
+  offsetForTimestamp(timestampMs: number): Promise<{ offset: KafkaOffset; timestampMs: number } | null> {
+    return this.log.offsetForTimestamp(timestampMs);
+  }
+
+  /** Not replicated yet: moving the log start must be a Raft command, so the request is refused. */
+  deleteRecordsBefore(): Promise<{ kind: 'ok'; lowWatermark: KafkaOffset } | { kind: 'offsetOutOfRange' }> {
+    return Promise.resolve({ kind: 'offsetOutOfRange' });
+  }
+
+  onHighWatermarkAdvance(listener: () => void): () => void {
+    this.hwListeners.add(listener);
+    return () => this.hwListeners.delete(listener);
+  }
+
+  /** Retention needs a replicated log-start command (later); nothing is deleted in cluster mode. */
+  applyRetention(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Producer state is not kept per Raft partition yet (idempotence across leader changes is a later step). */
+  saveProducerState(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  replaceLog(): Promise<void> {
+    return Promise.reject(new Error('reopening a Raft partition log with new configs is not supported yet'));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.log.close();
+  }
+
+  async delete(): Promise<void> {
+    this.closed = true;
+    await this.log.close();
+    await this.log.deleteAll();
+  }
+}

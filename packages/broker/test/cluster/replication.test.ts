@@ -1,0 +1,160 @@
+// Step 3-4 of issue 5: partitions as Raft groups. Three broker processes, a 3-partition RF 3 topic; acks=all produce
+// to the partition leaders, byte-exact fetch; kill -9 a partition leader, a new leader is elected, producing
+// continues after a metadata refresh; after the killed node restarts, every replica's log is byte-identical and
+// holds every acknowledged record exactly once.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiKey, ErrorCode } from '@tributary/protocol';
+import { tempDataDir } from '../support/broker-process.js';
+import { WireClient } from '../support/wire-client.js';
+import { batchOf, recordsIn } from '../support/batches.js';
+import { clusterEnv, freePorts, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+
+const TOPIC = 'replicated';
+const PARTITIONS = 3;
+
+async function withClient<T>(port: number, fn: (c: WireClient) => Promise<T>): Promise<T> {
+  const c = await WireClient.connect('127.0.0.1', port);
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+function produce(port: number, partition: number, records: Buffer): Promise<any> {
+  return withClient(port, (c) =>
+    c
+      .request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: partition, records }] }] })
+      .then((r) => r.responses[0].partitionResponses[0]),
+  );
+}
+
+/** The whole partition as one node serves it (all batches below its high watermark). */
+function fetchAll(port: number, partition: number): Promise<{ errorCode: number; highWatermark: number; records: Buffer }> {
+  return withClient(port, async (c) => {
+    const r = await c.request(ApiKey.Fetch, 12, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 50 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: TOPIC, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 50 << 20 }] }],
+      forgottenTopicsData: [], rackId: '',
+    });
+    const p = r.responses[0].partitions[0];
+    return { errorCode: p.errorCode, highWatermark: p.highWatermark, records: p.records ?? Buffer.alloc(0) };
+  });
+}
+
+/** Leader of each partition as `port` reports it, once every partition has one (bounded wait). */
+async function leaders(port: number, exclude = -1): Promise<number[]> {
+  const md = await metadataUntil(port, (m) => {
+    const t = m.topics.find((x: any) => x.name === TOPIC);
+    return t !== undefined && t.partitions.length === PARTITIONS && t.partitions.every((p: any) => p.leaderId > 0 && p.leaderId !== exclude);
+  }, 20_000);
+  const t = md.topics.find((x: any) => x.name === TOPIC);
+  assert.ok(t, 'topic visible');
+  return [...t.partitions].sort((a: any, b: any) => a.partitionIndex - b.partitionIndex).map((p: any) => {
+    assert.ok(p.leaderId > 0 && p.leaderId !== exclude, `partition ${p.partitionIndex} has a leader (got ${p.leaderId})`);
+    assert.equal(p.errorCode, ErrorCode.NONE);
+    assert.ok(p.leaderEpoch >= 1, 'leader epoch is the Raft term');
+    return p.leaderId as number;
+  });
+}
+
+test('RF 3 partitions as Raft groups: acks=all, byte-exact fetch, leader kill -9, identical replicas', { timeout: 120_000 }, async () => {
+  const { dir, cleanup } = tempDataDir('trib-repl-');
+  const clusterPorts = await freePorts(3);
+  const clusterId = 'Replicationtestcluster';
+  const dirs = [1, 2, 3].map((id) => join(dir, `node-${id}`));
+  dirs.forEach((d) => mkdirSync(d, { recursive: true }));
+  const nodes = new Map<number, ClusterNodeProcess>();
+  try {
+    const started = await Promise.all([1, 2, 3].map((id) => startClusterNode(id, clusterEnv(id, dirs[id - 1]!, clusterPorts, clusterId))));
+    for (const n of started) nodes.set(n.id, n);
+    const port = (id: number): number => nodes.get(id)!.kafkaPort;
+
+    const created = await withClient(port(1), (c) =>
+      c.request(ApiKey.CreateTopics, 7, { topics: [{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, assignments: [], configs: [] }], timeoutMs: 15000, validateOnly: false }),
+    );
+    assert.equal(created.topics[0].errorCode, ErrorCode.NONE);
+    let leaderOf = await leaders(port(1));
+
+    // acks=all to each partition's leader; the sent batch bytes are what a fetch returns (offsets aside).
+    const acked = new Map<number, string[]>(); // partition -> acknowledged values, in offset order
+    const sentBatches = new Map<number, Buffer[]>();
+    const produceRound = async (partition: number, round: string, count: number): Promise<void> => {
+      for (let i = 0; i < count; i++) {
+        const values = [`${round}-p${partition}-${i}-a`, `${round}-p${partition}-${i}-b`];
+        const batch = batchOf(values.map((v) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(v) })));
+        const r = await produce(port(leaderOf[partition]!), partition, Buffer.from(batch));
+        assert.equal(r.errorCode, ErrorCode.NONE, `produce to the leader: ${r.errorMessage}`);
+        const list = acked.get(partition) ?? [];
+        assert.equal(r.baseOffset, list.length, 'offsets are dense');
+        list.push(...values);
+        acked.set(partition, list);
+        sentBatches.set(partition, [...(sentBatches.get(partition) ?? []), batch]);
+      }
+    };
+    for (let p = 0; p < PARTITIONS; p++) await produceRound(p, 'first', 5);
+
+    // A follower refuses produce (retriable); it does not append.
+    const follower = [1, 2, 3].find((id) => id !== leaderOf[0])!;
+    const refused = await produce(port(follower), 0, Buffer.from(batchOf([{ key: null, value: Buffer.from('never') }])));
+    assert.notEqual(refused.errorCode, ErrorCode.NONE);
+
+    // Byte-exact from the leaders: each fetched batch equals the sent batch except baseOffset (0..7) and
+    // partitionLeaderEpoch (12..15), which the broker sets.
+    for (let p = 0; p < PARTITIONS; p++) {
+      const f = await fetchAll(port(leaderOf[p]!), p);
+      assert.equal(f.errorCode, ErrorCode.NONE);
+      assert.equal(f.highWatermark, 10);
+      let at = 0;
+      for (const sent of sentBatches.get(p)!) {
+        const got = f.records.subarray(at, at + sent.length);
+        assert.ok(got.subarray(16).equals(sent.subarray(16)), 'batch bytes after the leader epoch are unchanged');
+        assert.ok(got.subarray(8, 12).equals(sent.subarray(8, 12)), 'batch length unchanged');
+        at += sent.length;
+      }
+      assert.equal(at, f.records.length);
+    }
+
+    // kill -9 the leader of partition 0; the others elect a new leader; producing continues after a refresh.
+    const victim = leaderOf[0]!;
+    nodes.get(victim)!.proc.kill('SIGKILL');
+    await nodes.get(victim)!.exited;
+    const survivor = [1, 2, 3].find((id) => id !== victim)!;
+    const after = await leaders(port(survivor), victim);
+    leaderOf = after;
+    for (let p = 0; p < PARTITIONS; p++) await produceRound(p, 'second', 5);
+
+    // The killed node restarts, replays its Raft log into its partition logs and catches up.
+    const restarted = await startClusterNode(victim, clusterEnv(victim, dirs[victim - 1]!, clusterPorts, clusterId));
+    nodes.set(victim, restarted);
+    for (let p = 0; p < PARTITIONS; p++) await produceRound(p, 'third', 2);
+
+    // Every replica: the same bytes; every acknowledged record exactly once, in acknowledgement order.
+    for (let p = 0; p < PARTITIONS; p++) {
+      const expected = acked.get(p)!;
+      const deadline = Date.now() + 20_000;
+      let copies: Buffer[] = [];
+      for (;;) {
+        copies = await Promise.all([1, 2, 3].map(async (id) => (await fetchAll(port(id), p)).records));
+        if (copies.every((c) => c.equals(copies[0]!)) && recordsIn(copies[0]!).length === expected.length) break;
+        assert.ok(Date.now() < deadline, `replicas of partition ${p} converge (lengths ${copies.map((c) => c.length).join(',')})`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const records = recordsIn(copies[0]!);
+      assert.deepEqual(records.map((r) => r.value!.toString()), expected);
+      assert.deepEqual(records.map((r) => r.offset), expected.map((_, i) => i));
+    }
+    const md = await metadata(port(victim), [TOPIC]);
+    assert.equal(md.topics[0].partitions.length, PARTITIONS);
+
+    for (const n of nodes.values()) n.proc.kill('SIGTERM');
+    for (const n of nodes.values()) assert.equal(await n.exited, 0, n.output().slice(-2000));
+  } finally {
+    for (const n of nodes.values()) if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill('SIGKILL');
+    await Promise.all([...nodes.values()].map((n) => n.exited));
+    cleanup();
+  }
+});
