@@ -1,6 +1,6 @@
 // Catalogue kept in SQLite (better-sqlite3) at <dataDir>/metadata.sqlite, WAL mode, synchronous=FULL:
 // every change is durable when the call returns. All calls are synchronous and cheap; topics are cached.
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDatabase } from '../sqlite.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Catalogue, CreateTopicResult, ProducerId, TopicId, TopicRecord } from './catalogue.js';
 
@@ -36,7 +36,7 @@ export function newClusterId(): string {
 }
 
 export class SqliteCatalogue implements Catalogue {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private readonly topics = new Map<string, TopicRecord>();
   private readonly topicsById = new Map<string, TopicRecord>();
   readonly clusterId: string;
@@ -44,7 +44,7 @@ export class SqliteCatalogue implements Catalogue {
   private producerIdLimit = 0;
 
   private constructor(path: string, configuredClusterId: string | undefined) {
-    this.db = new Database(path);
+    this.db = openSqlite(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');

@@ -1,6 +1,6 @@
 // ConsumerGroupStore on better-sqlite3 at <dataDir>/consumer-groups.sqlite (WAL, synchronous=FULL): every
 // write is one transaction, durable when the call returns.
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDatabase, type SqliteStatement } from '../sqlite.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PersistedGroup, PersistedMember } from './group-state-machine.js';
@@ -59,15 +59,15 @@ interface StoredMemberJson extends Omit<PersistedMember, 'subscription' | 'assig
 }
 
 export class SqliteConsumerGroupStore implements ConsumerGroupStore {
-  private readonly db: Database.Database;
-  private readonly upsertGroup: Database.Statement;
-  private readonly removeGroup: Database.Statement;
-  private readonly removeGroupOffsets: Database.Statement;
-  private readonly upsertOffset: Database.Statement;
-  private readonly removeOffset: Database.Statement;
-  private readonly removeTopicOffsets: Database.Statement;
+  private readonly db: SqliteDatabase;
+  private readonly upsertGroup: SqliteStatement;
+  private readonly removeGroup: SqliteStatement;
+  private readonly removeGroupOffsets: SqliteStatement;
+  private readonly upsertOffset: SqliteStatement;
+  private readonly removeOffset: SqliteStatement;
+  private readonly removeTopicOffsets: SqliteStatement;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: SqliteDatabase) {
     this.db = db;
     this.upsertGroup = db.prepare(
       `INSERT INTO consumer_groups (group_id, protocol_type, protocol_name, generation_id, leader_id, state_timestamp_ms, members_json)
@@ -89,7 +89,7 @@ export class SqliteConsumerGroupStore implements ConsumerGroupStore {
   /** Opens (creating if needed) the database in `dataDir`. */
   static open(dataDir: string): SqliteConsumerGroupStore {
     mkdirSync(dataDir, { recursive: true });
-    const db = new Database(join(dataDir, CONSUMER_GROUPS_DB_FILE));
+    const db = openSqlite(join(dataDir, CONSUMER_GROUPS_DB_FILE));
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.exec(SCHEMA);
