@@ -22,6 +22,11 @@ import { TracingStore } from './helpers/tracing-store.js';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const weed = findWeed();
 
+// CI installs SeaweedFS before the tests (.ci/run), so there a missing binary is a failure, not a skip.
+test('a real S3 server is available where CI requires it', { skip: process.env.CI !== 'true' ? 'not CI' : false }, () => {
+  assert.notEqual(weed, null, WEED_INSTALL_HINT);
+});
+
 async function waitFor(what: string, predicate: () => boolean, timeoutMs = 40_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
