@@ -1,24 +1,7 @@
-// The Kafka error codes the consumer-group coordinator answers with (values fixed by the Kafka protocol).
-// Kept local so the pure state machine has no dependency; they equal @tributary/protocol's ErrorCode values.
-export const GroupErrorCode = {
-  NONE: 0,
-  UNKNOWN_TOPIC_OR_PARTITION: 3,
-  OFFSET_METADATA_TOO_LARGE: 12,
-  COORDINATOR_LOAD_IN_PROGRESS: 14,
-  COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
-  ILLEGAL_GENERATION: 22,
-  INCONSISTENT_GROUP_PROTOCOL: 23,
-  INVALID_GROUP_ID: 24,
-  UNKNOWN_MEMBER_ID: 25,
-  INVALID_SESSION_TIMEOUT: 26,
-  REBALANCE_IN_PROGRESS: 27,
-  INVALID_REQUEST: 42,
-  NON_EMPTY_GROUP: 68,
-  GROUP_ID_NOT_FOUND: 69,
-  MEMBER_ID_REQUIRED: 79,
-  FENCED_INSTANCE_ID: 82,
-  GROUP_SUBSCRIBED_TO_TOPIC: 86,
-} as const;
+// The consumer-group code answers with the project's one table of Kafka error codes (@tributary/protocol).
+// A table of plain constants keeps the state machine pure; a second copy of it would only drift.
+import { ErrorCode } from '@tributary/protocol';
 
-export type GroupErrorCodeValue = (typeof GroupErrorCode)[keyof typeof GroupErrorCode];
+export const GroupErrorCode = ErrorCode;
+
+export type GroupErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
