@@ -6,7 +6,7 @@
  * A failed restore leaves the previous target untouched and no staging directory behind.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -14,6 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { CorruptedSnapshot } from './errors.js';
 import type { RaftGroupId, RaftIndex, RaftTerm } from './ids.js';
 import type { RestoreReader, SnapshotSink } from './restore.js';
+import { fsyncPath } from './fsync-path.js';
 
 const SAFE_PIECE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
@@ -94,13 +95,4 @@ export class DirectoryRestoreSink implements SnapshotSink {
 async function writeStreamDurably(source: Readable, path: string): Promise<void> {
   await pipeline(source, createWriteStream(path));
   await fsyncPath(path);
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }

@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { ObjectNotFound } from '../errors.js';
 import type { ListedObject, ObjectInfo, ObjectMetadata, ObjectStore, PutOptions } from '../object-store.js';
 import { assertValidKey, assertValidMetadata } from '../object-store.js';
+import { fsyncPath } from '../fsync-path.js';
 
 export class LocalDirectoryObjectStore implements ObjectStore {
   readonly description: string;
@@ -150,15 +151,6 @@ async function writeDurably(path: string, bytes: Buffer): Promise<void> {
   const handle = await open(path, 'w');
   try {
     await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
     await handle.sync();
   } finally {
     await handle.close();
