@@ -161,6 +161,43 @@ test('produce with acks -1, 1 and 0, then fetch returns the same bytes with assi
   assert.equal((await listOffset('exact', -1)).offset, 4);
 });
 
+test('a multi-partition fetch (partitions read concurrently) keeps request order, maxBytes and partitionMaxBytes in whole batches', async () => {
+  await createTopic('multi', 4);
+  const batch = (p: number, i: number): Buffer => batchOf([{ key: null, value: Buffer.alloc(1000, p * 16 + i) }]);
+  const batchBytes = batch(0, 0).length;
+  for (let p = 0; p < 4; p++) {
+    for (let i = 0; i < 3; i++) assert.equal((await produce(client, 'multi', p, batch(p, i), -1)).errorCode, ErrorCode.NONE);
+  }
+  const fetchAll = (maxBytes: number, partitionMaxBytes: number, order: number[]): Promise<any> =>
+    client.request(ApiKey.Fetch, FETCH_V, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic: 'multi', partitions: order.map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes })) }],
+      forgottenTopicsData: [], rackId: '',
+    }).then((r) => r.responses[0].partitions);
+  const countOf = (p: any): number => recordsIn(p.records).length;
+
+  // Everything fits: every partition returns its 3 batches, in the order asked.
+  const all = await fetchAll(1 << 20, 1 << 20, [2, 0, 3, 1]);
+  assert.deepEqual(all.map((p: any) => p.partitionIndex), [2, 0, 3, 1]);
+  assert.deepEqual(all.map(countOf), [3, 3, 3, 3]);
+  for (const p of all) assert.deepEqual(recordsIn(p.records).map((r) => r.value![0]), [0, 1, 2].map((i) => p.partitionIndex * 16 + i));
+
+  // partitionMaxBytes of 2 batches: 2 whole batches from each.
+  assert.deepEqual((await fetchAll(1 << 20, 2 * batchBytes + 10, [0, 1, 2, 3])).map(countOf), [2, 2, 2, 2]);
+
+  // maxBytes of 5 batches over the request: 3 + 2, then nothing; every record set is whole batches.
+  const limited = await fetchAll(5 * batchBytes + 10, 1 << 20, [3, 2, 1, 0]);
+  assert.deepEqual(limited.map(countOf), [3, 2, 0, 0]);
+  for (const p of limited) {
+    assert.equal(p.errorCode, ErrorCode.NONE);
+    assert.equal(p.highWatermark, 3);
+    assert.equal((p.records?.length ?? 0) % batchBytes, 0);
+  }
+
+  // KIP-74: a first partition returns one whole batch even when maxBytes is smaller; later ones then return none.
+  assert.deepEqual((await fetchAll(10, 10, [1, 2])).map(countOf), [1, 0]);
+});
+
 test('a corrupt batch is refused with CORRUPT_MESSAGE and an oversized one with MESSAGE_TOO_LARGE', async () => {
   await createTopic('strict', 1, [{ name: 'max.message.bytes', value: '2000' }]);
   const bad = batchOf([{ key: null, value: Buffer.from('hello') }]);

@@ -10,6 +10,9 @@ import { requestedOffset } from './offsets.js';
 
 const ZERO_UUID = Buffer.alloc(16);
 const NO_TIMEOUT_MS = 0;
+/** Record batch framing: baseOffset (8) + batchLength (4) precede the batchLength bytes. */
+const LOG_OVERHEAD_BYTES = 12;
+const BATCH_LENGTH_AT = 8;
 
 interface Target {
   readonly topicIndex: number;
@@ -95,42 +98,78 @@ export async function handleFetch(state: BrokerState, request: FetchRequest, api
   }
 }
 
+type TargetRead = Awaited<ReturnType<LocalPartition['read']>> | { readonly kind: 'failed' };
+
+/** Reads a partition; a partition closed or deleted while the fetch waited reads as 'failed'. */
+function readPartition(partition: LocalPartition, fetchOffset: number, maxBytes: number, minOneBatch: boolean): Promise<TargetRead> {
+  const offset = requestedOffset(fetchOffset);
+  if (offset === null) return Promise.resolve({ kind: 'offsetOutOfRange' } as const);
+  return partition.read(offset, maxBytes, minOneBatch).catch(() => ({ kind: 'failed' }) as const);
+}
+
+/** The longest prefix of whole batches in `records` that fits in `budgetBytes` (a view, no copy). */
+export function wholeBatchesWithin(records: Buffer, budgetBytes: number): Buffer {
+  let position = 0;
+  while (position + LOG_OVERHEAD_BYTES <= records.length) {
+    const total = LOG_OVERHEAD_BYTES + records.readInt32BE(position + BATCH_LENGTH_AT);
+    if (total <= LOG_OVERHEAD_BYTES || position + total > budgetBytes || position + total > records.length) break;
+    position += total;
+  }
+  return records.subarray(0, position);
+}
+
+/**
+ * Reads every target concurrently (one thread-pool read each instead of one after another), as long as the
+ * partitions' byte limits together stay within the request's maxBytes; targets past that are read afterwards with
+ * what remains. Results are then taken in request order: each partition within min(partitionMaxBytes, what is left
+ * of maxBytes), trimmed to whole batches; KIP-74: the first partition with data returns at least one whole batch
+ * even over the limits.
+ */
 async function readTargets(targets: readonly Target[], maxBytes: number): Promise<{ partitions: FetchResponsePartition[]; bytes: number; hasError: boolean }> {
+  const pending: (Promise<TargetRead> | null)[] = [];
+  let plannedBytes = 0;
+  for (const t of targets) {
+    if (!t.partition || plannedBytes >= maxBytes) {
+      pending.push(null);
+      continue;
+    }
+    const budget = Math.min(t.partitionMaxBytes, maxBytes);
+    pending.push(readPartition(t.partition, t.fetchOffset, Math.max(budget, 0), true));
+    plannedBytes += Math.max(budget, 1);
+  }
+
   const out: FetchResponsePartition[] = [];
   let bytes = 0;
   let hasError = false;
-  for (const t of targets) {
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i]!;
     if (!t.partition) {
       out.push(emptyPartition(t.partitionIndex, t.errorCode));
       hasError = true;
       continue;
     }
+    const p = t.partition;
     const budget = Math.min(t.partitionMaxBytes, maxBytes - bytes);
-    if (budget <= 0 && bytes > 0) {
-      const p = t.partition;
+    const issued = pending[i];
+    if (issued === null && budget <= 0 && bytes > 0) {
       out.push({ ...emptyPartition(t.partitionIndex, KafkaError.NONE, p.highWatermark, p.logStartOffset), records: Buffer.alloc(0) });
       continue;
     }
-    // KIP-74: the first partition with data returns at least one whole batch even over the limits.
-    const fetchOffset = requestedOffset(t.fetchOffset);
-    let read;
-    try {
-      read = fetchOffset === null ? ({ kind: 'offsetOutOfRange' } as const) : await t.partition.read(fetchOffset, Math.max(budget, 0), bytes === 0);
-    } catch {
-      // The partition was closed or deleted while this fetch waited.
+    const read = await (issued ?? readPartition(p, t.fetchOffset, Math.max(budget, 0), bytes === 0));
+    if (read.kind === 'failed') {
       out.push(emptyPartition(t.partitionIndex, KafkaError.UNKNOWN_TOPIC_OR_PARTITION));
       hasError = true;
       continue;
     }
     if (read.kind === 'offsetOutOfRange') {
-      const p = t.partition;
       out.push(emptyPartition(t.partitionIndex, KafkaError.OFFSET_OUT_OF_RANGE, p.highWatermark, p.logStartOffset));
       hasError = true;
       continue;
     }
     const r = read.result;
-    bytes += r.records.length;
-    out.push({ ...emptyPartition(t.partitionIndex, KafkaError.NONE, r.highWatermark, r.logStartOffset), records: r.records });
+    const records = bytes === 0 || r.records.length <= budget ? r.records : wholeBatchesWithin(r.records, Math.max(budget, 0));
+    bytes += records.length;
+    out.push({ ...emptyPartition(t.partitionIndex, KafkaError.NONE, r.highWatermark, r.logStartOffset), records });
   }
   return { partitions: out, bytes, hasError };
 }
