@@ -15,6 +15,7 @@ const groupSizes = opt('groups', '1,100,1000').split(',').filter(Boolean).map(Nu
 const idleSizes = opt('idle', '1000,10000').split(',').filter(Boolean).map(Number);
 const payloadBytes = 1024;
 const nodeArgs = process.argv.includes('--no-fsync') ? ['--no-fsync'] : [];
+if (process.argv.includes('--cpu-prof-dir')) nodeArgs.push('--cpu-prof-dir', opt('cpu-prof-dir', '.')); // per-node CPU profile of the bench window
 
 async function cluster(groups: number, tickMs: number, extra: string[] = []): Promise<{ nodes: NodeProcess[]; root: string }> {
   const root = mkdtempSync(join(tmpdir(), 'raft-bench-'));
@@ -75,25 +76,34 @@ async function idle(groups: number): Promise<void> {
   } finally { await stop(c); }
 }
 
-/** The same node process, WAL and load with a single-voter group: the local append + fsync baseline. */
-async function local(): Promise<void> {
+/**
+ * Local append baselines: the same node process, WAL, fsync and load on single-voter groups (no replication).
+ * `processes` = 1: one process alone on the box; 3: three such processes at once, each with its own WAL, sharing
+ * the cores and the disk the way the three replicas of the replicated runs do (the fair baseline on this machine).
+ */
+async function local(processes: number): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'raft-bench-'));
-  const n = new NodeProcess(1, join(root, 'n1'), ['--groups', '1', '--voters', '1', '--tick-ms', '50', ...nodeArgs]);
+  const inflight = Number(opt('inflight', '0')) || 64;
+  const nodes = Array.from({ length: processes }, (_, i) => new NodeProcess(1, join(root, `n${i}`), ['--groups', '1', '--voters', '1', '--tick-ms', '50', ...nodeArgs]));
   try {
-    await n.start();
-    n.send('peers {}');
+    await Promise.all(nodes.map((n) => n.start()));
+    for (const n of nodes) n.send('peers {}');
     await sleep(1500);
-    const from = n.lines.length;
-    n.send(`bench ${seconds} ${Number(opt('inflight', '0')) || 64} ${payloadBytes}`);
-    const r = JSON.parse((await n.waitFor(/^bench (.*)$/, (seconds + 30) * 1000, from))[1]!) as BenchLine;
-    console.log(`local 1-voter group   | inflight/group ${Number(opt('inflight', '0')) || 64} | ${(r.committed / seconds).toFixed(0).padStart(7)} commits/s | ${((r.committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${r.p50Ms.toFixed(2)} ms | p99 ${r.p99Ms.toFixed(2)} ms | ${r.syncs} fsyncs`);
+    const from = nodes.map((n) => n.lines.length);
+    for (const n of nodes) n.send(`bench ${seconds} ${inflight} ${payloadBytes}`);
+    const rs: BenchLine[] = [];
+    for (const [i, n] of nodes.entries()) rs.push(JSON.parse((await n.waitFor(/^bench (.*)$/, (seconds + 30) * 1000, from[i]))[1]!) as BenchLine);
+    const committed = rs.reduce((a, r) => a + r.committed, 0);
+    const cpuMs = rs.reduce((a, r) => a + r.cpuUserMs + r.cpuSystemMs, 0);
+    const rounds = rs.reduce((a, r) => a + r.rounds, 0);
+    console.log(`local ${processes}x1-voter group | inflight/group ${inflight} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${Math.max(...rs.map((r) => r.p50Ms)).toFixed(2)} ms | p99 ${Math.max(...rs.map((r) => r.p99Ms)).toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${rs.reduce((a, r) => a + r.syncs, 0)} fsyncs`);
   } finally {
-    n.kill9();
-    await n.exited;
+    for (const n of nodes) n.kill9();
+    await Promise.all(nodes.map((n) => n.exited));
     rmSync(root, { recursive: true, force: true });
   }
 }
 
-if (!process.argv.includes('--no-local')) await local();
+if (!process.argv.includes('--no-local')) { await local(1); await local(3); }
 for (const g of groupSizes) await throughput(g);
 for (const g of idleSizes) await idle(g);

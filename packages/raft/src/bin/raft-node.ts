@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // A standalone Raft node process (used by the multi-process test and the benchmark).
-// Usage: node raft-node.js --id N --dir DIR --groups G [--voters 1,2,3] [--tick-ms 20] [--events] [--no-fsync]
+// Usage: node raft-node.js --id N --dir DIR --groups G [--voters 1,2,3] [--tick-ms 20] [--events] [--no-fsync] [--cpu-prof-dir DIR]
 // Control over stdin/stdout, one line per command/event (control plane only; Raft traffic is the TCP transport):
 //   stdout: listening <port> | leader <group> <leaderId> <term> <role> | applied <group> <index> <text> | restored <group> <index>
 //           committed <req> <index> | failed <req> <reason> <leaderId> | bench <json>
 //   stdin:  peers <json {id: port}> | propose <req> <group> <text> | bench <seconds> <inflightPerGroup> <payloadBytes>
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import { RaftHost, type GroupStateMachine } from '../host/raft-host.js';
 import { FileWal } from '../storage/file-wal.js';
 import { bootstrapState } from '../storage/storage.js';
@@ -72,6 +74,9 @@ async function bench(seconds: number, inflight: number, payloadBytes: number): P
   const payload = Buffer.alloc(payloadBytes, 0x61);
   const latencies: number[] = [];
   let committed = 0;
+  const profDir = process.argv.includes('--cpu-prof-dir') ? arg('cpu-prof-dir') : null;
+  const session = profDir === null ? null : new Session();
+  if (session !== null) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
   const cpu0 = process.cpuUsage();
   const hostStats0 = { ...host.stats };
   const deadline = performance.now() + seconds * 1000;
@@ -87,7 +92,14 @@ async function bench(seconds: number, inflight: number, payloadBytes: number): P
     }
   };
   await Promise.all(led.flatMap((g) => Array.from({ length: inflight }, () => loop(g))));
+  // a profiled follower (no groups led) keeps profiling for the whole window
+  if (session !== null) await new Promise((res) => setTimeout(res, Math.max(0, deadline - performance.now())));
   const cpu = process.cpuUsage(cpu0);
+  if (session !== null) {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(`${profDir}/node-${id}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
+    session.disconnect();
+  }
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
   out(`bench ${JSON.stringify({

@@ -117,6 +117,17 @@ export interface Ready {
   readonly readStates: readonly ReadState[];
 }
 
+/**
+ * Whether a Ready must be durable before its messages leave and before advance (etcd's MustSync): new entries, a
+ * snapshot, or a new term or vote. A hard state that only moves the commit index may be staged and ride the next
+ * sync: the commit index is volatile in Raft (a node restarting with an older one relearns it from the leader), and
+ * entries it covers are already durable on a quorum. `previous` is the hard state last handed to storage.
+ */
+export function readyMustSync(rd: Ready, previous: HardState): boolean {
+  if (rd.entries.length > 0 || rd.snapshot !== null) return true;
+  return rd.hardState !== null && (rd.hardState.term !== previous.term || rd.hardState.vote !== previous.vote);
+}
+
 /** What a node loads from storage at start. */
 export interface InitialState {
   readonly hardState: HardState;

@@ -7,7 +7,7 @@
 // (natural batching: the busier the host, the more proposals share one fsync and one network write).
 import { RaftNode, type ProposeResult } from '../core/raft.js';
 import type { ConfChange } from '../core/conf.js';
-import { MessageType, Role, emptyMessage, type Entry, type InitialState, type NodeId, type RaftGroupId, type RaftIndex, type ReadState, type Ready, type Snapshot, type SnapshotMeta, type Term } from '../core/types.js';
+import { MessageType, Role, emptyMessage, readyMustSync, type HardState, type Entry, type InitialState, type NodeId, type RaftGroupId, type RaftIndex, type ReadState, type Ready, type Snapshot, type SnapshotMeta, type Term } from '../core/types.js';
 import type { RaftStorage } from '../storage/storage.js';
 import type { GroupMessage } from '../transport/codec.js';
 import type { RaftTransport } from '../transport/transport.js';
@@ -59,7 +59,11 @@ class HostedGroup {
   /** Not ticked: an idle group whose leader stopped heartbeating (see RaftHost quiescence). */
   quiesced = false;
   idleTicks = 0;
-  constructor(readonly id: RaftGroupId, readonly raft: RaftNode, readonly storage: RaftStorage, readonly sm: GroupStateMachine) {}
+  /** The hard state last handed to storage (a commit-only change need not be synced before its messages leave). */
+  hardState: HardState;
+  constructor(readonly id: RaftGroupId, readonly raft: RaftNode, readonly storage: RaftStorage, readonly sm: GroupStateMachine, hardState: HardState) {
+    this.hardState = hardState;
+  }
 }
 
 export class RaftHost {
@@ -90,7 +94,7 @@ export class RaftHost {
       maxInflight: this.opts.maxInflight, maxMsgBytes: this.opts.maxMsgBytes, random: Math.random,
       snapshotData: (meta) => sm.snapshotData(meta),
     }, loaded);
-    const g = new HostedGroup(id, raft, storage, sm);
+    const g = new HostedGroup(id, raft, storage, sm, loaded.hardState);
     this.groups.set(id, g);
     this.markDirty(g);
     return raft;
@@ -239,11 +243,14 @@ export class RaftHost {
         this.dirty.clear();
         if (work.length === 0) break;
         this.stats.rounds++;
+        // `wrote`: some Ready must be durable before its messages and advance (entries, snapshot, term or vote);
+        // a commit-only hard state is staged and rides the next sync (see readyMustSync)
         let wrote = false;
         for (const { g, rd } of work) {
-          if (rd.hardState !== null) { g.storage.setHardState(rd.hardState); wrote = true; }
-          if (rd.snapshot !== null) { g.storage.applySnapshot(rd.snapshot); wrote = true; }
-          if (rd.entries.length > 0) { g.storage.append(rd.entries); wrote = true; }
+          if (readyMustSync(rd, g.hardState)) wrote = true;
+          if (rd.hardState !== null) { g.storage.setHardState(rd.hardState); g.hardState = rd.hardState; }
+          if (rd.snapshot !== null) g.storage.applySnapshot(rd.snapshot);
+          if (rd.entries.length > 0) g.storage.append(rd.entries);
         }
         // A leader's outgoing replication may leave before its own fsync (it counts itself toward a commit only
         // after advance(), i.e. after the sync); everything else (votes, acks) waits for durability.

@@ -4,7 +4,7 @@
 // everything and requires a fresh proposal to commit on every voter.
 import { applyConfChange, type ConfChange } from '../core/conf.js';
 import { RaftNode } from '../core/raft.js';
-import { EntryType, Role, type Message, type NodeId, type RaftIndex, type Ready, type Snapshot, type SnapshotMeta } from '../core/types.js';
+import { EntryType, Role, readyMustSync, type HardState, type Message, type NodeId, type RaftIndex, type Ready, type Snapshot, type SnapshotMeta } from '../core/types.js';
 import { MemoryStorage, bootstrapState } from '../storage/storage.js';
 import { Checker, entryKey, mixHash } from './checker.js';
 import { EventQueue, Prng } from './prng.js';
@@ -35,6 +35,8 @@ interface SimNode {
   storage: MemoryStorage;
   up: boolean;
   syncing: Ready | null;
+  /** the hard state last handed to storage */
+  hardState: HardState;
   incarnation: number;
   smIndex: number;
   smHash: number;
@@ -87,7 +89,7 @@ export function runSimulation(opts: SimOptions): SimResult {
   for (const id of allIds) {
     const init = bootstrapState(initialVoters.includes(id) ? initialVoters : []);
     nodes.set(id, {
-      id, raft: null, storage: new MemoryStorage(init), up: false, syncing: null, incarnation: 0,
+      id, raft: null, storage: new MemoryStorage(init), up: false, syncing: null, hardState: init.hardState, incarnation: 0,
       smIndex: 0, smHash: 0, snapshot: null, checkedCommit: 0, proposed: new Map(),
     });
     side.set(id, 0);
@@ -98,6 +100,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     n.incarnation++;
     n.syncing = null;
     const init = n.storage.load();
+    n.hardState = init.hardState;
     const snap = n.storage.loadSnapshot();
     n.snapshot = snap;
     if (snap !== null) restoreSm(n, snap.data);
@@ -154,14 +157,16 @@ export function runSimulation(opts: SimOptions): SimResult {
       log(`node ${n.id} leader term ${raft.term} last ${raft.lastIndex}`);
       checker.leaderElected(n.id, raft.term, raft.log);
     }
-    if (rd.hardState !== null) n.storage.setHardState(rd.hardState);
+    // like RaftHost: a Ready that only moves the commit index is staged without a sync (a crash may lose it)
+    const mustSync = readyMustSync(rd, n.hardState);
+    if (rd.hardState !== null) { n.storage.setHardState(rd.hardState); n.hardState = rd.hardState; }
     if (rd.snapshot !== null) n.storage.applySnapshot(rd.snapshot);
     if (rd.entries.length > 0) n.storage.append(rd.entries);
     n.syncing = rd;
     const incarnation = n.incarnation;
     queue.push(now + rng.int(0, 2), () => {
       if (!n.up || n.incarnation !== incarnation) return;
-      n.storage.sync();
+      if (mustSync) n.storage.sync();
       for (const m of rd.messages) send(m);
       if (rd.snapshot !== null) {
         restoreSm(n, rd.snapshot.data);
