@@ -74,6 +74,12 @@ export class RaftNode {
   private readStates: ReadState[] = [];
 
   private msgs: Message[] = [];
+  /**
+   * Appends owed to every follower, built once in ready() instead of once per proposal or per acknowledgement:
+   * 0 none, 1 new entries only, 2 also an empty Append when there is nothing new (it carries a new commit index).
+   * Messages leave only through ready() anyway, so this coalesces them without delaying any.
+   */
+  private bcastOwed: 0 | 1 | 2 = 0;
   private pendingSnapshot: Snapshot | null = null;
   private prevHardState: HardState;
   private prevSoftState: SoftState;
@@ -264,12 +270,13 @@ export class RaftNode {
   hasReady(): boolean {
     if (this.outstandingReady !== null) return false;
     return this.msgs.length > 0 || this.pendingSnapshot !== null || this.log.unstableFrom <= this.log.lastIndex()
-      || this.log.committed > this.log.applying || this.readStates.length > 0
+      || this.bcastOwed !== 0 || this.log.committed > this.log.applying || this.readStates.length > 0
       || !sameHardState(this.prevHardState, this.hardState()) || !sameSoftState(this.prevSoftState, this.softState());
   }
 
   ready(): Ready {
     if (this.outstandingReady !== null) throw new Error('ready() called twice without advance()');
+    this.flushOwedBroadcast();
     const hs = this.hardState();
     const ss = this.softState();
     const from = Math.max(this.log.applying + 1, this.log.firstIndex());
@@ -311,7 +318,7 @@ export class RaftNode {
       if (this.roleValue === Role.Leader) {
         const self = this.prs.get(this.id);
         if (self !== undefined) self.maybeUpdate(this.log.unstableFrom - 1);
-        if (this.maybeCommit()) this.bcastAppend();
+        if (this.maybeCommit()) this.owe(2);
       }
     }
   }
@@ -497,7 +504,7 @@ export class RaftNode {
     else if (pr.state === ProgressState.Snapshot && pr.match >= pr.pendingSnapshot) { pr.becomeProbe(); pr.becomeReplicate(); }
     else if (pr.state === ProgressState.Replicate) pr.inflights.freeLE(m.index);
 
-    if (this.maybeCommit()) this.bcastAppend();
+    if (this.maybeCommit()) this.owe(2);
     else if (wasPaused) this.sendAppend(m.from, true);
     while (this.sendAppend(m.from, false)) { /* pipeline while the window allows */ }
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
@@ -595,6 +602,23 @@ export class RaftNode {
 
   private bcastAppend(): void {
     for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id, true);
+  }
+
+  /** Defers a broadcast to ready() (see bcastOwed). */
+  private owe(level: 1 | 2): void { if (level > this.bcastOwed) this.bcastOwed = level; }
+
+  private flushOwedBroadcast(): void {
+    const level = this.bcastOwed;
+    this.bcastOwed = 0;
+    if (level === 0 || this.roleValue !== Role.Leader) return;
+    // a follower already sent an Append with the current commit index in this Ready needs no empty one
+    let informed: Set<NodeId> | null = null;
+    if (level === 2) {
+      for (const m of this.msgs) {
+        if (m.type === MessageType.Append && m.commit >= this.log.committed) (informed ??= new Set()).add(m.to);
+      }
+    }
+    for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id, level === 2 && informed?.has(id) !== true);
   }
 
   private bcastHeartbeat(readSeq: number): void {
@@ -708,7 +732,7 @@ export class RaftNode {
     const index = this.log.lastIndex() + 1;
     this.log.append([{ index: index as RaftIndex, term: this.currentTerm as Term, type, data }]);
     if (type === EntryType.ConfChange) this.onLogChanged(index);
-    this.bcastAppend();
+    this.owe(type === EntryType.ConfChange ? 2 : 1);
     return index;
   }
 
