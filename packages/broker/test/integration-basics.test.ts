@@ -198,6 +198,34 @@ test('a multi-partition fetch (partitions read concurrently) keeps request order
   assert.deepEqual((await fetchAll(10, 10, [1, 2])).map(countOf), [1, 0]);
 });
 
+test('large fetches (pooled read windows, recycled after each response is written) return exact bytes on concurrent connections', async () => {
+  await createTopic('pooled');
+  const sent: Buffer[] = [];
+  for (let i = 0; i < 12; i++) {
+    const batch = batchOf(Array.from({ length: 20 }, (_, r) => ({ key: null, value: Buffer.alloc(1000, (i * 20 + r) & 0xff) })));
+    sent.push(Buffer.from(batch));
+    assert.equal((await produce(client, 'pooled', 0, batch, -1)).errorCode, ErrorCode.NONE);
+  }
+  const values = (records: Buffer | null): number[] => recordsIn(records).map((r) => r.value![0]!);
+  const expected = Array.from({ length: 240 }, (_, i) => i & 0xff);
+  const clients = await Promise.all([0, 1, 2].map(() => WireClient.connect(broker.kafka.host, broker.kafka.port)));
+  try {
+    await Promise.all(
+      clients.map(async (c, n) => {
+        for (let round = 0; round < 8; round++) {
+          const from = (round + n) % 3 === 0 ? 0 : 20 * ((round + n) % 6);
+          const got = await fetchOnce(c, 'pooled', 0, from, { partitionMaxBytes: 1 << 20 });
+          assert.equal(got.errorCode, ErrorCode.NONE);
+          assert.ok(got.records.length > 64 * 1024 || from > 0);
+          assert.deepEqual(values(got.records), expected.slice(from), `connection ${n}, round ${round}`);
+        }
+      }),
+    );
+  } finally {
+    for (const c of clients) c.close();
+  }
+});
+
 test('a corrupt batch is refused with CORRUPT_MESSAGE and an oversized one with MESSAGE_TOO_LARGE', async () => {
   await createTopic('strict', 1, [{ name: 'max.message.bytes', value: '2000' }]);
   const bad = batchOf([{ key: null, value: Buffer.from('hello') }]);

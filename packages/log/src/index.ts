@@ -17,3 +17,4 @@ export type { LogLogger } from './log-logger.js';
 export type { BatchHeaderInfo } from './batch-header.js';
 export { FlushScheduler, sharedFlushScheduler, type IntervalFlushable } from './flush-scheduler.js';
 export type { SyncKind, SyncObserver } from './durable-file.js';
+export { ReadBufferPool, releaseReadBuffer, sharedReadBufferPool } from './read-buffer-pool.js';

@@ -35,6 +35,11 @@ export interface ConnectionEvents {
   onBytesOut(n: number): void;
   onBadInput(reason: string): void;
   onClose(connection: Connection): void;
+  /**
+   * A chunked response has been handed to the kernel (or dropped with the socket): nothing here reads its chunks
+   * again, so read buffers among them may be recycled.
+   */
+  onResponseWritten?(chunks: readonly Buffer[]): void;
 }
 
 interface Slot {
@@ -161,10 +166,16 @@ export class Connection {
         this.socket.write(response);
       } else {
         // Corked: the chunks leave in one writev.
-        for (const chunk of response) {
+        const last = response.length - 1;
+        response.forEach((chunk, i) => {
           this.events.onBytesOut(chunk.length);
-          this.socket.write(chunk);
-        }
+          if (i === last && this.events.onResponseWritten !== undefined) {
+            // Called once the write completed or failed (the socket then holds no reference to the chunks).
+            this.socket.write(chunk, () => this.events.onResponseWritten!(response));
+          } else {
+            this.socket.write(chunk);
+          }
+        });
       }
     }
     this.socket.uncork();

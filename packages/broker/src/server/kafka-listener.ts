@@ -1,6 +1,7 @@
 // The Kafka TCP listener: accepts connections and tracks them so shutdown can drain them.
 import { createServer, type Server, type AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { releaseReadBuffer } from '@tributary/log';
 import type { HostPort } from '../config.js';
 import { Connection, type ConnectionLimits, type FrameRouter } from './connection.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
@@ -24,6 +25,10 @@ export class KafkaListener {
           onClose: (c) => {
             this.connections.delete(c);
             metrics.connections.dec();
+          },
+          // Fetch responses carry record sets read into pooled buffers; recycle them once sent.
+          onResponseWritten: (chunks) => {
+            for (const chunk of chunks) releaseReadBuffer(chunk);
           },
         },
         logger,
