@@ -97,14 +97,14 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     const node = this.node!;
     const dir = this.raftPartitionDir(topic.name, partition, group);
     const log = await this.openStorage(dir, this.logConfigFor(topic));
-    let skip: number;
+    let recovered;
     try {
-      skip = await RaftPartition.countBatches(log);
+      recovered = await RaftPartition.recover(log);
     } catch (err) {
       await log.close();
       throw err;
     }
-    const p = new RaftPartition(topic.name, partition, raftGroupId(group), log, node.host, skip, this.clusterLogger.child({ topic: topic.name, partition }), this.onFatal);
+    const p = new RaftPartition(topic.name, partition, raftGroupId(group), log, node.host, recovered, this.clusterLogger.child({ topic: topic.name, partition }), this.onFatal);
     node.hostGroup(raftGroupId(group), replicas, {
       apply: (entries) => p.apply(entries),
       restore: (snap) => p.restore(snap),
@@ -117,7 +117,7 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     const list = this.hosted.get(topic.name) ?? [];
     list[partition] = p;
     this.hosted.set(topic.name, list);
-    this.clusterLogger.info({ topic: topic.name, partition, raftGroup: group, replicas, batchesInLog: skip }, 'hosting partition replica');
+    this.clusterLogger.info({ topic: topic.name, partition, raftGroup: group, replicas, batchesInLog: recovered.batches.length }, 'hosting partition replica');
   }
 
   /** Records a new partition leader in the metadata group (for brokers that do not host the partition). */

@@ -5,17 +5,26 @@
 // Entry format: u8 flags (bit0 = LogAppendTime), u64 appendTimeMs, then the record batch bytes as validated by the
 // leader. The append time travels in the entry so that every replica stamps and rolls segments identically.
 //
+// Idempotent producers: sequence checks run at APPLY time, on every replica, against a producer-state table built
+// from the replica's own log, so every replica takes the same decision for the same entry (a duplicate or out-of-order
+// entry is committed but appends nothing; the leader answers the proposer with the original offset or the error).
+// A retry sent to a new leader after a leader change is therefore recognised as a duplicate.
+//
 // Restart invariant (no Raft compaction of partition groups yet, so the host replays the group's committed log from
-// index 1): the log holds exactly the batches of the first B data entries of the committed log, for some B, because
-// committed entries never change and are appended in order, one batch per data entry. At open we count the batches
-// in the log (B) and skip the first B data entries of the replay; later entries are appended. A crash that lost an
-// unflushed log tail only makes B smaller (those entries are appended again). Acknowledgements never depend on the
-// partition log's fsync: an entry is acknowledged once committed, i.e. durable in a quorum of Raft WALs.
+// index 1): the log holds exactly the batches appended by a prefix of the committed log, in order, because committed
+// entries never change and apply is deterministic. At open we read the producer fields of every batch in the log;
+// during the replay, a data entry whose producer fields match the next batch of that list was appended originally
+// (skip it, advance); one that does not match was rejected originally (skip it). A rejected entry can never match
+// the next appended batch: with no append between them the producer state is the same, so the verdict would be.
+// Once the list is used up, entries are applied normally. A crash that lost an unflushed log tail only shortens the
+// list (those entries are appended again). Acknowledgements never depend on the partition log's fsync: an entry is
+// acknowledged once committed, i.e. durable in a quorum of Raft WALs.
 import type { Logger } from 'pino';
 import { kafkaOffset, type KafkaOffset } from '@tributary/log';
 import { EntryType, Role, type Entry, type RaftGroupId, type RaftHost, type Snapshot } from '@tributary/raft';
 import type { Acks, PartitionReplica, ProduceOutcome, ProducedBatch, ReadOutcome } from '../partitions/partition-replica.js';
 import type { StorageLog } from '../partitions/storage-log.js';
+import { ProducerStateTable, lastSequenceOf } from '../partitions/producer-state.js';
 
 const ENTRY_HEADER_BYTES = 9;
 const FLAG_LOG_APPEND_TIME = 1;
@@ -23,6 +32,37 @@ const FLAG_LOG_APPEND_TIME = 1;
 const APPLIED_RESULTS_MAX = 4096;
 /** partitionLeaderEpoch field of a v2 batch header (not covered by the batch CRC). */
 const PARTITION_LEADER_EPOCH_AT = 12;
+const LAST_OFFSET_DELTA_AT = 23;
+const PRODUCER_ID_AT = 43;
+const PRODUCER_EPOCH_AT = 51;
+const BASE_SEQUENCE_AT = 53;
+const NO_PRODUCER_ID = -1;
+
+/** The producer fields of a batch: what identifies it for idempotence (and for the restart replay). */
+export interface BatchIdentity {
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly lastOffsetDelta: number;
+}
+
+/** What a replica holds at open: its producer state and the identities of the batches already in its log. */
+export interface RecoveredPartition {
+  readonly producers: ProducerStateTable;
+  readonly batches: BatchIdentity[];
+}
+
+function identityOf(batch: Buffer): BatchIdentity {
+  return {
+    producerId: Number(batch.readBigInt64BE(PRODUCER_ID_AT)),
+    producerEpoch: batch.readInt16BE(PRODUCER_EPOCH_AT),
+    baseSequence: batch.readInt32BE(BASE_SEQUENCE_AT),
+    lastOffsetDelta: batch.readInt32BE(LAST_OFFSET_DELTA_AT),
+  };
+}
+
+const sameIdentity = (a: BatchIdentity, b: BatchIdentity): boolean =>
+  a.producerId === b.producerId && a.producerEpoch === b.producerEpoch && a.baseSequence === b.baseSequence && a.lastOffsetDelta === b.lastOffsetDelta;
 
 export function encodePartitionEntry(records: Buffer, logAppendTime: boolean, appendTimeMs: number): Buffer {
   const out = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + records.length);
@@ -34,11 +74,15 @@ export function encodePartitionEntry(records: Buffer, logAppendTime: boolean, ap
 
 export class RaftPartition implements PartitionReplica {
   private readonly hwListeners = new Set<() => void>();
-  private readonly results = new Map<number, { baseOffset: KafkaOffset; logAppendTimeMs: number }>();
+  private readonly results = new Map<number, ProduceOutcome>();
   private closed = false;
+  private readonly producers: ProducerStateTable;
+  /** Batches already in the log at open, matched against the replayed entries (see the restart invariant). */
+  private replayBatches: BatchIdentity[];
+  private replayCursor = 0;
 
   /**
-   * @param batchesToSkip batches already in the log (counted at open): the replay's first data entries.
+   * @param recovered what `recover` read from the log at open.
    * @param onApplyFailure called when an append fails during apply: the replica can no longer follow the group
    *   (the process should exit and recover by replay).
    */
@@ -48,22 +92,41 @@ export class RaftPartition implements PartitionReplica {
     readonly raftGroup: RaftGroupId,
     private readonly log: StorageLog,
     private readonly host: RaftHost,
-    private batchesToSkip: number,
+    recovered: RecoveredPartition,
     private readonly logger: Logger,
     private readonly onApplyFailure: (err: Error) => void,
-  ) {}
+  ) {
+    this.producers = recovered.producers;
+    this.replayBatches = recovered.batches;
+  }
 
-  /** Counts the batches of an opened log (see the restart invariant). */
-  static async countBatches(log: StorageLog): Promise<number> {
+  /** Reads the producer fields of every batch of an opened log (see the restart invariant). */
+  static async recover(log: StorageLog): Promise<RecoveredPartition> {
     if (log.logStartOffset !== 0) {
       throw new Error('assertion: a Raft partition log never moves its start offset (no retention/compaction in cluster mode yet)');
     }
-    let count = 0;
-    await log.scanBatchHeaders(0, () => {
-      count++;
+    const producers = new ProducerStateTable();
+    const batches: BatchIdentity[] = [];
+    await log.scanBatchHeaders(0, (h) => {
+      const lastOffsetDelta = h.lastOffset - h.baseOffset;
+      batches.push({ producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, lastOffsetDelta });
+      if (h.producerId !== NO_PRODUCER_ID) {
+        producers.record(h.producerId, h.producerEpoch, {
+          firstSeq: h.baseSequence,
+          lastSeq: lastSequenceOf(h.baseSequence, lastOffsetDelta),
+          firstOffset: h.baseOffset,
+          lastOffset: h.lastOffset,
+          timestampMs: h.maxTimestampMs,
+        });
+      }
       return true;
     });
-    return count;
+    return { producers, batches };
+  }
+
+  /** Batches found in the log at open that the replay has not reached yet. */
+  get replayPending(): number {
+    return this.replayBatches.length - this.replayCursor;
   }
 
   get logStartOffset(): KafkaOffset {
@@ -97,30 +160,66 @@ export class RaftPartition implements PartitionReplica {
     for (const e of entries) {
       if (e.type !== EntryType.Normal || e.data.length === 0) continue; // leader no-op, configuration change
       if (this.closed) return;
-      if (this.batchesToSkip > 0) {
-        this.batchesToSkip--;
+      const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
+      const view = data.subarray(ENTRY_HEADER_BYTES);
+      const id = identityOf(view);
+      if (this.replayCursor < this.replayBatches.length) {
+        // Replay of an entry applied before the restart: appended then iff it is the next batch of the log.
+        if (sameIdentity(this.replayBatches[this.replayCursor]!, id)) this.replayCursor++;
+        else if (id.producerId === NO_PRODUCER_ID) {
+          this.fail(new Error(`assertion: replayed entry ${e.index} is not the next batch of the log`), e.index);
+          return;
+        }
+        if (this.replayCursor === this.replayBatches.length) this.replayBatches = [];
         continue;
       }
-      const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
+      if (id.producerId !== NO_PRODUCER_ID) {
+        const verdict = this.producers.check(id.producerId, id.producerEpoch, id.baseSequence, lastSequenceOf(id.baseSequence, id.lastOffsetDelta));
+        if (verdict.kind !== 'append') {
+          this.remember(e.index, verdict.kind === 'duplicate'
+            ? { kind: 'duplicate', baseOffset: kafkaOffset(verdict.batch.firstOffset), logAppendTimeMs: -1 }
+            : verdict.kind === 'staleEpoch'
+              ? { kind: 'invalidProducerEpoch', message: verdict.message }
+              : { kind: 'outOfOrderSequence', message: verdict.message });
+          continue;
+        }
+      }
       // A copy: the log patches baseOffset and the leader epoch in place, and the entry stays in Raft's memory.
-      const batch = Buffer.from(data.subarray(ENTRY_HEADER_BYTES));
+      const batch = Buffer.from(view);
       batch.writeInt32BE(e.term, PARTITION_LEADER_EPOCH_AT);
       const logAppendTime = (data.readUInt8(0) & FLAG_LOG_APPEND_TIME) !== 0;
       const nowMs = Number(data.readBigUInt64BE(1));
       try {
         const r = this.log.append(batch, { nowMs, logAppendTime });
         if (r instanceof Promise) throw new Error('assertion: the partition log appends synchronously');
-        this.results.set(e.index, { baseOffset: r.baseOffset, logAppendTimeMs: r.logAppendTimeMs });
-        if (this.results.size > APPLIED_RESULTS_MAX) this.results.delete(this.results.keys().next().value!);
+        if (id.producerId !== NO_PRODUCER_ID) {
+          this.producers.record(id.producerId, id.producerEpoch, {
+            firstSeq: id.baseSequence,
+            lastSeq: lastSequenceOf(id.baseSequence, id.lastOffsetDelta),
+            firstOffset: r.baseOffset,
+            lastOffset: r.lastOffset,
+            timestampMs: nowMs,
+          });
+        }
+        this.remember(e.index, { kind: 'appended', baseOffset: r.baseOffset, logAppendTimeMs: logAppendTime ? r.logAppendTimeMs : -1 });
         appended = true;
       } catch (err) {
-        this.closed = true;
-        this.logger.fatal({ err, topic: this.topic, partition: this.partition, raftIndex: e.index }, 'applying a committed batch failed');
-        this.onApplyFailure(err as Error);
+        this.fail(err as Error, e.index);
         return;
       }
     }
     if (appended) for (const l of [...this.hwListeners]) l();
+  }
+
+  private remember(index: number, outcome: ProduceOutcome): void {
+    this.results.set(index, outcome);
+    if (this.results.size > APPLIED_RESULTS_MAX) this.results.delete(this.results.keys().next().value!);
+  }
+
+  private fail(err: Error, raftIndex: number): void {
+    this.closed = true;
+    this.logger.fatal({ err, topic: this.topic, partition: this.partition, raftIndex }, 'applying a committed batch failed');
+    this.onApplyFailure(err);
   }
 
   restore(_snapshot: Snapshot): void {
@@ -149,8 +248,8 @@ export class RaftPartition implements PartitionReplica {
     if (!r.ok) return { kind: 'storageError', message: `NOT_LEADER_OR_FOLLOWER: ${r.reason} (leader ${r.leaderId})` };
     const applied = this.results.get(r.index);
     this.results.delete(r.index);
-    if (applied === undefined) throw new Error(`assertion: committed entry ${r.index} of ${this.topic}-${this.partition} has no applied offset`);
-    return { kind: 'appended', baseOffset: applied.baseOffset, logAppendTimeMs: logAppendTime ? applied.logAppendTimeMs : -1 };
+    if (applied === undefined) throw new Error(`assertion: committed entry ${r.index} of ${this.topic}-${this.partition} has no applied outcome`);
+    return applied;
   }
 
   async read(fetchOffset: KafkaOffset, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome> {
@@ -192,7 +291,7 @@ export class RaftPartition implements PartitionReplica {
     return Promise.resolve();
   }
 
-  /** Producer state is not kept per Raft partition yet (idempotence across leader changes is a later step). */
+  /** Producer state is rebuilt from the log's batch headers at open (no snapshot file in cluster mode yet). */
   saveProducerState(): Promise<void> {
     return Promise.resolve();
   }

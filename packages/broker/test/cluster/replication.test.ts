@@ -1,7 +1,7 @@
 // Step 3-4 of issue 5: partitions as Raft groups. Three broker processes, a 3-partition RF 3 topic; acks=all produce
 // to the partition leaders, byte-exact fetch; kill -9 a partition leader, a new leader is elected, producing
 // continues after a metadata refresh; after the killed node restarts, every replica's log is byte-identical and
-// holds every acknowledged record exactly once; a whole-cluster restart replays without duplicating anything.
+// holds every acknowledged record exactly once (an idempotent retry at the new leader is a duplicate); a whole-cluster restart replays without duplicating anything.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -118,6 +118,16 @@ test('RF 3 partitions as Raft groups: acks=all, byte-exact fetch, leader kill -9
       assert.equal(at, f.records.length);
     }
 
+    // An idempotent producer's batch (sequence 0) on partition 0, acknowledged by the current leader.
+    const init = await withClient(port(1), (c) => c.request(ApiKey.InitProducerId, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1, producerEpoch: -1 }));
+    assert.equal(init.errorCode, ErrorCode.NONE);
+    const idem = (seq: number, values: string[]): Buffer =>
+      Buffer.from(batchOf(values.map((v) => ({ key: null, value: Buffer.from(v) })), { producerId: init.producerId, producerEpoch: 0, baseSequence: seq }));
+    const idemFirst = await produce(port(leaderOf[0]!), 0, idem(0, ['idem-0a', 'idem-0b']));
+    assert.equal(idemFirst.errorCode, ErrorCode.NONE);
+    assert.equal(idemFirst.baseOffset, acked.get(0)!.length);
+    acked.get(0)!.push('idem-0a', 'idem-0b');
+
     // kill -9 the leader of partition 0; the others elect a new leader; producing continues after a refresh.
     const victim = leaderOf[0]!;
     nodes.get(victim)!.proc.kill('SIGKILL');
@@ -126,6 +136,18 @@ test('RF 3 partitions as Raft groups: acks=all, byte-exact fetch, leader kill -9
     const after = await leaders(port(survivor), victim);
     leaderOf = after;
     for (let p = 0; p < PARTITIONS; p++) await produceRound(p, 'second', 5);
+
+    // The idempotent batch retried at the NEW leader is a duplicate (original offset, nothing appended); the next
+    // sequence appends; a gap is refused.
+    const retried = await produce(port(leaderOf[0]!), 0, idem(0, ['idem-0a', 'idem-0b']));
+    assert.equal(retried.errorCode, ErrorCode.NONE);
+    assert.equal(retried.baseOffset, idemFirst.baseOffset, 'a retry across a leader change gets the original offset');
+    const idemNext = await produce(port(leaderOf[0]!), 0, idem(2, ['idem-2']));
+    assert.equal(idemNext.errorCode, ErrorCode.NONE);
+    assert.equal(idemNext.baseOffset, acked.get(0)!.length);
+    acked.get(0)!.push('idem-2');
+    const gap = await produce(port(leaderOf[0]!), 0, idem(7, ['idem-7']));
+    assert.equal(gap.errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
 
     // The killed node restarts, replays its Raft log into its partition logs and catches up.
     const restarted = await startClusterNode(victim, clusterEnv(victim, dirs[victim - 1]!, clusterPorts, clusterId));
