@@ -47,6 +47,8 @@ export interface BoundAddresses {
 const SHUTDOWN_DRAIN_TIMEOUT_MS = 10_000;
 /** How long a cluster-mode start waits for a metadata quorum to register this broker. */
 const CLUSTER_JOIN_TIMEOUT_MS = 60_000;
+/** Cluster mode: how long a graceful shutdown waits for its Raft groups to elect other leaders. */
+const LEADERSHIP_HANDOFF_TIMEOUT_MS = 3_000;
 /** `<dataDir>/ports.json`: the bound addresses, present only while the broker serves. */
 export const PORTS_FILE = 'ports.json';
 
@@ -186,6 +188,10 @@ export class Broker implements BrokerState {
     this.ready = false;
     for (const l of [...this.shutdownListeners]) l();
     await rm(join(this.config.dataDir, PORTS_FILE), { force: true }).catch(() => undefined);
+    if (this.partitions instanceof ClusterPartitionRegistry) {
+      // Cluster mode: hand leadership to other replicas before we stop answering (bounded).
+      await this.partitions.transferLeadershipAway(LEADERSHIP_HANDOFF_TIMEOUT_MS).catch((err: unknown) => this.logger.warn({ err }, 'leadership transfer failed'));
+    }
     await this.listener?.close(SHUTDOWN_DRAIN_TIMEOUT_MS);
     this.serving = false;
     if (this.coordinator) {

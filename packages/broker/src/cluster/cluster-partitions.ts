@@ -3,12 +3,12 @@
 // metadata group, and serves them to the handlers through the PartitionRegistry surface.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { raftGroupId, Role } from '@tributary/raft';
+import { nodeId as nodeIdOf, raftGroupId, Role, type RaftGroupId } from '@tributary/raft';
 import type { BrokerConfig } from '../config.js';
 import { PartitionRegistry } from '../partitions/partition-registry.js';
 import type { LocalPartition } from '../partitions/local-partition.js';
 import type { OpenStorageLog } from '../partitions/storage-log.js';
-import type { ClusterNode } from './cluster-node.js';
+import { METADATA_RAFT_GROUP, type ClusterNode } from './cluster-node.js';
 import type { ClusterTopic } from './metadata-store.js';
 import { RaftPartition } from './raft-partition.js';
 
@@ -126,6 +126,37 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     if (!node || this.stopped) return;
     const r = await node.propose({ kind: 'partitionLeader', topic: p.topic, partition: p.partition, raftGroup: p.raftGroup, leaderId, term }, 10_000);
     if (r.kind === 'unavailable') this.clusterLogger.warn({ topic: p.topic, partition: p.partition, reason: r.reason }, 'could not record the partition leader');
+  }
+
+  /**
+   * Graceful shutdown, first step: hands every Raft group this node leads (partitions and the metadata group) to
+   * the most caught-up other voter, and waits (bounded) until it leads none, so clients see a new leader instead
+   * of an election timeout. Returns how many groups it led and how many it still leads.
+   */
+  async transferLeadershipAway(timeoutMs: number): Promise<{ led: number; stillLeading: number }> {
+    const node = this.node;
+    if (!node) return { led: 0, stillLeading: 0 };
+    const groups = [...this.byGroup.values()].map((p) => p.raftGroup as RaftGroupId);
+    groups.push(METADATA_RAFT_GROUP);
+    const leading = (): RaftGroupId[] => groups.filter((g) => node.host.group(g)?.role === Role.Leader);
+    const led = leading();
+    for (const g of led) {
+      const raft = node.host.group(g)!;
+      let best = 0;
+      let bestMatch = -1;
+      for (const [peer, pr] of raft.progress()) {
+        if (peer !== node.selfId && raft.conf.voters.includes(peer) && pr.match > bestMatch) {
+          best = peer;
+          bestMatch = pr.match;
+        }
+      }
+      if (best !== 0) node.host.transferLeadership(g, nodeIdOf(best));
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (leading().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const stillLeading = leading().length;
+    this.clusterLogger.info({ led: led.length, stillLeading }, 'leadership transferred away for shutdown');
+    return { led: led.length, stillLeading };
   }
 
   /** This node's replica of a partition (any role), for Metadata. */

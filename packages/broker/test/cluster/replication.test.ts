@@ -172,6 +172,18 @@ test('RF 3 partitions as Raft groups: acks=all, byte-exact fetch, leader kill -9
     const md = await metadata(port(victim), [TOPIC]);
     assert.equal(md.topics[0].partitions.length, PARTITIONS);
 
+    // Graceful shutdown of a partition leader hands its groups to other replicas first.
+    const graceful = leaderOf[1]!;
+    nodes.get(graceful)!.proc.kill('SIGTERM');
+    assert.equal(await nodes.get(graceful)!.exited, 0);
+    const handoff = nodes.get(graceful)!.output().split('\n').filter((l) => l.includes('leadership transferred away')).map((l) => JSON.parse(l));
+    assert.equal(handoff.length, 1);
+    assert.ok(handoff[0].led >= 1, 'it led at least partition 1');
+    assert.equal(handoff[0].stillLeading, 0, 'every group it led has another leader before it stops');
+    const other = [1, 2, 3].find((id) => id !== graceful)!;
+    await leaders(port(other), graceful);
+    nodes.set(graceful, await startClusterNode(graceful, clusterEnv(graceful, dirs[graceful - 1]!, clusterPorts, clusterId)));
+
     // Whole-cluster restart: every replica replays its Raft log over a log that already holds every batch; the
     // batches already present are skipped (a double apply would duplicate records), then producing continues.
     for (const n of nodes.values()) n.proc.kill('SIGTERM');
