@@ -129,3 +129,29 @@ test('file WAL: cutting the last segment at any byte recovers exactly a prefix o
     }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('file WAL: a snapshot image superseded while a sync is in flight stays until the record replacing it is durable', async () => {
+  const dir = tmp();
+  try {
+    const wal = await FileWal.open(dir);
+    const s = wal.storage(g(1), bootstrapState([1 as NodeId]));
+    s.append([ent(1, 1, 'x1'), ent(2, 1, 'x2'), ent(3, 1, 'x3')]);
+    const meta = (index: number) => ({ index: index as RaftIndex, term: 1 as Term, conf: { voters: [1 as NodeId], learners: [] } });
+    s.compact({ meta: meta(1), data: Buffer.from('img1') });
+    await s.sync();
+    s.compact({ meta: meta(2), data: Buffer.from('img2') });
+    const inFlight = s.sync(); // makes the record naming image 2 durable
+    s.compact({ meta: meta(3), data: Buffer.from('img3') }); // staged: supersedes image 2 only once IT is durable
+    await inFlight;
+    const images = () => readdirSync(dir).filter((n) => n.startsWith('snap-')).sort();
+    assert.deepEqual(images(), ['snap-1-2.bin', 'snap-1-3.bin'], 'image 2 is what the durable WAL names');
+    await s.sync();
+    assert.deepEqual(images(), ['snap-1-3.bin']);
+    await wal.close();
+    const again = await FileWal.open(dir);
+    const r = again.storage(g(1));
+    assert.equal(r.load().snapshot.index, 3);
+    assert.equal(Buffer.from(r.loadSnapshot()!.data).toString(), 'img3');
+    await again.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

@@ -99,6 +99,8 @@ export class FileWal {
   private inflight: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private obsoleteSnapFiles: string[] = [];
+  /** snapshot images written since the last sync: fsynced (with the directory) before the WAL records that name them */
+  private unsyncedImages: string[] = [];
   private closed = false;
   readonly stats = { syncs: 0, bytesWritten: 0, segmentsDeleted: 0, tornBytesTruncated: 0 };
 
@@ -251,17 +253,18 @@ export class FileWal {
   /** @internal */ recordSnapshot(group: number, snapshot: Snapshot, kind: 'install' | 'compact'): void {
     const st = this.state(group);
     const previous = st.snapshot.index;
-    // the image is durable before any WAL record names it
-    const tmp = join(this.dir, `${snapName(group, snapshot.meta.index)}.tmp`);
+    // the image is durable before any WAL record names it: it is written now, and the next sync fsyncs it (and the
+    // directory) before it writes the WAL records staged with it (no synchronous fsync on the caller's thread)
+    const name = snapName(group, snapshot.meta.index);
+    const tmp = join(this.dir, `${name}.tmp`);
     const fd = openSync(tmp, 'w');
     try {
       const head = Buffer.allocUnsafe(4);
       head.writeUInt32BE(crc32(snapshot.data), 0);
       writeSync(fd, head); writeSync(fd, snapshot.data);
-      if (this.doFsync) fsyncSync(fd);
     } finally { closeSync(fd); }
-    renameSync(tmp, join(this.dir, snapName(group, snapshot.meta.index)));
-    if (this.doFsync) { const dfd = openSync(this.dir, 'r'); try { fsyncSync(dfd); } finally { closeSync(dfd); } }
+    renameSync(tmp, join(this.dir, name));
+    this.unsyncedImages.push(name);
     st.snapshot = snapshot.meta;
     if (kind === 'install') st.lastIndex = snapshot.meta.index;
     this.push(snapshotRecord(group, kind === 'install' ? SNAP_INSTALL : SNAP_COMPACT, snapshot.meta));
@@ -290,8 +293,14 @@ export class FileWal {
     if (this.pending.length === 0) return;
     const bufs = this.pending;
     const bytes = this.pendingBytes;
+    const images = this.unsyncedImages;
+    // only images superseded by records in THIS write may go after it is durable (not ones superseded meanwhile)
+    const obsolete = this.obsoleteSnapFiles;
     this.pending = [];
     this.pendingBytes = 0;
+    this.unsyncedImages = [];
+    this.obsoleteSnapFiles = [];
+    if (this.doFsync && images.length > 0) await this.fsyncImages(images);
     const fd = this.fd!;
     let written = 0;
     while (written < bytes) {
@@ -302,12 +311,26 @@ export class FileWal {
     this.stats.syncs++;
     this.stats.bytesWritten += bytes;
     this.segmentBytes += bytes;
-    for (const name of this.obsoleteSnapFiles.splice(0)) { try { unlinkSync(join(this.dir, name)); } catch { /* already gone */ } }
+    for (const name of obsolete) { try { unlinkSync(join(this.dir, name)); } catch { /* already gone */ } }
     if (allowRotate && this.segmentBytes >= this.segmentBytesMax) {
       await this.rotate();
       await this.syncNow(false);
       this.deleteObsoleteSegments();
     }
+  }
+
+  /** fsyncs snapshot image files (in parallel, off the event loop) and then the directory holding their names. */
+  private async fsyncImages(names: readonly string[]): Promise<void> {
+    await Promise.all(names.map(async (name) => {
+      let h: FileHandle;
+      try { h = await open(join(this.dir, name), 'r'); } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // superseded and deleted since
+        throw err;
+      }
+      try { await h.sync(); } finally { await h.close(); }
+    }));
+    const d = await open(this.dir, 'r');
+    try { await d.sync(); } finally { await d.close(); }
   }
 
   private async rotate(): Promise<void> {
