@@ -170,7 +170,10 @@ export class RaftPartition implements PartitionReplica {
           this.fail(new Error(`assertion: replayed entry ${e.index} is not the next batch of the log`), e.index);
           return;
         }
-        if (this.replayCursor === this.replayBatches.length) this.replayBatches = [];
+        if (this.replayCursor === this.replayBatches.length) {
+          this.replayBatches = [];
+          this.replayCursor = 0;
+        }
         continue;
       }
       if (id.producerId !== NO_PRODUCER_ID) {
