@@ -3,6 +3,7 @@
  * concurrent producers (each appends, then awaits flush(): group commit), then sequential read throughput.
  *
  *   npx tsc -b packages/log && node packages/log/dist/bench/append.bench.js [--seconds 2] [--producers 1,4,16,64]
+ *     [--batch-records 16] [--preallocate-bytes N]   (N = 0 turns preallocation off; default: the log's default)
  *
  * Each phase is bounded by time; the data directory is a temp dir removed at the end.
  */
@@ -13,15 +14,18 @@ import { parseArgs } from 'node:util';
 import { PartitionLog, type FsyncPolicy, type LogConfig } from '../src/index.js';
 import { makeSizedBatch } from '../test/support/batches.js';
 
-const RECORDS_PER_BATCH = 16;
 const RECORD_VALUE_BYTES = 1024;
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '2' },
     producers: { type: 'string', default: '1,4,16,64' },
+    'batch-records': { type: 'string', default: '16' },
+    'preallocate-bytes': { type: 'string' },
   },
 });
+const preallocateBytes = values['preallocate-bytes'] === undefined ? undefined : Number(values['preallocate-bytes']);
+const RECORDS_PER_BATCH = Math.max(1, Number(values['batch-records']));
 const phaseMs = Math.max(0.2, Number(values.seconds)) * 1000;
 const producerCounts = values.producers.split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0);
 
@@ -47,6 +51,7 @@ async function appendPhase(dir: string, fsyncPolicy: FsyncPolicy, producers: num
     onSync: (kind) => {
       if (kind === 'data') fsyncs++;
     },
+    ...(preallocateBytes === undefined ? {} : { preallocateBytes }),
   });
   fsyncs = 0;
   const batchBytes = makeSizedBatch(RECORDS_PER_BATCH, RECORD_VALUE_BYTES).length;
@@ -116,7 +121,7 @@ async function readPhase(dir: string): Promise<void> {
 
 const dir = await mkdtemp(join(tmpdir(), 'tributary-log-bench-'));
 try {
-  console.log(`batches of ${RECORDS_PER_BATCH} x ${RECORD_VALUE_BYTES} B records, ${phaseMs} ms per phase, data in ${dir}`);
+  console.log(`batches of ${RECORDS_PER_BATCH} x ${RECORD_VALUE_BYTES} B records, ${phaseMs} ms per phase, preallocateBytes ${preallocateBytes ?? 'default'}, data in ${dir}`);
   for (const producers of producerCounts) await appendPhase(dir, 'always', producers);
   await appendPhase(dir, 'never', 1);
   await readPhase(dir);

@@ -8,7 +8,7 @@
  * the active segment's write fd and its read handle (plus, briefly, a retired write fd waiting for an in-flight
  * fsync). Retention and deleteRecordsBefore run one at a time.
  */
-import { closeSync, fdatasync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fstatSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { mkdir, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import {
@@ -37,6 +37,10 @@ const INT32_MAX = 0x7fffffff;
 /** Sealed segments whose indexes stay in memory (most recently used); older ones reload from their files. */
 const LOADED_SEALED_INDEXES_MAX = 3;
 const EMPTY = Buffer.alloc(0);
+/** Default zero-filled space kept ahead of the active segment's data (see PartitionLogOptions.preallocateBytes). */
+const PREALLOCATE_BYTES_DEFAULT = 8 * 1024 * 1024;
+/** Source of the zeros written ahead (shared, never modified). */
+const ZEROS = Buffer.alloc(1024 * 1024);
 /** Directories open in this process (resolved paths). */
 const openDirectories = new Set<string>();
 
@@ -63,9 +67,13 @@ export class PartitionLog implements IntervalFlushable {
   private readonly onSync: SyncObserver | undefined;
   private readonly scheduler: FlushScheduler;
   private readonly clock: () => number;
+  /** Zero-filled bytes to keep allocated past the active segment's data; 0 = off. */
+  private readonly preallocateBytes: number;
 
   private segments: Segment[] = [];
   private activeFd = -1;
+  /** Size of the active segment's file: its data (active.sizeBytes) plus zero-filled space after it. */
+  private activeFileBytes = 0;
   private startOffset = 0;
   private durableOffset = 0;
   private recoveryPoint = 0;
@@ -93,6 +101,8 @@ export class PartitionLog implements IntervalFlushable {
     this.onSync = options.onSync;
     this.scheduler = options.flushScheduler ?? sharedFlushScheduler;
     this.clock = options.nowMs ?? Date.now;
+    const preallocate = options.preallocateBytes ?? (config.fsyncPolicy === 'never' ? 0 : PREALLOCATE_BYTES_DEFAULT);
+    this.preallocateBytes = requireSafeInteger('preallocateBytes', preallocate, 0);
   }
 
   private get registryKey(): string {
@@ -216,6 +226,7 @@ export class PartitionLog implements IntervalFlushable {
     const position = segment.sizeBytes;
     this.writeFully(batches, position);
     if (segment.rollTimestampMs === null) segment.rollTimestampMs = nowMs;
+    this.preallocateAfter(position + totalBytes);
 
     // Pass 3: indexes.
     for (let at = 0; at < totalBytes; ) {
@@ -242,15 +253,52 @@ export class PartitionLog implements IntervalFlushable {
       while (written < bytes.length) {
         written += writeSync(this.activeFd, bytes, written, bytes.length - written, position + written);
       }
+      if (position + written > this.activeFileBytes) this.activeFileBytes = position + written;
     } catch (error) {
       // Undo a partial write so the segment never holds a torn batch we know about.
       try {
         ftruncateSync(this.activeFd, position);
+        this.activeFileBytes = position;
       } catch (truncateError) {
         this.storageError = new LogStorageError(`write to ${this.active.paths.log} failed and could not be undone`, truncateError);
       }
       throw new LogStorageError(`write of ${bytes.length} bytes to ${this.active.paths.log} failed`, error);
     }
+  }
+
+  /**
+   * Keeps zero-filled space allocated after `dataEnd` (the end of the active segment's data): when less than half
+   * of preallocateBytes is left, writes zeros up to dataEnd + preallocateBytes (at most segmentBytesMax). The
+   * zeros become durable with the next flush, together with the one size change; appends after that overwrite
+   * allocated blocks. A failure here (e.g. a full disk) costs only the preallocation: the data is already written.
+   */
+  private preallocateAfter(dataEnd: number): void {
+    const ahead = this.preallocateBytes;
+    if (ahead === 0 || this.activeFileBytes - dataEnd >= ahead / 2) return;
+    const target = Math.min(dataEnd + ahead, Math.max(this.config.segmentBytesMax, dataEnd));
+    let position = Math.max(dataEnd, this.activeFileBytes);
+    try {
+      while (position < target) {
+        position += writeSync(this.activeFd, ZEROS, 0, Math.min(ZEROS.length, target - position), position);
+      }
+      this.activeFileBytes = position;
+    } catch (error) {
+      this.logger.warn({ dir: this.dir, err: error }, 'could not preallocate the active segment; continuing without');
+      try {
+        ftruncateSync(this.activeFd, dataEnd);
+        this.activeFileBytes = dataEnd;
+      } catch {
+        this.activeFileBytes = Math.max(this.activeFileBytes, position); // zeros past the data either way
+      }
+    }
+  }
+
+  /** Cuts the zero-filled space off the active segment's file (before it is sealed or the log is closed). */
+  private trimPreallocated(): void {
+    const dataEnd = this.active.sizeBytes;
+    if (this.activeFileBytes <= dataEnd) return;
+    ftruncateSync(this.activeFd, dataEnd);
+    this.activeFileBytes = dataEnd;
   }
 
   private maybeRoll(incomingBytes: number, lastOffset: number, nowMs: number): void {
@@ -271,6 +319,8 @@ export class PartitionLog implements IntervalFlushable {
     const next = new Segment(this.dir, newBase, true);
     let fd: number;
     try {
+      // A sealed segment's file holds exactly its batches (recovery trusts the size of sealed segments).
+      this.trimPreallocated();
       writeIndexFileSync(old.paths.offsetIndex, indexes.offsetIndex.toBuffer());
       writeIndexFileSync(old.paths.timeIndex, indexes.timeIndex.toBuffer());
       fd = openSync(next.paths.log, 'w+');
@@ -282,6 +332,7 @@ export class PartitionLog implements IntervalFlushable {
     old.readHandle.retire();
     this.retireFd(this.activeFd);
     this.activeFd = fd;
+    this.activeFileBytes = 0;
     this.segments.push(next);
     this.keepIndexesLoaded(old);
     this.directoryDirty = true;
@@ -671,6 +722,12 @@ export class PartitionLog implements IntervalFlushable {
     if (clean && this.storageError === null) {
       try {
         await this.commits.request(false);
+        if (this.activeFileBytes > this.active.sizeBytes) {
+          // The clean-open path trusts the file size: cut the zeros off, durably, before the marker says clean.
+          this.trimPreallocated();
+          this.onSync?.('data', this.active.paths.log);
+          await fdatasyncAsync(this.activeFd);
+        }
         await writeSealedIndexFiles(this.recoveryContext, this.active);
         await writeFileDurably(`${this.dir}/${CLEAN_SHUTDOWN_FILE}`, '', this.onSync);
       } catch (error) {
@@ -715,6 +772,10 @@ export class PartitionLog implements IntervalFlushable {
     }
     const active = this.active;
     this.activeFd = openSync(active.paths.log, 'r+');
+    this.activeFileBytes = fstatSync(this.activeFd).size;
+    if (this.activeFileBytes !== active.sizeBytes) {
+      throw new LogStorageError(`active segment ${active.paths.log} holds ${this.activeFileBytes} bytes after recovery, expected ${active.sizeBytes}`);
+    }
     if (!recovered.clean) {
       // What we recovered may sit only in the page cache of a process that died: make it durable before saying so.
       this.onSync?.('data', active.paths.log);

@@ -109,12 +109,23 @@ export async function recoverSegmentByScan(context: SegmentRecoveryContext, segm
   try {
     const result = await scanAndIndexSegment(handle, segment, fileBytes, context.indexIntervalBytes);
     complete = result.problem === null;
-    if (!complete) {
-      const truncatedBytes = fileBytes - result.validBytes;
-      context.logger.warn(
-        { dir: context.dir, segment: segment.baseOffset, position: result.validBytes, truncatedBytes, reason: result.problem },
-        `recovery truncated ${truncatedBytes} bytes at position ${result.validBytes}`,
+    // Zero-filled space after the last batch is the preallocated end of an active segment, not damage.
+    const zeroTail = !complete && (await isZeroFilled(handle, result.validBytes, fileBytes));
+    if (zeroTail) {
+      complete = true;
+      context.logger.info(
+        { dir: context.dir, segment: segment.baseOffset, position: result.validBytes, preallocatedBytes: fileBytes - result.validBytes },
+        'recovery removed the zero-filled (preallocated) tail after the last batch',
       );
+    }
+    if (zeroTail || !complete) {
+      const truncatedBytes = fileBytes - result.validBytes;
+      if (!complete) {
+        context.logger.warn(
+          { dir: context.dir, segment: segment.baseOffset, position: result.validBytes, truncatedBytes, reason: result.problem },
+          `recovery truncated ${truncatedBytes} bytes at position ${result.validBytes}`,
+        );
+      }
       await handle.truncate(result.validBytes);
       context.onSync?.('file', segment.paths.log);
       await handle.sync();
@@ -130,6 +141,18 @@ export async function recoverSegmentByScan(context: SegmentRecoveryContext, segm
     await unlinkIfExists(segment.paths.timeIndex);
   }
   return complete;
+}
+
+/** Whether every byte in [from, to) of the file is zero. */
+async function isZeroFilled(handle: FileHandle, from: number, to: number): Promise<boolean> {
+  const chunk = Buffer.allocUnsafe(Math.max(1, Math.min(1024 * 1024, to - from)));
+  for (let position = from; position < to; ) {
+    const bytes = await readAt(handle, position, Math.min(chunk.length, to - position), chunk);
+    if (bytes.length === 0) return false;
+    for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+    position += bytes.length;
+  }
+  return true;
 }
 
 /**

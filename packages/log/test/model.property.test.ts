@@ -48,10 +48,14 @@ describe('partition log model', () => {
         fc.array(operation, { minLength: 1, maxLength: 40 }),
         fc.integer({ min: 200, max: 3000 }),
         fc.integer({ min: 1, max: 1000 }),
-        async (operations, segmentBytesMax, indexIntervalBytes) => {
+        fc.boolean(),
+        async (operations, segmentBytesMax, indexIntervalBytes, preallocate) => {
           const { dir, cleanup } = await tempDir(`model-${run++}`);
           const config: LogConfig = testConfig({ segmentBytesMax, indexIntervalBytes });
-          let log = await PartitionLog.open(dir, config);
+          // With preallocation the active segment's file runs past its data with zeros (small here, so appends
+          // cross the preallocated end often).
+          const options = { preallocateBytes: preallocate ? 256 : 0 };
+          let log = await PartitionLog.open(dir, config, undefined, options);
           const model: ModelBatch[] = [];
           let logStart = 0;
           let nextOffset = 0;
@@ -81,25 +85,45 @@ describe('partition log model', () => {
                 assert.equal(await log.flush(), nextOffset);
               } else if (op.kind === 'reopenClean') {
                 await log.close();
-                log = await PartitionLog.open(dir, config);
+                log = await PartitionLog.open(dir, config, undefined, options);
               } else if (op.kind === 'reopenAfterCrash') {
                 simulateCrash(log);
-                log = await PartitionLog.open(dir, config);
+                log = await PartitionLog.open(dir, config, undefined, options);
               } else if (op.kind === 'crashLosingUnflushedTail') {
                 // Power loss: bytes after the durable end of the active segment may vanish or be garbled.
                 const activeBase = log.segmentBaseOffsets.at(-1)!;
                 const durableEnd = log.durableEndOffset;
                 if (durableEnd >= activeBase && durableEnd < nextOffset) {
+                  // The end of the active segment's data (the file may run past it with preallocated zeros).
+                  const dataEnd = (log as unknown as { segments: { sizeBytes: number }[] }).segments.at(-1)!.sizeBytes;
                   simulateCrash(log);
                   const file = join(dir, `${String(activeBase).padStart(20, '0')}.log`);
                   const size = (await stat(file)).size;
+                  assert.ok(preallocate ? size >= dataEnd : size === dataEnd);
                   const tail = model.filter((batch) => batch.baseOffset >= durableEnd);
                   const tailBytes = tail.reduce((sum, batch) => sum + batch.sizeBytes, 0);
-                  const durablePosition = size - tailBytes;
+                  const durablePosition = dataEnd - tailBytes;
                   const cut = durablePosition + Math.floor(op.fraction * tailBytes);
-                  if (op.flipByte && cut < size) {
+                  /** Where the surviving data ends, as far as the model can tell. */
+                  let survivingCut = cut;
+                  if (op.flipByte && cut < dataEnd) {
                     const bytes = await readFile(file);
                     bytes[cut] = bytes[cut]! ^ 0x5a;
+                    await writeFile(file, bytes);
+                  } else if (preallocate) {
+                    // Power loss over preallocated blocks: the size survives, the lost data reads as zeros. A batch
+                    // whose lost bytes were zeros anyway (e.g. a record's trailing header count) is intact.
+                    const bytes = await readFile(file);
+                    let batchStart = durablePosition;
+                    for (const batch of tail) {
+                      const batchEnd = batchStart + batch.sizeBytes;
+                      if (cut < batchEnd) {
+                        if (bytes.subarray(cut, batchEnd).every((byte) => byte === 0)) survivingCut = batchEnd;
+                        break;
+                      }
+                      batchStart = batchEnd;
+                    }
+                    bytes.fill(0, cut, dataEnd);
                     await writeFile(file, bytes);
                   } else {
                     await truncate(file, cut);
@@ -111,7 +135,7 @@ describe('partition log model', () => {
                   let survivors = tail.length;
                   for (let k = 0; k < tail.length; k++) {
                     const end = position + tail[k]!.sizeBytes;
-                    if (cut < end) {
+                    if (survivingCut < end) {
                       const flipInLeaderEpoch = op.flipByte && cut - position >= 12 && cut - position < 16;
                       survivors = flipInLeaderEpoch ? tail.length : k;
                       break;
@@ -121,10 +145,13 @@ describe('partition log model', () => {
                   const lost = tail.slice(survivors);
                   model.splice(model.length - lost.length, lost.length);
                   nextOffset = lost.length > 0 ? lost[0]!.baseOffset : nextOffset;
+                  // DeleteRecords past the durable end, then the crash lost the records up to it: the log restarts
+                  // empty at the persisted log start offset.
+                  if (nextOffset < logStart) nextOffset = logStart;
                 } else {
                   simulateCrash(log);
                 }
-                log = await PartitionLog.open(dir, config);
+                log = await PartitionLog.open(dir, config, undefined, options);
               } else {
                 const target = logStart + Math.floor(op.fraction * (nextOffset - logStart));
                 assert.deepEqual(await log.deleteRecordsBefore(target), { kind: 'ok', logStartOffset: Math.max(target, logStart) });

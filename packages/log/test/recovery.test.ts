@@ -33,9 +33,12 @@ describe('recovery', () => {
     cleanups.push(cleanup);
     return dir;
   }
-  /** Appends `count` batches (2 records each) and flushes, then abandons the log without close() (a crash). */
-  async function writeAndCrash(dir: string, count: number, config: LogConfig = testConfig()): Promise<number[]> {
-    const log = await PartitionLog.open(dir, config);
+  /**
+   * Appends `count` batches (2 records each) and flushes, then abandons the log without close() (a crash).
+   * Without preallocation (unless asked), so the file ends where the data ends and tests can cut it.
+   */
+  async function writeAndCrash(dir: string, count: number, config: LogConfig = testConfig(), preallocateBytes = 0): Promise<number[]> {
+    const log = await PartitionLog.open(dir, config, undefined, { preallocateBytes });
     const positions: number[] = [];
     for (let i = 0; i < count; i++) {
       positions.push(log.sizeBytes);
@@ -200,7 +203,7 @@ describe('recovery', () => {
     let log = await PartitionLog.open(dir, testConfig());
     log.append(makeValuesBatch('a', 2));
     await log.close();
-    log = await PartitionLog.open(dir, testConfig());
+    log = await PartitionLog.open(dir, testConfig(), undefined, { preallocateBytes: 0 });
     log.append(makeValuesBatch('b', 2));
     await log.flush();
     simulateCrash(log);
@@ -221,5 +224,108 @@ describe('recovery', () => {
     log = await PartitionLog.open(dir, testConfig());
     assert.equal(log.logEndOffset, 0);
     await log.close();
+  });
+
+  describe('with preallocated (zero-filled) segment files', () => {
+    const PREALLOCATE = 64 * 1024;
+    const openPreallocated = (dir: string, config = testConfig(), logger?: RecordingLogger): Promise<PartitionLog> =>
+      PartitionLog.open(dir, config, logger, { preallocateBytes: PREALLOCATE });
+
+    it('keeps zeros past the data, which sizeBytes and reads ignore', async () => {
+      const dir = await dirFor('prealloc-size');
+      const log = await openPreallocated(dir);
+      log.append(makeValuesBatch('a', 2));
+      const dataBytes = log.sizeBytes;
+      assert.ok(dataBytes > 0 && dataBytes < 1000);
+      assert.equal((await stat(join(dir, ACTIVE(0)))).size, dataBytes + PREALLOCATE);
+      const read = await log.read(0, 1 << 20);
+      assert.ok(read.kind === 'records');
+      assert.equal(read.records.length, dataBytes);
+      const atEnd = await log.read(2, 1 << 20);
+      assert.ok(atEnd.kind === 'records' && atEnd.records.length === 0);
+      // Appends fill the space; crossing half of it extends it again.
+      for (let i = 0; i < 40; i++) log.append(makeSizedBatch(1, 1024));
+      const size = (await stat(join(dir, ACTIVE(0)))).size;
+      assert.ok(size >= log.sizeBytes + PREALLOCATE / 2 && size <= log.sizeBytes + PREALLOCATE, `file ${size}, data ${log.sizeBytes}`);
+      await log.close();
+    });
+
+    it('a crash leaves a zero tail; reopening ends the log at the last batch without a warning and appends continue', async () => {
+      const dir = await dirFor('prealloc-crash');
+      const positions = await writeAndCrash(dir, 5, testConfig(), PREALLOCATE);
+      const file = join(dir, ACTIVE(0));
+      const fileBytes = (await stat(file)).size;
+      const logger = new RecordingLogger();
+      const log = await openPreallocated(dir, testConfig(), logger);
+      assert.equal(log.logEndOffset, 10);
+      assert.equal(log.durableEndOffset, 10);
+      assert.deepEqual(logger.warnings(), []);
+      const trimmed = logger.events.find((event) => event.message?.includes('zero-filled'));
+      assert.ok(trimmed, 'recovery says it removed the preallocated tail');
+      assert.equal((trimmed.fields as { preallocatedBytes: number }).preallocatedBytes, fileBytes - log.sizeBytes);
+      assert.equal(positions.length, 5);
+      assert.equal(log.append(makeValuesBatch('after', 1)).baseOffset, 10);
+      assert.deepEqual((await readAll(log)).map((batch) => batch.baseOffset), [0, 2, 4, 6, 8, 10]);
+      await log.close();
+    });
+
+    it('a torn batch before the zeros is truncated with a warning', async () => {
+      const dir = await dirFor('prealloc-torn');
+      const positions = await writeAndCrash(dir, 5, testConfig(), PREALLOCATE);
+      const file = join(dir, ACTIVE(0));
+      const bytes = await readFile(file);
+      // The last batch's second half never reached the disk: it reads as zeros, like the space after it.
+      const lastStart = positions[4]!;
+      const lastEnd = lastStart + 12 + bytes.readInt32BE(lastStart + 8);
+      bytes.fill(0, lastStart + Math.floor((lastEnd - lastStart) / 2), lastEnd);
+      await writeFile(file, bytes);
+      const logger = new RecordingLogger();
+      const log = await openPreallocated(dir, testConfig(), logger);
+      assert.equal(log.logEndOffset, 8);
+      assert.ok(logger.warnings().some((message) => message.includes(`at position ${lastStart}`)), logger.warnings().join('\n'));
+      assert.equal((await stat(file)).size, lastStart);
+      assert.deepEqual((await readAll(log)).map((batch) => batch.baseOffset), [0, 2, 4, 6]);
+      await log.close();
+    });
+
+    it('a clean close trims the file to its data, so the next open trusts it without a scan', async () => {
+      const dir = await dirFor('prealloc-clean');
+      let log = await openPreallocated(dir);
+      for (let i = 0; i < 4; i++) log.append(makeValuesBatch(`c${i}`, 2));
+      const dataBytes = log.sizeBytes;
+      await log.close();
+      assert.equal((await stat(join(dir, ACTIVE(0)))).size, dataBytes);
+      const logger = new RecordingLogger();
+      log = await openPreallocated(dir, testConfig(), logger);
+      assert.ok(!logger.events.some((event) => event.message?.includes('recovering')), 'clean open');
+      assert.ok(!logger.events.some((event) => event.message?.includes('zero-filled') || event.message?.includes('scanning')));
+      assert.equal(log.logEndOffset, 8);
+      assert.deepEqual((await readAll(log)).map((batch) => batch.records[0]!.value), ['c0-0', 'c1-0', 'c2-0', 'c3-0']);
+      await log.close();
+    });
+
+    it('sealed segments hold exactly their batches; a sealed segment with a zero tail keeps the later segments', async () => {
+      const dir = await dirFor('prealloc-roll');
+      const config = testConfig({ segmentBytesMax: 300 });
+      const log = await openPreallocated(dir, config);
+      for (let i = 0; i < 12; i++) log.append(makeValuesBatch(`s${i}`, 2));
+      await log.flush();
+      const bases = log.segmentBaseOffsets;
+      assert.ok(bases.length >= 3);
+      const sealedBytes = (await stat(join(dir, ACTIVE(bases[0]!)))).size;
+      assert.ok(sealedBytes <= 300, `sealed segment of ${sealedBytes} bytes`);
+      simulateCrash(log);
+      // As if the trim of the first segment had not reached the disk before the crash; scan everything.
+      await appendFile(join(dir, ACTIVE(bases[0]!)), Buffer.alloc(5000));
+      await unlink(join(dir, 'recovery-point'));
+      const logger = new RecordingLogger();
+      const reopened = await openPreallocated(dir, config, logger);
+      assert.deepEqual(reopened.segmentBaseOffsets, bases);
+      assert.equal(reopened.logEndOffset, 24);
+      assert.deepEqual(logger.warnings(), []);
+      assert.equal((await stat(join(dir, ACTIVE(bases[0]!)))).size, sealedBytes);
+      assert.deepEqual((await readAll(reopened)).map((batch) => batch.baseOffset), Array.from({ length: 12 }, (_, i) => 2 * i));
+      await reopened.close();
+    });
   });
 });
