@@ -99,6 +99,18 @@ test('three brokers: metadata group, registration, forwarded topic creation, lea
       assert.equal(preferred.size, 3, 'preferred leaders spread round-robin');
     }
 
+    // RF 1: each partition lives on one broker; the others learn its leader from the metadata group.
+    assert.equal((await createTopic(port(leader), 'single', 3, 1)).errorCode, ErrorCode.NONE);
+    for (const id of [1, 2, 3]) {
+      const md = await metadataUntil(port(id), (m) => m.topics.find((t: any) => t.name === 'single')?.partitions.every((p: any) => p.leaderId > 0) === true);
+      const t = md.topics.find((x: any) => x.name === 'single');
+      for (const p of t.partitions) {
+        assert.equal(p.errorCode, ErrorCode.NONE);
+        assert.deepEqual(p.replicaNodes, [p.leaderId], 'the only replica leads');
+        assert.ok(p.leaderEpoch >= 1);
+      }
+    }
+
     // Producer ids come from blocks reserved per broker in the metadata group: never the same on two brokers.
     const pids = await Promise.all([1, 2, 3].map((id) => initProducerId(port(id))));
     for (const r of pids) assert.equal(r.errorCode, ErrorCode.NONE);
@@ -124,7 +136,7 @@ test('three brokers: metadata group, registration, forwarded topic creation, lea
     const restarted = await startClusterNode(leader, clusterEnv(leader, dirs[leader - 1]!, clusterPorts, clusterId));
     nodes.set(leader, restarted);
     const caughtUp = await metadataUntil(restarted.kafkaPort, (m) => m.topics.some((t: any) => t.name === 'after-failover'));
-    assert.deepEqual(caughtUp.topics.map((t: any) => t.name).sort(), ['after-failover', 'orders']);
+    assert.deepEqual(caughtUp.topics.map((t: any) => t.name).sort(), ['after-failover', 'orders', 'single']);
     assert.equal(caughtUp.clusterId, clusterId);
     assert.equal(caughtUp.brokers.find((b: any) => b.nodeId === leader).port, restarted.kafkaPort, 'the new Kafka port is re-registered');
 
