@@ -2,7 +2,7 @@
 // Invariant: the row meta.applied_index is written in the same transaction as the effect of the entry at that
 // index, so after a crash the store holds exactly the entries up to applied_index and the Raft log replay (which
 // starts at the group's snapshot index, 0 until snapshots are wired) skips entries at or below it.
-import Database from 'better-sqlite3';
+import { openSqlite, type SqliteDatabase } from '../sqlite.js';
 import type { Entry } from '@tributary/raft';
 import type { ProducerId, TopicId, TopicRecord } from '../catalogue/catalogue.js';
 import { decodeCommand, type BrokerRegistration, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
@@ -49,7 +49,7 @@ export interface ClusterTopic extends TopicRecord {
 }
 
 export class MetadataStore {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
   private topics = new Map<string, ClusterTopic>();
   private topicsById = new Map<string, ClusterTopic>();
   private brokerList: BrokerRegistration[] = [];
@@ -59,7 +59,7 @@ export class MetadataStore {
   private readonly appliedListeners: (() => void)[] = [];
 
   constructor(path: string) {
-    this.db = new Database(path);
+    this.db = openSqlite(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL is enough: an entry lost from SQLite by a crash is re-applied from the Raft log (see the invariant).
     this.db.pragma('synchronous = NORMAL');
