@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { TcpTransport } from '../src/transport/tcp-transport.js';
-import { MessageType, emptyMessage, type NodeId, type RaftGroupId, type Term } from '../src/core/types.js';
-import type { GroupMessage } from '../src/transport/codec.js';
+import { EntryType, MessageType, emptyMessage, type NodeId, type RaftIndex, type RaftGroupId, type Term } from '../src/core/types.js';
+import { encodeBatch, type GroupMessage } from '../src/transport/codec.js';
 
 const msg = (from: number, to: number, t: number): GroupMessage => ({ groupId: 5 as RaftGroupId, message: emptyMessage(MessageType.Heartbeat, from as NodeId, to as NodeId, t as Term) });
 
@@ -62,4 +62,31 @@ test('tcp transport: garbage from a connection is counted and the connection dro
     assert.equal(t.stats.badFrames, 1);
     assert.equal(errors[0]?.name, 'CodecError');
   } finally { await t.close(); }
+});
+
+test('tcp transport: frames split across writes at every kind of boundary, and several frames in one write, decode', { timeout: 10_000 }, async () => {
+  const b = new TcpTransport({ nodeId: 2 as NodeId, peers: new Map() });
+  const port = await b.listen();
+  const r = receiver(b);
+  const frame = (kind: number, body: Buffer) => { const f = Buffer.allocUnsafe(5 + body.length); f.writeUInt32BE(body.length + 1, 0); f.writeUInt8(kind, 4); body.copy(f, 5); return f; };
+  const hello = Buffer.alloc(4); hello.writeUInt32BE(9, 0);
+  const big = { groupId: 5 as RaftGroupId, message: { ...emptyMessage(MessageType.Append, 9 as NodeId, 2 as NodeId, 3 as Term), entries: [{ index: 1 as RaftIndex, term: 3 as Term, type: EntryType.Normal, data: Buffer.alloc(300_000, 7) }] } } as GroupMessage;
+  const stream = Buffer.concat([frame(1, hello), frame(2, encodeBatch([msg(9, 2, 1)])), frame(2, encodeBatch([big])), frame(2, encodeBatch([msg(9, 2, 2), msg(9, 2, 3)]))]);
+  const sock = connect({ host: '127.0.0.1', port });
+  try {
+    await new Promise<void>((res) => sock.once('connect', () => res()));
+    // cuts inside a length prefix, inside a body, right after a prefix, and a large frame in many pieces
+    const cuts = [2, 7, 9, 20, 40, 5000, 70_000, 140_000, 210_000, 280_000, stream.length - 30, stream.length];
+    let at = 0;
+    for (const c of cuts) {
+      sock.write(stream.subarray(at, c));
+      at = c;
+      await new Promise((res) => setTimeout(res, 5)); // separate TCP segments (ordering, not timing, is asserted)
+    }
+    while (r.got.length < 3) await r.next();
+    assert.deepEqual(r.got.map((x) => x.batch.map((m) => m.message.term)), [[1], [3], [2, 3]]);
+    const e = r.got[1]!.batch[0]!.message.entries[0]!;
+    assert.equal(e.data.length, 300_000);
+    assert.equal(e.data[299_999], 7);
+  } finally { sock.destroy(); await b.close(); }
 });
