@@ -104,3 +104,42 @@ test('an oversized frame closes that connection only', async () => {
     good.destroy();
   });
 });
+
+test('a chunked response is written whole, then its pooled read buffers go back to the log pool', async () => {
+  const { sharedReadBufferPool } = await import('@tributary/log');
+  const records = sharedReadBufferPool.take(100_000);
+  const freeBefore = sharedReadBufferPool.stats.free;
+  for (let i = 0; i < records.length; i++) records[i] = i & 0xff;
+  const expected = Buffer.from(records);
+  const header = Buffer.alloc(8);
+  header.writeInt32BE(4 + records.length, 0);
+  header.writeUInt32BE(7, 4);
+  const router: FrameRouter = { route: (): FrameOutcome => ({ kind: 'respond', response: Promise.resolve([header, records]) }) };
+  const metrics = new BrokerMetrics({ defaultMetrics: false });
+  const listener = new KafkaListener(router, { maxFrameBytes: 1024, maxInFlightRequests: 100, maxBufferedWriteBytes: 1 << 20 }, metrics, pino({ level: 'silent' }));
+  const { port } = await listener.listen({ host: '127.0.0.1', port: 0 });
+  const socket = connect(port, '127.0.0.1');
+  try {
+    const received = await new Promise<Buffer>((resolvePromise, reject) => {
+      const parts: Buffer[] = [];
+      let total = 0;
+      socket.on('error', reject);
+      socket.on('data', (chunk: Buffer) => {
+        parts.push(chunk);
+        total += chunk.length;
+        if (total >= 8 + expected.length) resolvePromise(Buffer.concat(parts));
+      });
+      socket.write(frame(7, 0));
+    });
+    assert.equal(received.readUInt32BE(4), 7);
+    assert.deepEqual(received.subarray(8), expected);
+    // The listener releases the buffer when the write's callback runs (at most a few event-loop turns after the
+    // peer has the bytes); then a second release finds nothing lent.
+    for (let turn = 0; turn < 100 && sharedReadBufferPool.stats.free === freeBefore; turn++) await new Promise((r) => setImmediate(r));
+    assert.equal(sharedReadBufferPool.stats.free, freeBefore + 1);
+    assert.equal(sharedReadBufferPool.release(records), false);
+  } finally {
+    socket.destroy();
+    await listener.close(1000);
+  }
+});
