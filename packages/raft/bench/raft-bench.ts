@@ -31,7 +31,7 @@ async function stop(c: { nodes: NodeProcess[]; root: string }): Promise<void> {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface BenchLine { node: number; groupsLed: number; committed: number; p50Ms: number; p99Ms: number; cpuUserMs: number; cpuSystemMs: number; rounds: number; syncs: number; rssMb: number }
+interface BenchLine { node: number; groupsLed: number; committed: number; p50Ms: number; p99Ms: number; cpuUserMs: number; cpuSystemMs: number; rounds: number; syncs: number; rssMb: number; stuck?: string | null }
 
 async function throughput(groups: number): Promise<void> {
   const c = await cluster(groups, 50);
@@ -41,7 +41,8 @@ async function throughput(groups: number): Promise<void> {
     const from = c.nodes.map((n) => n.lines.length);
     for (const n of c.nodes) n.send(`bench ${seconds} ${inflight} ${payloadBytes}`);
     const results: BenchLine[] = [];
-    for (const [i, n] of c.nodes.entries()) results.push(JSON.parse((await n.waitFor(/^bench (.*)$/, (seconds + 30) * 1000, from[i]))[1]!) as BenchLine);
+    for (const [i, n] of c.nodes.entries()) results.push(JSON.parse((await n.waitFor(/^bench (.*)$/, (seconds + 45) * 1000, from[i]))[1]!) as BenchLine);
+    for (const r of results) if (r.stuck) console.log(`node ${r.node}: UNRESOLVED PROPOSALS after the window: ${r.stuck}`);
     const committed = results.reduce((a, r) => a + r.committed, 0);
     const cpuMs = results.reduce((a, r) => a + r.cpuUserMs + r.cpuSystemMs, 0);
     const rounds = results.reduce((a, r) => a + r.rounds, 0);

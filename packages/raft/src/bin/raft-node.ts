@@ -82,16 +82,38 @@ async function bench(seconds: number, inflight: number, payloadBytes: number): P
   const deadline = performance.now() + seconds * 1000;
   const led: number[] = [];
   for (let g = 1; g <= groupCount; g++) if (host.group(g as RaftGroupId)!.role === Role.Leader) led.push(g);
+  // proposals still unresolved per group (reported instead of hanging if some never resolve)
+  const waiting = new Map<number, { sinceMs: number }[]>();
   const loop = async (g: number) => {
     while (performance.now() < deadline) {
       const t0 = performance.now();
-      const r = await host.propose(g as RaftGroupId, payload);
+      const p = host.propose(g as RaftGroupId, payload);
+      const mine = { sinceMs: t0 };
+      let list = waiting.get(g);
+      if (list === undefined) { list = []; waiting.set(g, list); }
+      list.push(mine);
+      const r = await p;
+      list.splice(list.indexOf(mine), 1);
       if (!r.ok) { await new Promise((res) => setTimeout(res, 5)); continue; }
       latencies.push(performance.now() - t0);
       committed++;
     }
   };
-  await Promise.all(led.flatMap((g) => Array.from({ length: inflight }, () => loop(g))));
+  const loops = Promise.all(led.flatMap((g) => Array.from({ length: inflight }, () => loop(g))));
+  // a proposal should never stay unresolved: after a 20 s grace, report the stuck groups' state instead of hanging
+  let graceTimer: NodeJS.Timeout | undefined;
+  const stuck = await Promise.race([
+    loops.then(() => null),
+    new Promise<string>((res) => { graceTimer = setTimeout(() => {
+      const groups = [...waiting].filter(([, l]) => l.length > 0).map(([g, l]) => {
+        const raft = host.group(g as RaftGroupId)!;
+        return `g${g} pending=${l.length} oldest=${(performance.now() - Math.min(...l.map((x) => x.sinceMs))).toFixed(0)}ms role=${raft.role} term=${raft.term} leader=${raft.leaderId} last=${raft.lastIndex} commit=${raft.commitIndex} applied=${raft.appliedIndex}`;
+      });
+      res(groups.join('; '));
+    }, Math.max(0, deadline - performance.now()) + 20_000); }),
+  ]);
+  clearTimeout(graceTimer);
+  if (stuck !== null) out(`error unresolved proposals after the bench window: ${stuck}`);
   // a profiled follower (no groups led) keeps profiling for the whole window
   if (session !== null) await new Promise((res) => setTimeout(res, Math.max(0, deadline - performance.now())));
   const cpu = process.cpuUsage(cpu0);
@@ -103,7 +125,7 @@ async function bench(seconds: number, inflight: number, payloadBytes: number): P
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
   out(`bench ${JSON.stringify({
-    node: id, groupsLed: led.length, committed, seconds, p50Ms: pct(0.5), p99Ms: pct(0.99),
+    node: id, groupsLed: led.length, committed, seconds, stuck, p50Ms: pct(0.5), p99Ms: pct(0.99),
     cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rounds: host.stats.rounds - hostStats0.rounds,
     syncs: host.stats.syncs - hostStats0.syncs, rssMb: process.memoryUsage().rss / 1048576,
   })}`);
