@@ -18,6 +18,11 @@ fi
 work=$(mktemp -d /tmp/tributary-node-lts.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 git ls-files -z | xargs -0 cp --parents -t "$work"
+# Real peers installed by the install steps (SeaweedFS for the S3 tests) are shared with the copy, not reinstalled.
+if [ -d "$root/.cache/seaweedfs" ]; then
+  mkdir -p "$work/.cache"
+  ln -s "$root/.cache/seaweedfs" "$work/.cache/seaweedfs"
+fi
 cd "$work"
 
 export PATH="$node_pkg/bin:$PATH"
