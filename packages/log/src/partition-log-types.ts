@@ -14,8 +14,9 @@ export interface PartitionLogOptions {
   /**
    * Zero-filled bytes kept allocated past the end of the active segment's data, so appends overwrite blocks the
    * file already has and an fdatasync need not commit a file-size change (ext4: a journal commit that waits for
-   * other files' dirty data). Default 8 MiB with fsyncPolicy 'always' or 'interval', 0 (off) with 'never' or when
-   * set to 0. The space is trimmed when a segment is sealed or the log closed; recovery treats a zero tail as the end.
+   * other files' dirty data). Default 0 (off); e.g. 8 MiB turns it on. The space is trimmed when a segment is sealed
+   * or the log closed; recovery treats a zero tail as the end (whatever this option, so a log written with it opens
+   * without it).
    */
   readonly preallocateBytes?: number;
 }

@@ -37,8 +37,6 @@ const INT32_MAX = 0x7fffffff;
 /** Sealed segments whose indexes stay in memory (most recently used); older ones reload from their files. */
 const LOADED_SEALED_INDEXES_MAX = 3;
 const EMPTY = Buffer.alloc(0);
-/** Default zero-filled space kept ahead of the active segment's data (see PartitionLogOptions.preallocateBytes). */
-const PREALLOCATE_BYTES_DEFAULT = 8 * 1024 * 1024;
 /** Source of the zeros written ahead (shared, never modified). */
 const ZEROS = Buffer.alloc(1024 * 1024);
 /** Directories open in this process (resolved paths). */
@@ -101,8 +99,10 @@ export class PartitionLog implements IntervalFlushable {
     this.onSync = options.onSync;
     this.scheduler = options.flushScheduler ?? sharedFlushScheduler;
     this.clock = options.nowMs ?? Date.now;
-    const preallocate = options.preallocateBytes ?? (config.fsyncPolicy === 'never' ? 0 : PREALLOCATE_BYTES_DEFAULT);
-    this.preallocateBytes = requireSafeInteger('preallocateBytes', preallocate, 0);
+    // Off unless asked for: measured in bench/kafka-compare.mjs, 8 MiB of zeros ahead made large-batch producers
+    // (librdkafka, ~1 MB per request) slower (the zeros double the bytes each fdatasync writes), while the gain it
+    // gives small appends did not show in end-to-end latency. See packages/log/README.md.
+    this.preallocateBytes = requireSafeInteger('preallocateBytes', options.preallocateBytes ?? 0, 0);
   }
 
   private get registryKey(): string {
