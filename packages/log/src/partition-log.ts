@@ -100,8 +100,9 @@ export class PartitionLog implements IntervalFlushable {
     this.scheduler = options.flushScheduler ?? sharedFlushScheduler;
     this.clock = options.nowMs ?? Date.now;
     // Off unless asked for: measured in bench/kafka-compare.mjs, 8 MiB of zeros ahead made large-batch producers
-    // (librdkafka, ~1 MB per request) slower (the zeros double the bytes each fdatasync writes), while the gain it
-    // gives small appends did not show in end-to-end latency. See packages/log/README.md.
+    // (librdkafka, ~1 MB per request) slower in latency in 3 of 4 A/B runs and no better in throughput (the zeros
+    // double the bytes each extending fdatasync writes), while the gain it gives small appends did not show in
+    // end-to-end latency. See packages/log/README.md.
     this.preallocateBytes = requireSafeInteger('preallocateBytes', options.preallocateBytes ?? 0, 0);
   }
 
