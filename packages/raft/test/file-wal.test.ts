@@ -155,3 +155,26 @@ test('file WAL: a snapshot image superseded while a sync is in flight stays unti
     await again.close();
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('file WAL: a record staged while a sync that rotates the segment is in flight is written once and the sync completes', { timeout: 20_000 }, async () => {
+  const dir = tmp();
+  try {
+    const wal = await FileWal.open(dir, { segmentBytesMax: 1 }); // every sync rotates
+    const s = wal.storage(g(1), bootstrapState([1 as NodeId]));
+    s.append([ent(1, 1, 'r1'), ent(2, 1, 'r2')]);
+    const inFlight = s.sync();
+    // staged during the rotating sync (like a compaction timer firing mid-sync)
+    s.compact({ meta: { index: 1 as RaftIndex, term: 1 as Term, conf: { voters: [1 as NodeId], learners: [] } }, data: Buffer.from('img') });
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([inFlight.then(() => 'synced'), new Promise((res) => { timer = setTimeout(() => res('hung'), 5_000); })]);
+    clearTimeout(timer);
+    assert.equal(outcome, 'synced');
+    await s.sync();
+    await wal.close();
+    const again = await FileWal.open(dir);
+    const l = again.storage(g(1)).load();
+    assert.equal(l.snapshot.index, 1);
+    assert.deepEqual(texts(l.entries), ['2/1/r2']);
+    await again.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

@@ -292,7 +292,9 @@ export class FileWal {
   private async syncNow(allowRotate = true): Promise<void> {
     if (this.pending.length === 0) return;
     const bufs = this.pending;
-    const bytes = this.pendingBytes;
+    let bytes = 0;
+    for (const b of bufs) bytes += b.length;
+    if (bytes !== this.pendingBytes) throw new Error(`invariant: ${this.pendingBytes} bytes counted as staged, ${bytes} staged`);
     const images = this.unsyncedImages;
     // only images superseded by records in THIS write may go after it is durable (not ones superseded meanwhile)
     const obsolete = this.obsoleteSnapFiles;
@@ -305,6 +307,7 @@ export class FileWal {
     let written = 0;
     while (written < bytes) {
       const { bytesWritten } = await fd.writev(written === 0 ? bufs : [Buffer.concat(bufs).subarray(written)]);
+      if (bytesWritten <= 0) throw new Error(`WAL write made no progress at ${written} of ${bytes} bytes`);
       written += bytesWritten;
     }
     if (this.doFsync) await fd.datasync();
@@ -341,9 +344,13 @@ export class FileWal {
     this.segmentMaxIndex.set(this.segmentSeq, new Map());
     if (this.doFsync) { const dfd = openSync(this.dir, 'r'); try { fsyncSync(dfd); } finally { closeSync(dfd); } }
     for (const [g, st] of this.groupsState) {
-      this.pending.push(hardStateRecord(g, st.hardState), snapshotRecord(g, SNAP_CHECKPOINT, st.snapshot));
+      // count only what is pushed here: records staged during the sync that rotates are already counted (counting
+      // them twice made the writer loop forever on a 0-byte write, hanging every later sync)
+      const hs = hardStateRecord(g, st.hardState);
+      const snap = snapshotRecord(g, SNAP_CHECKPOINT, st.snapshot);
+      this.pending.push(hs, snap);
+      this.pendingBytes += hs.length + snap.length;
     }
-    for (const b of this.pending) this.pendingBytes += b.length;
   }
 
   private deleteObsoleteSegments(): void {
