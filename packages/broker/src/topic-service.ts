@@ -19,6 +19,11 @@ export type TopicErrorName =
   | 'KAFKA_STORAGE_ERROR'
   | 'UNKNOWN_SERVER_ERROR';
 
+/** Turns a topic's current explicit configs into the new set, or refuses. */
+export type ConfigEdit = (
+  current: ReadonlyMap<string, string>,
+) => { ok: true; configs: Map<string, string> } | { ok: false; error: TopicErrorName; message: string };
+
 export type TopicResult = { ok: true; topic: TopicRecord } | { ok: false; error: TopicErrorName; message: string };
 
 export interface CreateTopicSpec {
@@ -50,7 +55,8 @@ export class TopicService {
     this.deleteListeners.push(listener);
   }
 
-  private serialised<T>(step: () => Promise<T>): Promise<T> {
+  /** Runs catalogue changes one at a time, in call order. */
+  protected serialised<T>(step: () => Promise<T>): Promise<T> {
     const next = this.chain.then(step, step);
     this.chain = next.catch(() => undefined);
     return next;
@@ -151,21 +157,28 @@ export class TopicService {
     });
   }
 
-  /** Replaces or edits a topic's configs. `edit` receives the current explicit configs and returns the new set or an error. */
-  alterConfigs(
+  /** The topic's explicit configs after `edit`, validated; nothing is changed yet. */
+  protected editConfigs(
     name: string,
-    edit: (current: ReadonlyMap<string, string>) => { ok: true; configs: Map<string, string> } | { ok: false; error: TopicErrorName; message: string },
-    validateOnly: boolean,
-  ): Promise<TopicResult> {
+    edit: ConfigEdit,
+  ): { ok: true; topic: TopicRecord; configs: Map<string, string> } | { ok: false; error: TopicErrorName; message: string } {
+    const topic = this.catalogue.getTopic(name);
+    if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
+    const edited = edit(topic.configs);
+    if (!edited.ok) return edited;
+    for (const [k, v] of edited.configs) {
+      const problem = validateTopicConfig(k, v);
+      if (problem) return { ok: false, error: 'INVALID_CONFIG', message: problem };
+    }
+    return { ok: true, topic, configs: edited.configs };
+  }
+
+  /** Replaces or edits a topic's configs. `edit` receives the current explicit configs and returns the new set or an error. */
+  alterConfigs(name: string, edit: ConfigEdit, validateOnly: boolean): Promise<TopicResult> {
     return this.serialised(async () => {
-      const topic = this.catalogue.getTopic(name);
-      if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
-      const edited = edit(topic.configs);
+      const edited = this.editConfigs(name, edit);
       if (!edited.ok) return edited;
-      for (const [k, v] of edited.configs) {
-        const problem = validateTopicConfig(k, v);
-        if (problem) return { ok: false, error: 'INVALID_CONFIG', message: problem };
-      }
+      const topic = edited.topic;
       if (validateOnly) return { ok: true, topic };
       const updated = this.catalogue.replaceTopicConfigs(name, edited.configs);
       try {

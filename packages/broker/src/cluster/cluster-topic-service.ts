@@ -6,8 +6,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config.js';
 import type { TopicRecord } from '../catalogue/catalogue.js';
 import type { PartitionRegistry } from '../partitions/partition-registry.js';
-import { TopicService, type CreateTopicSpec, type TopicErrorName, type TopicResult } from '../topic-service.js';
-import { validateTopicConfig } from '../topic-configs.js';
+import { TopicService, type ConfigEdit, type CreateTopicSpec, type TopicErrorName, type TopicResult } from '../topic-service.js';
 import type { KafkaErrorName } from '../handlers/error-codes.js';
 import { assignReplicas, type MetadataCommand } from './metadata-commands.js';
 import type { ReplicatedCatalogue } from './replicated-catalogue.js';
@@ -23,8 +22,6 @@ const METADATA_UNAVAILABLE = 'REQUEST_TIMED_OUT' satisfies KafkaErrorName as Top
 type ValidateResult = ReturnType<TopicService['validateCreate']>;
 
 export class ClusterTopicService extends TopicService {
-  private changes: Promise<unknown> = Promise.resolve();
-
   constructor(
     private readonly clusterConfig: BrokerConfig,
     private readonly replicated: ReplicatedCatalogue,
@@ -32,12 +29,6 @@ export class ClusterTopicService extends TopicService {
     private readonly clusterLogger: Logger,
   ) {
     super(clusterConfig, replicated, partitions, clusterLogger);
-  }
-
-  private serial<T>(step: () => Promise<T>): Promise<T> {
-    const next = this.changes.then(step, step);
-    this.changes = next.catch(() => undefined);
-    return next;
   }
 
   private brokerIds(): number[] {
@@ -89,7 +80,7 @@ export class ClusterTopicService extends TopicService {
   }
 
   override createTopic(spec: CreateTopicSpec): Promise<TopicResult> {
-    return this.serial(async () => {
+    return this.serialised(async () => {
       const checked = this.validateCreate(spec);
       if (!checked.ok) return checked;
       const rf = spec.replicationFactor === -1 ? this.clusterConfig.defaultReplicationFactor : spec.replicationFactor;
@@ -110,7 +101,7 @@ export class ClusterTopicService extends TopicService {
   }
 
   override deleteTopic(name: string): Promise<TopicResult> {
-    return this.serial(async () => {
+    return this.serialised(async () => {
       const topic = this.replicated.getTopic(name);
       if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
       const r = await this.run({ kind: 'deleteTopic', name }, name);
@@ -119,7 +110,7 @@ export class ClusterTopicService extends TopicService {
   }
 
   override createPartitions(name: string, count: number, hasAssignments: boolean, validateOnly: boolean): Promise<TopicResult> {
-    return this.serial(async () => {
+    return this.serialised(async () => {
       const topic = this.replicated.getTopic(name);
       if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
       if (hasAssignments) return { ok: false, error: 'INVALID_REPLICA_ASSIGNMENT', message: 'manual replica assignment is not supported' };
@@ -141,20 +132,11 @@ export class ClusterTopicService extends TopicService {
     });
   }
 
-  override alterConfigs(
-    name: string,
-    edit: (current: ReadonlyMap<string, string>) => { ok: true; configs: Map<string, string> } | { ok: false; error: TopicErrorName; message: string },
-    validateOnly: boolean,
-  ): Promise<TopicResult> {
-    return this.serial(async () => {
-      const topic = this.replicated.getTopic(name);
-      if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
-      const edited = edit(topic.configs);
+  override alterConfigs(name: string, edit: ConfigEdit, validateOnly: boolean): Promise<TopicResult> {
+    return this.serialised(async () => {
+      const edited = this.editConfigs(name, edit);
       if (!edited.ok) return edited;
-      for (const [k, v] of edited.configs) {
-        const problem = validateTopicConfig(k, v);
-        if (problem) return { ok: false, error: 'INVALID_CONFIG', message: problem };
-      }
+      const topic = edited.topic;
       if (validateOnly) return { ok: true, topic };
       const outcome = await this.replicated.node.propose({ kind: 'replaceTopicConfigs', name, configs: [...edited.configs] }, METADATA_WRITE_TIMEOUT_MS);
       if (outcome.kind === 'unavailable') return { ok: false, error: METADATA_UNAVAILABLE, message: `metadata group unavailable: ${outcome.reason}` };
