@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { InvalidBatchError, LogAlreadyOpenError, LogArgumentError, LogConfigError, LogStorageError, PartitionLog, validateLogConfig, DEFAULT_LOG_CONFIG } from '../src/index.js';
 import { makeBatch, makeValuesBatch } from './support/batches.js';
-import { RecordingLogger, tempDir, testConfig } from './support/fixtures.js';
+import { RecordingLogger, tempDirsForSuite, testConfig } from './support/fixtures.js';
 
 describe('errors and bad input', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  after(async () => {
-    for (const cleanup of cleanups) await cleanup();
-  });
-  async function dirFor(label: string): Promise<string> {
-    const { dir, cleanup } = await tempDir(label);
-    cleanups.push(cleanup);
-    return dir;
-  }
+  const dirFor = tempDirsForSuite();
 
   it('rejects invalid configuration naming the field', async () => {
     assert.equal(validateLogConfig(DEFAULT_LOG_CONFIG), DEFAULT_LOG_CONFIG);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFile, readdir, stat, truncate, unlink, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PartitionLog, type LogConfig } from '../src/index.js';
 import { simulateCrash } from '../src/partition-log.js';
 import { decodeBatches, makeSizedBatch, makeValuesBatch } from './support/batches.js';
-import { RecordingLogger, tempDir, testConfig } from './support/fixtures.js';
+import { RecordingLogger, tempDirsForSuite, testConfig } from './support/fixtures.js';
 
 const ACTIVE = (base: number) => `${String(base).padStart(20, '0')}.log`;
 
@@ -24,15 +24,7 @@ async function readAll(log: PartitionLog): Promise<ReturnType<typeof decodeBatch
 }
 
 describe('recovery', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  after(async () => {
-    for (const cleanup of cleanups) await cleanup();
-  });
-  async function dirFor(label: string): Promise<string> {
-    const { dir, cleanup } = await tempDir(label);
-    cleanups.push(cleanup);
-    return dir;
-  }
+  const dirFor = tempDirsForSuite();
   /**
    * Appends `count` batches (2 records each) and flushes, then abandons the log without close() (a crash).
    * Without preallocation (unless asked), so the file ends where the data ends and tests can cut it.

@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PartitionLog } from '../src/index.js';
 import { simulateCrash } from '../src/partition-log.js';
 import { decodeBatches, makeBatch, makeSizedBatch } from './support/batches.js';
-import { tempDir, testConfig } from './support/fixtures.js';
+import { tempDirsForSuite, testConfig } from './support/fixtures.js';
 
 describe('retention, deleteRecordsBefore and timestamps', () => {
-  const cleanups: (() => Promise<void>)[] = [];
-  after(async () => {
-    for (const cleanup of cleanups) await cleanup();
-  });
-  async function dirFor(label: string): Promise<string> {
-    const { dir, cleanup } = await tempDir(label);
-    cleanups.push(cleanup);
-    return dir;
-  }
+  const dirFor = tempDirsForSuite();
 
   it('deletes whole sealed segments older than retentionMs, never the active one', async () => {
     const dir = await dirFor('ret-time');

@@ -1,3 +1,4 @@
+import { after } from 'node:test';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,22 @@ export function testConfig(overrides: Partial<LogConfig> = {}): LogConfig {
 export async function tempDir(label: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), `tributary-log-${label}-`));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Temporary directories for one describe block: call inside `describe`; every directory handed out by the
+ * returned function is removed after the block.
+ */
+export function tempDirsForSuite(): (label: string) => Promise<string> {
+  const cleanups: (() => Promise<void>)[] = [];
+  after(async () => {
+    for (const cleanup of cleanups) await cleanup();
+  });
+  return async (label) => {
+    const { dir, cleanup } = await tempDir(label);
+    cleanups.push(cleanup);
+    return dir;
+  };
 }
 
 /** Records log events so tests can assert that recovery reported what it did. */
