@@ -135,22 +135,28 @@ export class TopicService {
     });
   }
 
+  /** Checks that a topic may grow to `count` partitions (nothing is changed yet). */
+  protected checkPartitionIncrease(name: string, count: number, hasAssignments: boolean): TopicResult {
+    const topic = this.catalogue.getTopic(name);
+    if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
+    if (hasAssignments) return { ok: false, error: 'INVALID_REPLICA_ASSIGNMENT', message: 'manual replica assignment is not supported' };
+    if (count <= topic.partitionCount) {
+      return { ok: false, error: 'INVALID_PARTITIONS', message: `topic "${name}" has ${topic.partitionCount} partitions; the new count ${count} must be larger` };
+    }
+    if (count > MAX_PARTITIONS_PER_TOPIC) return { ok: false, error: 'INVALID_PARTITIONS', message: `at most ${MAX_PARTITIONS_PER_TOPIC} partitions per topic` };
+    return { ok: true, topic };
+  }
+
   createPartitions(name: string, count: number, hasAssignments: boolean, validateOnly: boolean): Promise<TopicResult> {
     return this.serialised(async () => {
-      const topic = this.catalogue.getTopic(name);
-      if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
-      if (hasAssignments) return { ok: false, error: 'INVALID_REPLICA_ASSIGNMENT', message: 'manual replica assignment is not supported' };
-      if (count <= topic.partitionCount) {
-        return { ok: false, error: 'INVALID_PARTITIONS', message: `topic "${name}" has ${topic.partitionCount} partitions; the new count ${count} must be larger` };
-      }
-      if (count > MAX_PARTITIONS_PER_TOPIC) return { ok: false, error: 'INVALID_PARTITIONS', message: `at most ${MAX_PARTITIONS_PER_TOPIC} partitions per topic` };
-      if (validateOnly) return { ok: true, topic };
+      const checked = this.checkPartitionIncrease(name, count, hasAssignments);
+      if (!checked.ok || validateOnly) return checked;
       const updated = this.catalogue.setPartitionCount(name, count);
       try {
         await this.partitions.addPartitions(updated);
       } catch (err) {
         this.logger.error({ err, topic: name }, 'could not create partition logs; keeping the old partition count');
-        this.catalogue.setPartitionCount(name, topic.partitionCount);
+        this.catalogue.setPartitionCount(name, checked.topic.partitionCount);
         return { ok: false, error: 'UNKNOWN_SERVER_ERROR', message: `could not create partition storage: ${(err as Error).message}` };
       }
       return { ok: true, topic: updated };

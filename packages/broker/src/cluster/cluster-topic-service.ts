@@ -12,7 +12,6 @@ import { assignReplicas, type MetadataCommand } from './metadata-commands.js';
 import type { ReplicatedCatalogue } from './replicated-catalogue.js';
 
 const METADATA_WRITE_TIMEOUT_MS = 10_000;
-const MAX_PARTITIONS_PER_TOPIC = 10000;
 /**
  * Retriable answer when the metadata group has no reachable leader within the timeout. TopicErrorName (owned by
  * the broker's topic service) does not list it yet; the handlers map any Kafka error name, so this is safe.
@@ -111,14 +110,10 @@ export class ClusterTopicService extends TopicService {
 
   override createPartitions(name: string, count: number, hasAssignments: boolean, validateOnly: boolean): Promise<TopicResult> {
     return this.serialised(async () => {
+      const checked = this.checkPartitionIncrease(name, count, hasAssignments);
+      if (!checked.ok || validateOnly) return checked;
       const topic = this.replicated.getTopic(name);
       if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
-      if (hasAssignments) return { ok: false, error: 'INVALID_REPLICA_ASSIGNMENT', message: 'manual replica assignment is not supported' };
-      if (count <= topic.partitionCount) {
-        return { ok: false, error: 'INVALID_PARTITIONS', message: `topic "${name}" has ${topic.partitionCount} partitions; the new count ${count} must be larger` };
-      }
-      if (count > MAX_PARTITIONS_PER_TOPIC) return { ok: false, error: 'INVALID_PARTITIONS', message: `at most ${MAX_PARTITIONS_PER_TOPIC} partitions per topic` };
-      if (validateOnly) return { ok: true, topic };
       const rf = topic.assignments[0]?.replicas.length ?? 1;
       const ids = this.brokerIds();
       if (rf > ids.length) return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} with ${ids.length} brokers` };
