@@ -238,8 +238,7 @@ export class RaftPartition implements PartitionReplica {
   async produce(records: Buffer, _batches: readonly ProducedBatch[], acks: Acks, logAppendTime: boolean): Promise<ProduceOutcome> {
     const raft = this.host.group(this.raftGroup);
     if (this.closed || raft === undefined || raft.role !== Role.Leader) {
-      // The handler's ProduceOutcome has no not-leader kind yet (see README): storageError is retriable for clients.
-      return { kind: 'storageError', message: `NOT_LEADER_OR_FOLLOWER: node ${this.host.nodeId} does not lead ${this.topic}-${this.partition} (leader ${raft?.leaderId ?? 0})` };
+      return { kind: 'notLeader', message: `node ${this.host.nodeId} does not lead ${this.topic}-${this.partition} (leader ${raft?.leaderId ?? 0})` };
     }
     const committed = this.host.propose(this.raftGroup, encodePartitionEntry(records, logAppendTime, Date.now()));
     if (acks === 0) {
@@ -248,7 +247,7 @@ export class RaftPartition implements PartitionReplica {
     }
     // acks=1 and acks=-1 are both answered after commit + apply on the leader (acks=1 earlier is future work).
     const r = await committed;
-    if (!r.ok) return { kind: 'storageError', message: `NOT_LEADER_OR_FOLLOWER: ${r.reason} (leader ${r.leaderId})` };
+    if (!r.ok) return { kind: 'notLeader', message: `${r.reason} (leader ${r.leaderId})` };
     const applied = this.results.get(r.index);
     this.results.delete(r.index);
     if (applied === undefined) throw new Error(`assertion: committed entry ${r.index} of ${this.topic}-${this.partition} has no applied outcome`);

@@ -74,6 +74,8 @@ async function producePartition(
       return partitionError(index, KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER, (outcome as { message: string }).message, logStartOffset);
     case 'invalidProducerEpoch':
       return partitionError(index, KafkaError.INVALID_PRODUCER_EPOCH, (outcome as { message: string }).message, logStartOffset);
+    case 'notLeader':
+      return partitionError(index, KafkaError.NOT_LEADER_OR_FOLLOWER, (outcome as { message: string }).message, logStartOffset);
     default:
       return partitionError(index, KafkaError.KAFKA_STORAGE_ERROR, (outcome as { message: string }).message, logStartOffset);
   }

@@ -21,7 +21,9 @@ export type ProduceOutcome =
   | { readonly kind: 'duplicate'; readonly baseOffset: KafkaOffset; readonly logAppendTimeMs: number }
   | { readonly kind: 'outOfOrderSequence'; readonly message: string }
   | { readonly kind: 'invalidProducerEpoch'; readonly message: string }
-  | { readonly kind: 'storageError'; readonly message: string };
+  | { readonly kind: 'storageError'; readonly message: string }
+  /** This replica is not (or no longer) the partition's leader; the client refreshes metadata and retries. */
+  | { readonly kind: 'notLeader'; readonly message: string };
 
 export interface ReadResult {
   readonly records: Buffer;

@@ -100,7 +100,7 @@ test('RF 3 partitions as Raft groups: acks=all, byte-exact fetch, leader kill -9
     // A follower refuses produce (retriable); it does not append.
     const follower = [1, 2, 3].find((id) => id !== leaderOf[0])!;
     const refused = await produce(port(follower), 0, Buffer.from(batchOf([{ key: null, value: Buffer.from('never') }])));
-    assert.notEqual(refused.errorCode, ErrorCode.NONE);
+    assert.equal(refused.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
 
     // Byte-exact from the leaders: each fetched batch equals the sent batch except baseOffset (0..7) and
     // partitionLeaderEpoch (12..15), which the broker sets.
