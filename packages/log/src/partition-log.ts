@@ -547,13 +547,8 @@ export class PartitionLog implements IntervalFlushable {
     for (const segment of [...this.segments]) {
       if (segment.isEmpty || segment.nextOffset <= this.startOffset || segment.maxTimestampMs < timestampMs) continue;
       const endPosition = segment.sizeBytes;
-      let handle: FileHandle;
-      try {
-        handle = await segment.readHandle.acquire();
-      } catch (error) {
-        if (isNotFound(error)) continue; // deleted by retention meanwhile
-        throw error;
-      }
+      const handle = await acquireUnlessDeleted(segment);
+      if (handle === null) continue; // deleted by retention meanwhile
       try {
         const indexes = await this.loadIndexes(segment);
         const found = await findTimestampInSegment(handle, indexes, timestampMs, this.startOffset, endPosition);
@@ -580,13 +575,8 @@ export class PartitionLog implements IntervalFlushable {
       const endPosition = segment.sizeBytes;
       if (endPosition === 0) continue;
       let stopped = false;
-      let handle: FileHandle;
-      try {
-        handle = await segment.readHandle.acquire();
-      } catch (error) {
-        if (isNotFound(error)) continue; // deleted by retention meanwhile
-        throw error;
-      }
+      const handle = await acquireUnlessDeleted(segment);
+      if (handle === null) continue; // deleted by retention meanwhile
       try {
         const startPosition = segment.baseOffset >= from ? 0 : (await this.loadIndexes(segment)).offsetIndex.lookup(from - segment.baseOffset);
         await walkBatchHeaders(handle, startPosition, endPosition, (bytes, at) => {
@@ -807,4 +797,14 @@ function writeIndexFileSync(path: string, bytes: Buffer): void {
  */
 export function simulateCrash(log: PartitionLog): void {
   log['abandon']();
+}
+
+/** The segment's shared read handle, or null when retention deleted its file after the caller listed it. */
+async function acquireUnlessDeleted(segment: Segment): Promise<FileHandle | null> {
+  try {
+    return await segment.readHandle.acquire();
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
 }
