@@ -64,15 +64,6 @@ export function runJavaTool(mainClass, args, { timeoutMs, heap = '512m' }) {
   );
 }
 
-function processAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function tail(file, lines = 30) {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n') : '(no log)';
 }
@@ -132,4 +123,3 @@ export async function startTributary({ dataDir, env = {}, cpuProfileDir, startTi
   throw new Error(`Tributary did not serve within ${startTimeoutMs} ms; see ${logFile}:\n${tail(logFile)}`);
 }
 
-export { processAlive };
