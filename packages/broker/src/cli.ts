@@ -1,5 +1,5 @@
-// The `tributary` command: `dev` (zero-config single node), `start` (configured node), `cluster` (local
-// multi-node cluster; with TRIBUTARY_PEERS, experimental behind --experimental-cluster until partitions replicate).
+// The `tributary` command: `dev` (zero-config single node), `start` (configured node; with TRIBUTARY_PEERS a
+// cluster member), `cluster` (local multi-node cluster of `start` processes).
 // Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage or bad configuration.
 import { loadConfig, formatHostPort, type CliMode } from './config.js';
 import { createLogger } from './observability/logger.js';
@@ -7,16 +7,20 @@ import { Broker } from './broker.js';
 import { runtimeDeps } from './runtime-deps.js';
 import { parseLocalClusterArgs, runLocalCluster } from './cluster/local-cluster.js';
 
-/** Cluster mode is experimental (the metadata group works, partitions are not replicated yet): opt in explicitly. */
-const EXPERIMENTAL_CLUSTER_FLAG = '--experimental-cluster';
+/**
+ * Cluster mode used to be opt-in behind this flag. TRIBUTARY_PEERS alone now selects it; the flag is still accepted
+ * (and ignored, with a note on stderr) so scripts and deployments written for the opt-in keep working.
+ */
+const DEPRECATED_CLUSTER_FLAG = '--experimental-cluster';
 
 const USAGE = `usage: tributary <command>
 
 commands:
   dev                 single node with no configuration: Kafka on 127.0.0.1:9092, HTTP on 127.0.0.1:9644,
                       data under ./.data/dev (TRIBUTARY_* variables still override)
-  start               one configured node (TRIBUTARY_DATA_DIR required; see packages/broker/README.md)
-  cluster --nodes N   local multi-node cluster (not available yet; experimental with --experimental-cluster)
+  start               one configured node (TRIBUTARY_DATA_DIR required; see packages/broker/README.md);
+                      with TRIBUTARY_PEERS set it is a member of a replicated cluster
+  cluster --nodes N   local multi-node cluster on loopback (N start processes; see src/cluster/README.md)
 `;
 
 function clusterConfigProblem(nodeId: number, peerIds: readonly number[]): string | null {
@@ -27,24 +31,23 @@ function clusterConfigProblem(nodeId: number, peerIds: readonly number[]): strin
   return null;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+async function main(rawArgv: readonly string[]): Promise<number> {
+  if (rawArgv.includes(DEPRECATED_CLUSTER_FLAG)) {
+    process.stderr.write(`tributary: ${DEPRECATED_CLUSTER_FLAG} is deprecated and has no effect (TRIBUTARY_PEERS selects cluster mode)\n`);
+  }
+  const argv = rawArgv.filter((a) => a !== DEPRECATED_CLUSTER_FLAG);
   const command = argv[0];
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
   }
-  const experimentalCluster = argv.includes(EXPERIMENTAL_CLUSTER_FLAG);
-  if (command === 'cluster' && experimentalCluster) {
+  if (command === 'cluster') {
     const options = parseLocalClusterArgs(argv.slice(1));
     if (typeof options === 'string') {
       process.stderr.write(`tributary cluster: ${options}\n`);
       return 2;
     }
     return runLocalCluster(options, process.argv[1]!);
-  }
-  if (command === 'cluster') {
-    process.stderr.write('tributary cluster: not available yet (multi-node clusters arrive with Raft replication); use "tributary dev"\n');
-    return 2;
   }
   if (command !== 'dev' && command !== 'start') {
     process.stderr.write(`tributary: unknown command "${command}"\n\n${USAGE}`);
@@ -58,11 +61,6 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const config = loaded.config;
-  if (config.peers.length > 0 && !experimentalCluster) {
-    // Running alone while configured as part of a cluster would serve a diverging copy of the data.
-    process.stderr.write(`tributary ${mode}: TRIBUTARY_PEERS is set, but multi-node clusters are not available yet (Raft replication arrives in a later release); unset it to run a single node\n`);
-    return 2;
-  }
   if (config.peers.length > 0) {
     const problem = clusterConfigProblem(config.nodeId, config.peers.map((p) => p.nodeId));
     if (problem) {

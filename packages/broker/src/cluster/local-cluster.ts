@@ -86,7 +86,7 @@ export async function runLocalCluster(o: LocalClusterOptions, binPath: string): 
     const env = nodeEnvironment(o, id, clusterId);
     mkdirSync(env.TRIBUTARY_DATA_DIR!, { recursive: true });
     rmSync(join(env.TRIBUTARY_DATA_DIR!, 'ports.json'), { force: true });
-    const child = spawn(process.execPath, [binPath, 'start', '--experimental-cluster'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [binPath, 'start'], { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
     children.set(id, child);
     exited.set(
       id,
