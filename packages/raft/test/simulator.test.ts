@@ -18,14 +18,14 @@ test('simulator: same seed gives the same run', () => {
   assert.notEqual(lines(42), lines(43));
 });
 
-test('simulator: the deliberately broken leader (commits previous-term entries by counting replicas) is caught within a few hundred seeds', () => {
-  for (const from of [1, 1000, 2000]) {
-    let caught: { seed: number; violation: string } | null = null;
-    for (let seed = from; seed < from + 400 && caught === null; seed++) {
-      const r = runSimulation({ seed, broken: true });
-      if (r.violations.length > 0) caught = { seed, violation: r.violations[0]! };
-    }
-    assert.ok(caught !== null, `broken variant not caught in seeds ${from}..${from + 399}`);
-    assert.match(caught.violation, /leader completeness|committed entry changed|state machine safety|acknowledged/);
+test('simulator: the deliberately broken leader (commits previous-term entries by counting replicas) is caught', () => {
+  // Figure 8 needs a particular sequence of leader changes, so only a few seeds in a thousand hit it (about 1 in 200
+  // with either storage-write style); over the first thousand seeds it must be caught several times
+  const caught: { seed: number; violation: string }[] = [];
+  for (let seed = 1; seed <= 1000; seed++) {
+    const r = runSimulation({ seed, broken: true });
+    if (r.violations.length > 0) caught.push({ seed, violation: r.violations[0]! });
   }
+  assert.ok(caught.length >= 3, `broken variant caught only in seeds ${caught.map((c) => c.seed).join(', ')}`);
+  for (const c of caught) assert.match(c.violation, /leader completeness|committed entry changed|state machine safety|acknowledged/, `seed ${c.seed}`);
 });

@@ -79,6 +79,7 @@ async function bench(seconds: number, inflight: number, payloadBytes: number): P
   if (session !== null) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
   const cpu0 = process.cpuUsage();
   const hostStats0 = { ...host.stats };
+  const walStats0 = { ...wal.stats };
   const deadline = performance.now() + seconds * 1000;
   const led: number[] = [];
   for (let g = 1; g <= groupCount; g++) if (host.group(g as RaftGroupId)!.role === Role.Leader) led.push(g);
@@ -127,7 +128,9 @@ async function bench(seconds: number, inflight: number, payloadBytes: number): P
   out(`bench ${JSON.stringify({
     node: id, groupsLed: led.length, committed, seconds, stuck, p50Ms: pct(0.5), p99Ms: pct(0.99),
     cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rounds: host.stats.rounds - hostStats0.rounds,
-    syncs: host.stats.syncs - hostStats0.syncs, rssMb: process.memoryUsage().rss / 1048576,
+    syncs: host.stats.syncs - hostStats0.syncs, walSyncMs: wal.stats.syncMs - walStats0.syncMs,
+    walSyncs: wal.stats.syncs - walStats0.syncs, imagesSynced: wal.stats.imagesSynced - walStats0.imagesSynced,
+    imageSyncMs: wal.stats.imageSyncMs - walStats0.imageSyncMs, rssMb: process.memoryUsage().rss / 1048576,
   })}`);
 }
 

@@ -15,6 +15,11 @@ export class RaftLog {
   applied: number;
   /** First index not yet persisted by the host. */
   unstableFrom: number;
+  /**
+   * Last index handed to the host for persisting (in a Ready), durable or not. With asynchronous storage writes it
+   * runs ahead of unstableFrom - 1 while writes are in flight; a new Ready carries only the entries after it.
+   */
+  inProgressTo: number;
 
   constructor(snapshotIndex: number, snapshotTerm: number, entries: readonly Entry[], committed: number) {
     this.snapshotIndex = snapshotIndex;
@@ -28,6 +33,7 @@ export class RaftLog {
     this.applied = snapshotIndex;
     this.applying = snapshotIndex;
     this.unstableFrom = this.lastIndex() + 1;
+    this.inProgressTo = this.lastIndex();
   }
 
   firstIndex(): number { return this.snapshotIndex + 1; }
@@ -77,6 +83,8 @@ export class RaftLog {
     this.entries.length = first - this.snapshotIndex - 1;
     for (const e of ents) this.entries.push(e);
     this.unstableFrom = Math.min(this.unstableFrom, first);
+    // a truncated suffix that was handed to storage is handed again (its replacement follows it in the WAL)
+    this.inProgressTo = Math.min(this.inProgressTo, first - 1);
     return first;
   }
 
@@ -119,9 +127,15 @@ export class RaftLog {
     if (index >= this.unstableFrom && this.term(index) === t) this.unstableFrom = index + 1;
   }
 
-  unstableEntries(): Entry[] {
-    if (this.unstableFrom > this.lastIndex()) return [];
-    return this.entries.slice(Math.max(this.unstableFrom, this.firstIndex()) - this.snapshotIndex - 1);
+  /** Last index known to be durable here. */
+  persistedIndex(): number { return this.unstableFrom - 1; }
+
+  /** Entries not yet handed to storage; marks them handed. */
+  takeUnpersisted(): Entry[] {
+    const from = Math.max(this.inProgressTo + 1, this.unstableFrom, this.firstIndex());
+    this.inProgressTo = this.lastIndex();
+    if (from > this.lastIndex()) return [];
+    return this.entries.slice(from - this.snapshotIndex - 1);
   }
 
   /** Drops entries up to and including `index` (which must be applied). */
@@ -141,6 +155,7 @@ export class RaftLog {
     this.snapshotTerm = t;
     this.committed = index;
     this.unstableFrom = index + 1;
+    this.inProgressTo = index;
   }
 }
 

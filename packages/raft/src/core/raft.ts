@@ -30,6 +30,13 @@ export interface RaftConfig {
    * replicas (the bug Figure 8 of the Raft paper warns about). Never set outside tests.
    */
   readonly unsafeCommitPreviousTerm?: boolean;
+  /**
+   * Asynchronous storage writes (etcd's AsyncStorageWrites): the host may ask for the next Ready while the writes of
+   * earlier ones are still being made durable. It then calls advance(rd) once rd is applied and its messages are
+   * sent or held, and persisted(rd) (in Ready order) once rd's writes are durable. Committed entries are handed out
+   * for applying only once they are durable here. Default false: advance(rd) means "persisted, sent and applied".
+   */
+  readonly asyncStorageWrites?: boolean;
 }
 
 export type ProposeResult =
@@ -51,6 +58,7 @@ export class RaftNode {
   private readonly random: () => number;
   private readonly snapshotData: (meta: SnapshotMeta) => Uint8Array | null;
   private readonly unsafeCommitPreviousTerm: boolean;
+  private readonly asyncStorageWrites: boolean;
 
   private currentTerm = 0;
   private votedFor: NodeId = NO_NODE;
@@ -98,6 +106,7 @@ export class RaftNode {
     this.random = config.random ?? mulberry(config.id);
     this.snapshotData = config.snapshotData ?? (() => null);
     this.unsafeCommitPreviousTerm = config.unsafeCommitPreviousTerm ?? false;
+    this.asyncStorageWrites = config.asyncStorageWrites ?? false;
 
     const snap = initial.snapshot;
     this.log = new RaftLog(snap.index, snap.term, initial.entries, initial.hardState.commit);
@@ -269,8 +278,8 @@ export class RaftNode {
 
   hasReady(): boolean {
     if (this.outstandingReady !== null) return false;
-    return this.msgs.length > 0 || this.pendingSnapshot !== null || this.log.unstableFrom <= this.log.lastIndex()
-      || this.bcastOwed !== 0 || this.log.committed > this.log.applying || this.readStates.length > 0
+    return this.msgs.length > 0 || this.pendingSnapshot !== null || this.log.inProgressTo < this.log.lastIndex()
+      || this.bcastOwed !== 0 || this.applicableIndex() > this.log.applying || this.readStates.length > 0
       || !sameHardState(this.prevHardState, this.hardState()) || !sameSoftState(this.prevSoftState, this.softState());
   }
 
@@ -280,12 +289,13 @@ export class RaftNode {
     const hs = this.hardState();
     const ss = this.softState();
     const from = Math.max(this.log.applying + 1, this.log.firstIndex());
-    const committedEntries = this.log.committed >= from ? this.log.slice(from, this.log.committed, Number.MAX_SAFE_INTEGER) : [];
+    const applicable = this.applicableIndex();
+    const committedEntries = applicable >= from ? this.log.slice(from, applicable, Number.MAX_SAFE_INTEGER) : [];
     const rd: Ready = {
       softState: sameSoftState(this.prevSoftState, ss) ? null : ss,
       hardState: sameHardState(this.prevHardState, hs) ? null : hs,
       snapshot: this.pendingSnapshot,
-      entries: this.log.unstableEntries(),
+      entries: this.log.takeUnpersisted(),
       committedEntries,
       messages: this.msgs,
       readStates: this.readStates,
@@ -299,7 +309,18 @@ export class RaftNode {
     return rd;
   }
 
-  /** The host has persisted and sent everything in `rd` and applied its committed entries / snapshot. */
+  /**
+   * Committed entries the host may apply: all of them, or with asynchronous storage writes only those durable here
+   * (a follower learns a commit index that may cover entries of its own writes still in flight).
+   */
+  private applicableIndex(): number {
+    return this.asyncStorageWrites ? Math.min(this.log.committed, this.log.persistedIndex()) : this.log.committed;
+  }
+
+  /**
+   * The host has sent (or, for messages that need durability, queued) the messages of `rd` and applied its committed
+   * entries / snapshot. Without asynchronous storage writes this also means rd's writes are durable.
+   */
   advance(rd: Ready): void {
     if (this.outstandingReady !== rd) throw new Error('advance() with a Ready that is not the outstanding one');
     this.outstandingReady = null;
@@ -312,14 +333,22 @@ export class RaftNode {
     if (rd.committedEntries.length > 0) {
       this.log.applied = Math.max(this.log.applied, rd.committedEntries[rd.committedEntries.length - 1]!.index);
     }
-    if (rd.entries.length > 0) {
-      const last = rd.entries[rd.entries.length - 1]!;
-      this.log.stableTo(last.index, last.term);
-      if (this.roleValue === Role.Leader) {
-        const self = this.prs.get(this.id);
-        if (self !== undefined) self.maybeUpdate(this.log.unstableFrom - 1);
-        if (this.maybeCommit()) this.owe(2);
-      }
+    if (!this.asyncStorageWrites) this.persisted(rd);
+  }
+
+  /**
+   * Asynchronous storage writes: the writes of `rd` (and of every Ready before it) are durable. Call in Ready order,
+   * before or after advance(rd). Only now does a leader count these entries of its own toward a commit (DESIGN.md §3).
+   * An entry truncated and replaced since rd was produced is not marked durable by it (its term no longer matches).
+   */
+  persisted(rd: Ready): void {
+    if (rd.entries.length === 0) return;
+    const last = rd.entries[rd.entries.length - 1]!;
+    this.log.stableTo(last.index, last.term);
+    if (this.roleValue === Role.Leader) {
+      const self = this.prs.get(this.id);
+      if (self !== undefined) self.maybeUpdate(this.log.persistedIndex());
+      if (this.maybeCommit()) this.owe(2);
     }
   }
 

@@ -128,6 +128,15 @@ export function readyMustSync(rd: Ready, previous: HardState): boolean {
   return rd.hardState !== null && (rd.hardState.term !== previous.term || rd.hardState.vote !== previous.vote);
 }
 
+/**
+ * Leader replication (Append, Heartbeat, InstallSnapshot, TimeoutNow) may leave before the sender's own writes are
+ * durable: a leader counts its own entries toward a commit only once they are persisted. Every other message (acks,
+ * votes) describes local state and must wait until the writes before it are durable.
+ */
+export function isLeaderReplication(type: MessageType): boolean {
+  return type === MessageType.Append || type === MessageType.Heartbeat || type === MessageType.InstallSnapshot || type === MessageType.TimeoutNow;
+}
+
 /** What a node loads from storage at start. */
 export interface InitialState {
   readonly hardState: HardState;

@@ -1,13 +1,17 @@
-// Multi-raft host: many Raft groups on one node, one tick timer, one fsync per round for all groups,
-// one message batch per peer node per round.
+// Multi-raft host: many Raft groups on one node, one tick timer, one fsync at a time for all groups (group
+// commit), one message batch per peer node per round.
 //
-// A round: take the Ready of every group with work -> stage their writes in storage -> ONE sync (group commit)
-// -> send all messages, coalesced per peer -> apply committed entries / snapshots -> advance.
+// Rounds are pipelined (etcd's asynchronous storage writes): a round takes the Ready of every group with work,
+// stages their writes, sends leader replication and every message that needs nothing new to be durable, applies
+// committed entries (the core hands out only entries durable here) and advances — without waiting for the fsync.
+// Messages that need this round's writes durable (acks, votes) are held until the sync covering them completes;
+// then the groups are told (persisted: a leader counts its own entries toward a commit only now) and the held
+// messages leave with the next round. So the next round's appends and the previous round's fsync overlap.
 // Rounds run back to back while there is work; input arriving during a round is handled by the next one
 // (natural batching: the busier the host, the more proposals share one fsync and one network write).
 import { RaftNode, type ProposeResult } from '../core/raft.js';
 import type { ConfChange } from '../core/conf.js';
-import { MessageType, Role, emptyMessage, readyMustSync, type HardState, type Entry, type InitialState, type NodeId, type RaftGroupId, type RaftIndex, type ReadState, type Ready, type Snapshot, type SnapshotMeta, type Term } from '../core/types.js';
+import { MessageType, Role, emptyMessage, isLeaderReplication, readyMustSync, type HardState, type Entry, type InitialState, type NodeId, type RaftGroupId, type RaftIndex, type ReadState, type Ready, type Snapshot, type SnapshotMeta, type Term } from '../core/types.js';
 import type { RaftStorage } from '../storage/storage.js';
 import type { GroupMessage } from '../transport/codec.js';
 import type { RaftTransport } from '../transport/transport.js';
@@ -45,11 +49,11 @@ export interface RaftHostOptions {
 }
 
 interface Waiter { index: number; term: number; resolve: (r: CommitResult) => void }
+/** A Ready whose writes are staged in sync generation `gen`; `deferred`: a snapshot Ready, applied once durable. */
+interface AwaitingDurable { gen: number; g: HostedGroup; rd: Ready; deferred: boolean }
+/** A message that may leave only once sync generation `gen` is durable. */
+interface HeldMessage { gen: number; to: NodeId; gm: GroupMessage }
 export type CommitResult = { ok: true; index: RaftIndex } | { ok: false; reason: string; leaderId: NodeId };
-
-function isLeaderReplication(type: MessageType): boolean {
-  return type === MessageType.Append || type === MessageType.Heartbeat || type === MessageType.InstallSnapshot || type === MessageType.TimeoutNow;
-}
 
 /** Heartbeat context that tells a follower's host the leader has quiesced the group (never reaches the core). */
 const QUIESCE_CONTEXT = Number.MAX_SAFE_INTEGER;
@@ -74,6 +78,15 @@ export class RaftHost {
   private roundScheduled = false;
   private roundRunning = false;
   private closed = false;
+  /** Sync generations: bumped by a round that staged writes needing durability; `durableGen` = covered by a finished sync. */
+  private stagedGen = 0;
+  private durableGen = 0;
+  private syncRunning = false;
+  private readonly awaitingDurable: AwaitingDurable[] = [];
+  private heldMessages: HeldMessage[] = [];
+  private readonly durableCallbacks: { gen: number; resolve: () => void }[] = [];
+  /** Messages to send with the next round, one batch per peer. */
+  private outbox = new Map<NodeId, GroupMessage[]>();
   readonly stats = { rounds: 0, syncs: 0, batchesSent: 0, messagesSent: 0, ticks: 0, quiesced: 0, quiesceBatches: 0 };
   private readonly peerLastHeard = new Map<NodeId, number>();
   private tickCount = 0;
@@ -92,7 +105,7 @@ export class RaftHost {
     const raft = new RaftNode({
       id: this.nodeId, electionTicks: this.opts.electionTicks ?? 10, heartbeatTicks: this.opts.heartbeatTicks ?? 1,
       maxInflight: this.opts.maxInflight, maxMsgBytes: this.opts.maxMsgBytes, random: Math.random,
-      snapshotData: (meta) => sm.snapshotData(meta),
+      snapshotData: (meta) => sm.snapshotData(meta), asyncStorageWrites: true,
     }, loaded);
     const g = new HostedGroup(id, raft, storage, sm, loaded.hardState);
     this.groups.set(id, g);
@@ -227,6 +240,10 @@ export class RaftHost {
 
   private markDirty(g: HostedGroup): void {
     this.dirty.add(g);
+    this.scheduleRound();
+  }
+
+  private scheduleRound(): void {
     if (!this.roundScheduled && !this.roundRunning && !this.closed) {
       this.roundScheduled = true;
       setImmediate(() => { this.roundScheduled = false; void this.runRound(); });
@@ -237,69 +254,120 @@ export class RaftHost {
     if (this.roundRunning || this.closed) return;
     this.roundRunning = true;
     try {
-      while (this.dirty.size > 0 && !this.closed) {
+      while ((this.dirty.size > 0 || this.outbox.size > 0) && !this.closed) {
         const work: { g: HostedGroup; rd: Ready }[] = [];
         for (const g of this.dirty) if (g.raft.hasReady()) work.push({ g, rd: g.raft.ready() });
         this.dirty.clear();
-        if (work.length === 0) break;
+        if (work.length === 0 && this.outbox.size === 0) break;
         this.stats.rounds++;
-        // `wrote`: some Ready must be durable before its messages and advance (entries, snapshot, term or vote);
-        // a commit-only hard state is staged and rides the next sync (see readyMustSync)
-        let wrote = false;
+        // a Ready with entries, a snapshot, a term or a vote must be durable before the messages that depend on it
+        // leave; a commit-only hard state is staged and rides the next sync (see readyMustSync)
+        let mustSync = false;
         for (const { g, rd } of work) {
-          if (readyMustSync(rd, g.hardState)) wrote = true;
+          if (readyMustSync(rd, g.hardState)) mustSync = true;
           if (rd.hardState !== null) { g.storage.setHardState(rd.hardState); g.hardState = rd.hardState; }
           if (rd.snapshot !== null) g.storage.applySnapshot(rd.snapshot);
           if (rd.entries.length > 0) g.storage.append(rd.entries);
         }
-        // A leader's outgoing replication may leave before its own fsync (it counts itself toward a commit only
-        // after advance(), i.e. after the sync); everything else (votes, acks) waits for durability.
-        const early = new Map<NodeId, GroupMessage[]>();
-        const late = new Map<NodeId, GroupMessage[]>();
+        if (mustSync) this.stagedGen++;
+        // A leader's replication may leave before its own fsync (it counts itself toward a commit only in
+        // persisted()). Any other message (an ack, a vote) may describe writes not yet durable — this round's or an
+        // earlier one's still in flight — so it waits until everything staged so far is durable.
+        const gen = this.stagedGen;
         for (const { g, rd } of work) {
           for (const m of rd.messages) {
-            const target = wrote && !isLeaderReplication(m.type) ? late : early;
-            let list = target.get(m.to);
-            if (list === undefined) { list = []; target.set(m.to, list); }
-            list.push({ groupId: g.id, message: m });
+            const gm: GroupMessage = { groupId: g.id, message: m };
+            if (gen === this.durableGen || isLeaderReplication(m.type)) this.enqueue(m.to, gm);
+            else this.heldMessages.push({ gen, to: m.to, gm });
           }
         }
-        this.sendAll(early);
-        // committed entries this node already holds durably can be applied now, before this round's fsync
-        // (a leader's commit only counts its own persisted entries; only entries staged in this Ready wait)
-        const appliedEarly = new Map<HostedGroup, number>();
+        this.flushOutbox();
         for (const { g, rd } of work) {
-          if (rd.snapshot !== null || rd.committedEntries.length === 0) continue;
-          const bound = rd.entries.length > 0 ? rd.entries[0]!.index : Number.POSITIVE_INFINITY;
-          let k = 0;
-          while (k < rd.committedEntries.length && rd.committedEntries[k]!.index < bound) k++;
-          if (k === 0) continue;
-          try { this.applyEntries(g, k === rd.committedEntries.length ? rd.committedEntries : rd.committedEntries.slice(0, k)); } catch (err) { this.opts.onError?.(err as Error); }
-          appliedEarly.set(g, k);
-        }
-        if (wrote) { await this.opts.syncAll(); this.stats.syncs++; }
-        if (this.closed) return;
-        this.sendAll(late);
-        for (const { g, rd } of work) {
-          try { this.applyReady(g, rd, appliedEarly.get(g) ?? 0); } catch (err) { this.opts.onError?.(err as Error); }
+          if (rd.snapshot !== null) {
+            // the state machine takes the image only once it is durable; the group produces no Ready until then
+            this.awaitingDurable.push({ gen, g, rd, deferred: true });
+            continue;
+          }
+          try { this.applyReady(g, rd); } catch (err) { this.opts.onError?.(err as Error); }
           g.raft.advance(rd);
+          if (rd.entries.length > 0) this.awaitingDurable.push({ gen, g, rd, deferred: false });
           if (g.raft.hasReady()) this.dirty.add(g);
         }
-        // yield to the event loop so incoming messages and proposals join the next round
-        if (this.dirty.size > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        this.maybeStartSync();
+        // yield to the event loop so incoming messages, proposals and finished syncs join the next round
+        if (this.dirty.size > 0 || this.outbox.size > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (err) {
-      // storage failed (e.g. fsync): nothing of this round may be assumed durable, so stop (fail-stop, like etcd);
-      // the process should exit and restart from what is on disk
-      this.opts.onError?.(err as Error);
-      void this.close();
+      this.fail(err as Error);
     } finally {
       this.roundRunning = false;
-      if (this.dirty.size > 0 && !this.closed) this.markDirty(this.dirty.values().next().value!);
+      if ((this.dirty.size > 0 || this.outbox.size > 0) && !this.closed) this.scheduleRound();
     }
   }
 
-  private sendAll(perPeer: Map<NodeId, GroupMessage[]>): void {
+  /** One sync at a time; a sync covers every write staged before it starts (FileWal.sync is a group commit). */
+  private maybeStartSync(): void {
+    if (this.syncRunning || this.closed || this.stagedGen === this.durableGen) return;
+    const gen = this.stagedGen;
+    this.syncRunning = true;
+    this.stats.syncs++;
+    let done: Promise<void>;
+    try { done = Promise.resolve(this.opts.syncAll()); } catch (err) { done = Promise.reject(err as Error); }
+    done.then(() => {
+      this.syncRunning = false;
+      if (this.closed) return;
+      this.onDurable(gen);
+      this.maybeStartSync();
+    }, (err: unknown) => {
+      this.syncRunning = false;
+      this.fail(err as Error);
+    });
+  }
+
+  /** Everything staged up to generation `gen` is durable: tell the groups (in Ready order) and release held messages. */
+  private onDurable(gen: number): void {
+    this.durableGen = gen;
+    let k = 0;
+    for (; k < this.awaitingDurable.length && this.awaitingDurable[k]!.gen <= gen; k++) {
+      const { g, rd, deferred } = this.awaitingDurable[k]!;
+      if (this.groups.get(g.id) !== g) continue; // removed meanwhile
+      g.raft.persisted(rd);
+      if (deferred) {
+        try { this.applyReady(g, rd); } catch (err) { this.opts.onError?.(err as Error); }
+        g.raft.advance(rd);
+      }
+      if (g.raft.hasReady()) this.markDirty(g);
+    }
+    this.awaitingDurable.splice(0, k);
+    let h = 0;
+    for (; h < this.heldMessages.length && this.heldMessages[h]!.gen <= gen; h++) {
+      const { to, gm } = this.heldMessages[h]!;
+      if (this.groups.has(gm.groupId)) this.enqueue(to, gm);
+    }
+    if (h > 0) this.heldMessages = this.heldMessages.slice(h);
+    let c = 0;
+    for (; c < this.durableCallbacks.length && this.durableCallbacks[c]!.gen <= gen; c++) this.durableCallbacks[c]!.resolve();
+    this.durableCallbacks.splice(0, c);
+    if (this.outbox.size > 0) this.scheduleRound();
+  }
+
+  /** Storage failed (e.g. fsync): nothing staged may be assumed durable, so stop (fail-stop, like etcd); the process should restart from disk. */
+  private fail(err: Error): void {
+    if (this.closed) return;
+    this.opts.onError?.(err);
+    void this.close();
+  }
+
+  private enqueue(to: NodeId, gm: GroupMessage): void {
+    let list = this.outbox.get(to);
+    if (list === undefined) { list = []; this.outbox.set(to, list); }
+    list.push(gm);
+  }
+
+  private flushOutbox(): void {
+    if (this.outbox.size === 0) return;
+    const perPeer = this.outbox;
+    this.outbox = new Map();
     for (const [to, batch] of perPeer) {
       this.opts.transport.send(to, batch);
       this.stats.batchesSent++;
@@ -322,12 +390,10 @@ export class RaftHost {
     g.waiters = keep;
   }
 
-  private applyReady(g: HostedGroup, rd: Ready, alreadyApplied: number): void {
+  private applyReady(g: HostedGroup, rd: Ready): void {
     if (rd.softState !== null) g.sm.onLeaderChange?.(rd.softState.leaderId, g.raft.term, rd.softState.role);
     if (rd.snapshot !== null) g.sm.restore(rd.snapshot);
-    if (rd.committedEntries.length > alreadyApplied) {
-      this.applyEntries(g, alreadyApplied === 0 ? rd.committedEntries : rd.committedEntries.slice(alreadyApplied));
-    }
+    if (rd.committedEntries.length > 0) this.applyEntries(g, rd.committedEntries);
     for (const rs of rd.readStates) g.sm.onReadState?.(rs);
     if (rd.softState !== null && rd.softState.role !== Role.Leader && g.waiters.length > 0) {
       // entries we proposed may still commit under the next leader; we cannot know, so report the loss of leadership

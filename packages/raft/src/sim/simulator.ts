@@ -1,10 +1,12 @@
 // Deterministic cluster simulator: seeded PRNG, simulated clock, lossy/duplicating/reordering network with
 // partitions, storage whose unsynced writes vanish on crash, random membership changes, compaction,
-// leadership transfers and reads. A safety phase with faults is followed by a liveness phase that heals
+// leadership transfers and reads. Each seed runs its nodes either like RaftHost (asynchronous storage writes:
+// the next Ready is taken while earlier writes are in flight, several syncs outstanding, acks held until their
+// sync completes, crashes lose every write not yet synced) or in the synchronous style (one Ready at a time). A safety phase with faults is followed by a liveness phase that heals
 // everything and requires a fresh proposal to commit on every voter.
 import { applyConfChange, type ConfChange } from '../core/conf.js';
 import { RaftNode } from '../core/raft.js';
-import { EntryType, Role, readyMustSync, type HardState, type Message, type NodeId, type RaftIndex, type Ready, type Snapshot, type SnapshotMeta } from '../core/types.js';
+import { EntryType, Role, isLeaderReplication, readyMustSync, type HardState, type Message, type NodeId, type RaftIndex, type Ready, type Snapshot, type SnapshotMeta } from '../core/types.js';
 import { MemoryStorage, bootstrapState } from '../storage/storage.js';
 import { Checker, entryKey, mixHash } from './checker.js';
 import { EventQueue, Prng } from './prng.js';
@@ -35,6 +37,14 @@ interface SimNode {
   storage: MemoryStorage;
   up: boolean;
   syncing: Ready | null;
+  /** asynchronous storage writes: sync generations staged / durable, Readies and messages waiting for them */
+  stagedGen: number;
+  durableGen: number;
+  lastSyncAt: number;
+  awaiting: { gen: number; rd: Ready; deferred: boolean }[];
+  held: { gen: number; m: Message }[];
+  /** a snapshot Ready is applied only once durable; no Ready is taken meanwhile */
+  blocked: boolean;
   /** the hard state last handed to storage */
   hardState: HardState;
   incarnation: number;
@@ -71,10 +81,12 @@ export function runSimulation(opts: SimOptions): SimResult {
   const compactRate = rng.pick([0, 0.01, 0.05]);
   const transferRate = rng.pick([0, 0.003]);
   const readRate = rng.pick([0, 0.02]);
+  /** three seeds in four exercise the asynchronous path RaftHost uses; the rest the synchronous contract */
+  const asyncWrites = rng.chance(0.75);
   const safetyMs = rng.int(1500, 3000);
   const livenessMs = 4000;
   const log = (s: string) => { if (trace) trace(`${String(now).padStart(6)} ${s}`); };
-  log(`seed=${opts.seed} cluster=${clusterSize} pool=${poolSize} drop=${dropRate} dup=${dupRate} delay<=${maxDelayMs} crash=${crashRate} partition=${partitionRate}`);
+  log(`seed=${opts.seed} cluster=${clusterSize} pool=${poolSize} drop=${dropRate} dup=${dupRate} delay<=${maxDelayMs} crash=${crashRate} partition=${partitionRate} writes=${asyncWrites ? 'async' : 'sync'}`);
 
   const allIds: NodeId[] = [];
   for (let i = 1; i <= poolSize; i++) allIds.push(i as NodeId);
@@ -90,6 +102,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     const init = bootstrapState(initialVoters.includes(id) ? initialVoters : []);
     nodes.set(id, {
       id, raft: null, storage: new MemoryStorage(init), up: false, syncing: null, hardState: init.hardState, incarnation: 0,
+      stagedGen: 0, durableGen: 0, lastSyncAt: 0, awaiting: [], held: [], blocked: false,
       smIndex: 0, smHash: 0, snapshot: null, checkedCommit: 0, proposed: new Map(),
     });
     side.set(id, 0);
@@ -99,6 +112,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     n.up = true;
     n.incarnation++;
     n.syncing = null;
+    n.stagedGen = 0; n.durableGen = 0; n.awaiting = []; n.held = []; n.blocked = false;
     const init = n.storage.load();
     n.hardState = init.hardState;
     const snap = n.storage.loadSnapshot();
@@ -108,7 +122,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     n.raft = new RaftNode({
       id: n.id, electionTicks: ELECTION_TICKS, heartbeatTicks: 1, random: () => rng.next(),
       snapshotData: (meta: SnapshotMeta) => (n.snapshot !== null && n.snapshot.meta.index === meta.index ? n.snapshot.data : null),
-      unsafeCommitPreviousTerm: opts.broken === true, maxInflight, maxMsgBytes,
+      unsafeCommitPreviousTerm: opts.broken === true, maxInflight, maxMsgBytes, asyncStorageWrites: asyncWrites,
     }, init);
     // durable committed prefix must still be what was committed
     n.checkedCommit = n.raft.log.snapshotIndex;
@@ -149,14 +163,104 @@ export function runSimulation(opts: SimOptions): SimResult {
   }
 
   function processNode(n: SimNode): void {
-    if (!n.up || n.syncing !== null) return;
+    if (asyncWrites) processNodeAsync(n);
+    else processNodeSync(n);
+  }
+
+  function takeReady(n: SimNode): Ready {
     const raft = n.raft!;
-    if (!raft.hasReady()) return;
     const rd = raft.ready();
     if (rd.softState !== null && rd.softState.role === Role.Leader) {
       log(`node ${n.id} leader term ${raft.term} last ${raft.lastIndex}`);
       checker.leaderElected(n.id, raft.term, raft.log);
     }
+    return rd;
+  }
+
+  /** Like RaftHost: stage, send leader replication, hold the rest until the sync covering it, apply, advance, next. */
+  function processNodeAsync(n: SimNode): void {
+    if (!n.up || n.blocked) return;
+    const raft = n.raft!;
+    while (raft.hasReady() && !n.blocked) {
+      const rd = takeReady(n);
+      const mustSync = readyMustSync(rd, n.hardState);
+      if (rd.hardState !== null) { n.storage.setHardState(rd.hardState); n.hardState = rd.hardState; }
+      if (rd.snapshot !== null) n.storage.applySnapshot(rd.snapshot);
+      if (rd.entries.length > 0) n.storage.append(rd.entries);
+      if (mustSync) n.stagedGen++;
+      const gen = n.stagedGen;
+      for (const m of rd.messages) {
+        if (gen === n.durableGen || isLeaderReplication(m.type)) send(m);
+        else n.held.push({ gen, m });
+      }
+      if (rd.snapshot !== null) {
+        n.awaiting.push({ gen, rd, deferred: true });
+        n.blocked = true;
+      } else {
+        applyReady(n, rd);
+        raft.advance(rd);
+        if (rd.entries.length > 0) n.awaiting.push({ gen, rd, deferred: false });
+        checkCommitted(n);
+      }
+      if (mustSync) scheduleSync(n, gen);
+    }
+  }
+
+  /** An fsync of everything staged so far, completing 0-3 ms later but never before an earlier one (syncs are ordered). */
+  function scheduleSync(n: SimNode, gen: number): void {
+    const mark = n.storage.writeMark();
+    const incarnation = n.incarnation;
+    n.lastSyncAt = Math.max(n.lastSyncAt, now) + rng.int(0, 3);
+    queue.push(n.lastSyncAt, () => {
+      if (!n.up || n.incarnation !== incarnation) return;
+      n.storage.syncTo(mark);
+      n.durableGen = gen;
+      const raft = n.raft!;
+      while (n.awaiting.length > 0 && n.awaiting[0]!.gen <= gen) {
+        const { rd, deferred } = n.awaiting.shift()!;
+        raft.persisted(rd);
+        if (deferred) {
+          applyReady(n, rd);
+          raft.advance(rd);
+          n.blocked = false;
+          checkCommitted(n);
+        }
+      }
+      while (n.held.length > 0 && n.held[0]!.gen <= gen) send(n.held.shift()!.m);
+      processNode(n);
+    });
+  }
+
+  function applyReady(n: SimNode, rd: Ready): void {
+    if (rd.snapshot !== null) {
+      restoreSm(n, rd.snapshot.data);
+      n.snapshot = rd.snapshot;
+      if (n.smIndex !== rd.snapshot.meta.index) checker.fail(`snapshot image index ${n.smIndex} != meta index ${rd.snapshot.meta.index}`);
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index <= n.smIndex) continue;
+      if (e.index !== n.smIndex + 1) { checker.fail(`node ${n.id} applies ${e.index} after ${n.smIndex}`); break; }
+      n.smHash = mixHash(n.smHash, e);
+      n.smIndex = e.index;
+      checker.applied(n.id, e.index, n.smHash);
+      const key = n.proposed.get(e.index);
+      if (key !== undefined) {
+        n.proposed.delete(e.index);
+        if (key === entryKey(e)) checker.acknowledge(e.index, key);
+      }
+    }
+    for (const rs of rd.readStates) {
+      const askedAt = pendingReads.get(rs.context);
+      if (askedAt !== undefined && rs.index < askedAt) checker.fail(`read ${rs.context} served at ${rs.index} but ${askedAt} was committed when asked`);
+      pendingReads.delete(rs.context);
+    }
+  }
+
+  function processNodeSync(n: SimNode): void {
+    if (!n.up || n.syncing !== null) return;
+    const raft = n.raft!;
+    if (!raft.hasReady()) return;
+    const rd = takeReady(n);
     // like RaftHost: a Ready that only moves the commit index is staged without a sync (a crash may lose it)
     const mustSync = readyMustSync(rd, n.hardState);
     if (rd.hardState !== null) { n.storage.setHardState(rd.hardState); n.hardState = rd.hardState; }
@@ -168,28 +272,7 @@ export function runSimulation(opts: SimOptions): SimResult {
       if (!n.up || n.incarnation !== incarnation) return;
       if (mustSync) n.storage.sync();
       for (const m of rd.messages) send(m);
-      if (rd.snapshot !== null) {
-        restoreSm(n, rd.snapshot.data);
-        n.snapshot = rd.snapshot;
-        if (n.smIndex !== rd.snapshot.meta.index) checker.fail(`snapshot image index ${n.smIndex} != meta index ${rd.snapshot.meta.index}`);
-      }
-      for (const e of rd.committedEntries) {
-        if (e.index <= n.smIndex) continue;
-        if (e.index !== n.smIndex + 1) { checker.fail(`node ${n.id} applies ${e.index} after ${n.smIndex}`); break; }
-        n.smHash = mixHash(n.smHash, e);
-        n.smIndex = e.index;
-        checker.applied(n.id, e.index, n.smHash);
-        const key = n.proposed.get(e.index);
-        if (key !== undefined) {
-          n.proposed.delete(e.index);
-          if (key === entryKey(e)) checker.acknowledge(e.index, key);
-        }
-      }
-      for (const rs of rd.readStates) {
-        const askedAt = pendingReads.get(rs.context);
-        if (askedAt !== undefined && rs.index < askedAt) checker.fail(`read ${rs.context} served at ${rs.index} but ${askedAt} was committed when asked`);
-        pendingReads.delete(rs.context);
-      }
+      applyReady(n, rd);
       raft.advance(rd);
       n.syncing = null;
       checkCommitted(n);
@@ -299,14 +382,16 @@ export function runSimulation(opts: SimOptions): SimResult {
       const n = rng.pick(upNow);
       const raft = n.raft!;
       const target = raft.appliedIndex - rng.int(0, 3);
-      if (n.syncing === null && target > raft.log.snapshotIndex && n.smIndex === raft.appliedIndex) {
+      if (n.syncing === null && !n.blocked && target > raft.log.snapshotIndex && n.smIndex === raft.appliedIndex) {
         // snapshot exactly at applied (the simulated state machine keeps only its head), then compact
         const meta = raft.compact(raft.appliedIndex);
         if (meta !== null) {
           const snap = { meta, data: smImage(n) };
           n.snapshot = snap;
           n.storage.compact(snap);
-          n.storage.sync();
+          // like RaftHost.compact: staged, it rides the next sync (asynchronously: a crash before it loses it)
+          if (asyncWrites) scheduleSync(n, ++n.stagedGen);
+          else n.storage.sync();
         }
       }
     }
@@ -352,7 +437,7 @@ export function runSimulation(opts: SimOptions): SimResult {
     ev.run();
   }
   if (!livenessDone && checker.violations.length === 0) {
-    const states = [...nodes.values()].map((n) => `${n.id}${n.syncing ? "(syncing)" : ""}${n.raft?.hasReady() ? "(ready)" : ""}:${n.up ? `${n.raft!.role}/t${n.raft!.term}/c${n.raft!.commitIndex}/l${n.raft!.lastIndex}/v${n.raft!.conf.voters.join('.')}` : 'down'}`).join(' ');
+    const states = [...nodes.values()].map((n) => `${n.id}${n.syncing ? "(syncing)" : ""}${n.blocked ? "(blocked)" : ""}${n.raft?.hasReady() ? "(ready)" : ""}:${n.up ? `${n.raft!.role}/t${n.raft!.term}/c${n.raft!.commitIndex}/l${n.raft!.lastIndex}/v${n.raft!.conf.voters.join('.')}` : 'down'}`).join(' ');
     const lead = currentLeader();
     const prog = lead === undefined ? '' : [...lead.raft!.progress()].map(([id, p]) => `${id}:${p.state}/m${p.match}/n${p.next}`).join(' ');
     checker.fail(`liveness: no proposal committed on all voters within ${livenessMs} ms of healing (${states}) progress ${prog}`);

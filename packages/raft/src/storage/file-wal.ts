@@ -16,6 +16,7 @@ import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, 
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { performance } from 'node:perf_hooks';
 import { decodeConf, encodeConf } from '../core/conf.js';
 import type { Entry, EntryType, HardState, InitialState, NodeId, RaftGroupId, RaftIndex, Snapshot, SnapshotMeta, Term } from '../core/types.js';
 import type { RaftStorage } from './storage.js';
@@ -102,7 +103,7 @@ export class FileWal {
   /** snapshot images written since the last sync: fsynced (with the directory) before the WAL records that name them */
   private unsyncedImages: string[] = [];
   private closed = false;
-  readonly stats = { syncs: 0, bytesWritten: 0, segmentsDeleted: 0, tornBytesTruncated: 0 };
+  readonly stats = { syncs: 0, bytesWritten: 0, segmentsDeleted: 0, tornBytesTruncated: 0, syncMs: 0, imagesSynced: 0, imageSyncMs: 0 };
 
   private constructor(readonly dir: string, private readonly segmentBytesMax: number, private readonly doFsync: boolean, lastSeq: number) {
     this.segmentSeq = lastSeq;
@@ -302,7 +303,12 @@ export class FileWal {
     this.pendingBytes = 0;
     this.unsyncedImages = [];
     this.obsoleteSnapFiles = [];
-    if (this.doFsync && images.length > 0) await this.fsyncImages(images);
+    const t0 = performance.now();
+    if (this.doFsync && images.length > 0) {
+      await this.fsyncImages(images);
+      this.stats.imagesSynced += images.length;
+      this.stats.imageSyncMs += performance.now() - t0;
+    }
     const fd = this.fd!;
     let written = 0;
     while (written < bytes) {
@@ -311,6 +317,7 @@ export class FileWal {
       written += bytesWritten;
     }
     if (this.doFsync) await fd.datasync();
+    this.stats.syncMs += performance.now() - t0;
     this.stats.syncs++;
     this.stats.bytesWritten += bytes;
     this.segmentBytes += bytes;

@@ -34,6 +34,9 @@ type Op = (d: Durable) => void;
 export class MemoryStorage implements RaftStorage {
   private durable: Durable;
   private staged: Op[] = [];
+  /** Writes staged since creation, and how many of them are durable (staged[0] is write number syncedCount). */
+  private stagedTotal = 0;
+  private syncedCount = 0;
   constructor(initial: InitialState, snapshotData: Uint8Array = new Uint8Array(0)) {
     this.durable = { hardState: initial.hardState, snapshot: { meta: initial.snapshot, data: snapshotData }, entries: initial.entries.slice() };
   }
@@ -41,11 +44,12 @@ export class MemoryStorage implements RaftStorage {
     return { hardState: this.durable.hardState, snapshot: this.durable.snapshot.meta, entries: this.durable.entries.slice() };
   }
   loadSnapshot(): Snapshot | null { return this.durable.snapshot.meta.index > 0 ? this.durable.snapshot : null; }
-  setHardState(hs: HardState): void { this.staged.push((d) => { d.hardState = hs; }); }
+  private stage(op: Op): void { this.staged.push(op); this.stagedTotal++; }
+  setHardState(hs: HardState): void { this.stage((d) => { d.hardState = hs; }); }
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     const copy = entries.slice();
-    this.staged.push((d) => {
+    this.stage((d) => {
       const first = copy[0]!.index;
       const base = d.snapshot.meta.index;
       if (first <= base) throw new Error(`invariant: append at ${first} at or below snapshot ${base}`);
@@ -55,22 +59,29 @@ export class MemoryStorage implements RaftStorage {
     });
   }
   applySnapshot(snapshot: Snapshot): void {
-    this.staged.push((d) => { d.snapshot = snapshot; d.entries = []; });
+    this.stage((d) => { d.snapshot = snapshot; d.entries = []; });
   }
   compact(snapshot: Snapshot): void {
-    this.staged.push((d) => {
+    this.stage((d) => {
       const base = d.snapshot.meta.index;
       if (snapshot.meta.index <= base) return;
       d.entries = d.entries.slice(snapshot.meta.index - base);
       d.snapshot = snapshot;
     });
   }
-  sync(): void {
-    for (const op of this.staged) op(this.durable);
-    this.staged = [];
+  sync(): void { this.syncTo(this.stagedTotal); }
+  /** A position in the write sequence: syncTo(writeMark()) makes exactly the writes staged so far durable. */
+  writeMark(): number { return this.stagedTotal; }
+  /** Makes the writes before `mark` durable (an fsync that started when `mark` was taken); later ones stay staged. */
+  syncTo(mark: number): void {
+    const n = Math.min(mark, this.stagedTotal) - this.syncedCount;
+    if (n <= 0) return;
+    for (let i = 0; i < n; i++) this.staged[i]!(this.durable);
+    this.staged.splice(0, n);
+    this.syncedCount += n;
   }
   /** Simulated power loss: staged writes vanish. */
-  crash(): void { this.staged = []; }
+  crash(): void { this.staged = []; this.stagedTotal = this.syncedCount; }
   get stagedCount(): number { return this.staged.length; }
 }
 
