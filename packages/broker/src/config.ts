@@ -78,6 +78,10 @@ export interface BrokerConfig {
   /** Idempotent-producer state is forgotten this long after the producer's last batch (Kafka: producer.id.expiration.ms). */
   readonly producerIdExpirationMs: number;
   readonly consumerGroups: ConsumerGroupSettings;
+  /** Cluster mode: a follower not caught up to the leader's log of this long ago, or not heard from as long, leaves the ISR. */
+  readonly replicaLagTimeMs: number;
+  /** Cluster mode: how often each broker moves the leadership of partitions it leads to their preferred replica (0 = never). */
+  readonly leaderBalanceIntervalMs: number;
   readonly logLevel: LogLevel;
   /** undefined = generate one on first start and keep it in the catalogue. */
   readonly clusterId: string | undefined;
@@ -126,6 +130,8 @@ export const CONFIG_VARIABLES = [
   'TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS',
   'TRIBUTARY_GROUP_MAX_SESSION_TIMEOUT_MS',
   'TRIBUTARY_OFFSETS_RETENTION_MINUTES',
+  'TRIBUTARY_REPLICA_LAG_TIME_MS',
+  'TRIBUTARY_LEADER_BALANCE_INTERVAL_MS',
   'TRIBUTARY_LOG_LEVEL',
   'TRIBUTARY_CLUSTER_ID',
 ] as const;
@@ -275,6 +281,8 @@ const schema = z.object({
   TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS: intIn(1, INT32_MAX).optional(),
   TRIBUTARY_GROUP_MAX_SESSION_TIMEOUT_MS: intIn(1, INT32_MAX).optional(),
   TRIBUTARY_OFFSETS_RETENTION_MINUTES: intIn(1, 1000 * 365 * 24 * 60).optional(),
+  TRIBUTARY_REPLICA_LAG_TIME_MS: intIn(500, DAY_MS).optional(),
+  TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: intIn(0, DAY_MS).optional(),
   TRIBUTARY_LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).optional(),
   TRIBUTARY_CLUSTER_ID: clusterId.optional(),
 });
@@ -302,6 +310,8 @@ export const DEFAULTS = {
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1800000,
   offsetsRetentionMinutes: 7 * 24 * 60,
+  replicaLagTimeMs: 10000,
+  leaderBalanceIntervalMs: 30000,
 } as const;
 
 /**
@@ -405,6 +415,8 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
       maxSessionTimeoutMs,
       offsetsRetentionMs: (v.TRIBUTARY_OFFSETS_RETENTION_MINUTES ?? DEFAULTS.offsetsRetentionMinutes) * 60_000,
     },
+    replicaLagTimeMs: v.TRIBUTARY_REPLICA_LAG_TIME_MS ?? DEFAULTS.replicaLagTimeMs,
+    leaderBalanceIntervalMs: v.TRIBUTARY_LEADER_BALANCE_INTERVAL_MS ?? DEFAULTS.leaderBalanceIntervalMs,
     logLevel: v.TRIBUTARY_LOG_LEVEL ?? 'info',
     clusterId: v.TRIBUTARY_CLUSTER_ID,
   };

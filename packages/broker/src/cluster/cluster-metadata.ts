@@ -18,22 +18,21 @@ export interface ClusterPartitionView {
 /**
  * Leader and epoch come from this broker's replica of the partition's Raft group when it hosts one (leader =
  * Raft leader, epoch = Raft term), else from the last leader recorded in the metadata group. ISR: on the leader,
- * itself and the followers whose log matches up to the commit index; elsewhere the replicas (a follower cannot
- * see its peers' progress). No known leader: LEADER_NOT_AVAILABLE (retriable).
+ * the leadership service's view (leadership-isr.ts: caught up within the lag time and heard from recently);
+ * elsewhere the replicas (a follower cannot see its peers' progress). No known leader: LEADER_NOT_AVAILABLE.
  */
 export function clusterPartitions(topic: ClusterTopic, registry: unknown): ClusterPartitionView[] {
   const partitions = registry instanceof ClusterPartitionRegistry ? registry : undefined;
   return topic.assignments.map((a) => {
-    const local = partitions?.replica(topic.name, a.partition)?.leadership();
+    const replica = partitions?.replica(topic.name, a.partition);
+    const local = replica?.leadership();
     let leaderId = -1;
     let leaderEpoch = -1;
     let isr: number[] = [];
     if (local !== undefined && local.leaderId !== 0) {
       leaderId = local.leaderId;
       leaderEpoch = local.term;
-      isr = local.isLeader
-        ? a.replicas.filter((r) => r === leaderId || (local.progress.get(r)?.match ?? 0) >= local.commitIndex)
-        : [...a.replicas];
+      isr = (local.isLeader ? partitions?.leadership?.inSyncReplicas(replica!) : undefined) ?? [...a.replicas];
     } else if (local === undefined && a.leader > 0) {
       leaderId = a.leader;
       leaderEpoch = a.leaderTerm;

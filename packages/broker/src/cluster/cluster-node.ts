@@ -22,11 +22,21 @@ export type ProposeOutcome = { kind: 'applied'; result: MetadataResult } | { kin
 
 type ForwardAnswer = { status: 'applied'; result: MetadataResult } | { status: 'retry'; reason: string };
 
+/**
+ * A node-to-node request other than a metadata command, e.g. "hand this partition's leadership to its preferred
+ * replica" (leadership-service.ts). Told apart from forwarded metadata commands by the `control` field.
+ */
+export interface ControlRequest {
+  readonly control: string;
+}
+export type ControlHandler = (from: NodeId, request: ControlRequest) => Promise<unknown>;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export class ClusterNode {
   private closed = false;
   private hostClosed: Promise<void> | null = null;
+  private readonly controlHandlers = new Map<string, ControlHandler>();
 
   private constructor(
     readonly selfId: NodeId,
@@ -126,7 +136,27 @@ export class ClusterNode {
     }
   }
 
+  /** Wall-clock ms this node last heard anything from `peer` (undefined: not since start). */
+  peerHeardAtMs(peer: number): number | undefined {
+    return this.control.lastHeardMs(toNodeId(peer));
+  }
+
+  /** Answers control requests of kind `control` (one handler per kind). */
+  onControl(control: string, handler: ControlHandler): void {
+    this.controlHandlers.set(control, handler);
+  }
+
+  /** Sends a control request to `to`; null when no answer came within `timeoutMs` (retriable). */
+  async requestControl(to: number, request: ControlRequest, timeoutMs: number): Promise<unknown> {
+    const answer = await this.control.request(toNodeId(to), Buffer.from(JSON.stringify(request)), timeoutMs);
+    return answer === null ? null : (JSON.parse(answer.toString('utf8')) as unknown);
+  }
+
   private async answerForwarded(from: NodeId, payload: Buffer): Promise<Buffer> {
+    const control = this.controlRequestIn(payload);
+    // A control request nobody here answers (e.g. a newer peer's kind) is answered null, never proposed as metadata.
+    if (control === 'unhandled') return Buffer.from('null');
+    if (control !== undefined) return Buffer.from(JSON.stringify(await control.handler(from, control.request)));
     let answer: ForwardAnswer;
     const raft = this.host.group(METADATA_RAFT_GROUP);
     if (raft === undefined || raft.role !== Role.Leader) {
@@ -144,6 +174,19 @@ export class ClusterNode {
       answer = outcome.kind === 'applied' ? { status: 'applied', result: outcome.result } : { status: 'retry', reason: outcome.reason };
     }
     return Buffer.from(JSON.stringify(answer));
+  }
+
+  private controlRequestIn(payload: Buffer): { request: ControlRequest; handler: ControlHandler } | 'unhandled' | undefined {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return undefined; // answered as a malformed metadata command
+    }
+    if (typeof parsed !== 'object' || parsed === null || typeof (parsed as ControlRequest).control !== 'string') return undefined;
+    const request = parsed as ControlRequest;
+    const handler = this.controlHandlers.get(request.control);
+    return handler === undefined ? 'unhandled' : { request, handler };
   }
 
   /**

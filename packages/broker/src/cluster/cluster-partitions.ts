@@ -11,6 +11,7 @@ import type { OpenStorageLog } from '../partitions/storage-log.js';
 import { METADATA_RAFT_GROUP, type ClusterNode } from './cluster-node.js';
 import type { ClusterTopic } from './metadata-store.js';
 import { RaftPartition } from './raft-partition.js';
+import { LeadershipService } from './leadership-service.js';
 
 /**
  * Handlers read partitions through PartitionRegistry.get, typed as the concrete LocalPartition. RaftPartition has
@@ -30,6 +31,8 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   private reconciling: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
   private stopped = false;
+  /** ISR, preferred-leader election and balancing (set once attached to the cluster node). */
+  leadership: LeadershipService | undefined;
 
   constructor(
     private readonly clusterConfig: BrokerConfig,
@@ -43,6 +46,8 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   /** Starts hosting this node's partitions and follows later assignments. */
   async attach(node: ClusterNode): Promise<void> {
     this.node = node;
+    this.leadership = new LeadershipService(node, this, this.clusterConfig, this.clusterLogger.child({ component: 'leadership' }));
+    this.leadership.start();
     node.store.onApplied(() => this.scheduleReconcile());
     this.scheduleReconcile();
     await this.reconciling;
@@ -159,6 +164,11 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     return { led: led.length, stillLeading };
   }
 
+  /** Every partition replica this node hosts (any role). */
+  hostedReplicas(): Iterable<RaftPartition> {
+    return this.byGroup.values();
+  }
+
   /** This node's replica of a partition (any role), for Metadata. */
   replica(topic: string, partition: number): RaftPartition | undefined {
     return this.hosted.get(topic)?.[partition];
@@ -180,6 +190,7 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   /** Stops the Raft host first (no apply may touch a closed log), then closes every partition log. */
   override async closeAll(): Promise<void> {
     this.stopped = true;
+    this.leadership?.stop();
     await this.node?.closeHost();
     await this.reconciling;
     const all = [...this.byGroup.values()];

@@ -28,6 +28,8 @@ export class ControlChannelTransport implements RaftTransport {
   private requestHandler: ControlRequestHandler | null = null;
   private readonly pending = new Map<number, PendingRequest>();
   private nextRequestId = 1;
+  /** When each peer node last sent anything (Raft traffic, its per-tick liveness ping, control messages). */
+  private readonly heardAtMs = new Map<NodeId, number>();
 
   constructor(private readonly inner: RaftTransport, private readonly selfId: NodeId) {
     inner.setHandler((from, batch) => this.receive(from, batch));
@@ -63,7 +65,13 @@ export class ControlChannelTransport implements RaftTransport {
     });
   }
 
+  /** Wall-clock ms of the last batch received from `peer` (undefined: none since start); used for ISR liveness. */
+  lastHeardMs(peer: NodeId): number | undefined {
+    return this.heardAtMs.get(peer);
+  }
+
   private receive(from: NodeId, batch: GroupMessage[]): void {
+    this.heardAtMs.set(from, Date.now());
     let raftMessages: GroupMessage[] | null = null;
     for (let i = 0; i < batch.length; i++) {
       const gm = batch[i]!;

@@ -25,6 +25,7 @@ import { EntryType, Role, type Entry, type RaftGroupId, type RaftHost, type Snap
 import type { Acks, PartitionReplica, ProduceOutcome, ProducedBatch, ReadOutcome } from '../partitions/partition-replica.js';
 import type { StorageLog } from '../partitions/storage-log.js';
 import { ProducerStateTable, lastSequenceOf } from '../partitions/producer-state.js';
+import { LeaderEpochCache } from './leadership-epochs.js';
 
 const ENTRY_HEADER_BYTES = 9;
 const FLAG_LOG_APPEND_TIME = 1;
@@ -50,6 +51,8 @@ export interface BatchIdentity {
 export interface RecoveredPartition {
   readonly producers: ProducerStateTable;
   readonly batches: BatchIdentity[];
+  /** Where each leader epoch starts in the log (from the batches' partitionLeaderEpoch). */
+  readonly epochs: LeaderEpochCache;
 }
 
 function identityOf(batch: Buffer): BatchIdentity {
@@ -80,6 +83,8 @@ export class RaftPartition implements PartitionReplica {
   /** Batches already in the log at open, matched against the replayed entries (see the restart invariant). */
   private replayBatches: BatchIdentity[];
   private replayCursor = 0;
+  /** Leader epoch (= Raft term) → first offset, as in the log; maintained at apply. */
+  readonly epochs: LeaderEpochCache;
 
   /**
    * @param recovered what `recover` read from the log at open.
@@ -98,6 +103,7 @@ export class RaftPartition implements PartitionReplica {
   ) {
     this.producers = recovered.producers;
     this.replayBatches = recovered.batches;
+    this.epochs = recovered.epochs;
   }
 
   /** Reads the producer fields of every batch of an opened log (see the restart invariant). */
@@ -107,7 +113,9 @@ export class RaftPartition implements PartitionReplica {
     }
     const producers = new ProducerStateTable();
     const batches: BatchIdentity[] = [];
+    const epochs = new LeaderEpochCache();
     await log.scanBatchHeaders(0, (h) => {
+      epochs.assign(h.partitionLeaderEpoch, kafkaOffset(h.baseOffset));
       const lastOffsetDelta = h.lastOffset - h.baseOffset;
       batches.push({ producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, lastOffsetDelta });
       if (h.producerId !== NO_PRODUCER_ID) {
@@ -121,7 +129,7 @@ export class RaftPartition implements PartitionReplica {
       }
       return true;
     });
-    return { producers, batches };
+    return { producers, batches, epochs };
   }
 
   /** Batches found in the log at open that the replay has not reached yet. */
@@ -195,6 +203,7 @@ export class RaftPartition implements PartitionReplica {
       try {
         const r = this.log.append(batch, { nowMs, logAppendTime });
         if (r instanceof Promise) throw new Error('assertion: the partition log appends synchronously');
+        this.epochs.assign(e.term, r.baseOffset);
         if (id.producerId !== NO_PRODUCER_ID) {
           this.producers.record(id.producerId, id.producerEpoch, {
             firstSeq: id.baseSequence,

@@ -1,5 +1,10 @@
-// DescribeCluster, DeleteRecords, InitProducerId and OffsetForLeaderEpoch: small single-node answers.
+// DescribeCluster, DeleteRecords, InitProducerId and OffsetForLeaderEpoch. Single node: small fixed answers (one
+// broker, leader epoch 0). Cluster mode: the registered brokers and the metadata leader; leader epochs are Raft
+// terms, answered from the replica's epoch cache (src/cluster/leadership-epochs.ts).
 import type { BrokerState } from './context.js';
+import { ReplicatedCatalogue } from '../cluster/replicated-catalogue.js';
+import { clusterControllerId } from '../cluster/cluster-metadata.js';
+import { checkCurrentLeaderEpoch, partitionLeadership } from '../cluster/leadership-view.js';
 import { KafkaError } from './error-codes.js';
 import { requestedOffset } from './offsets.js';
 import type {
@@ -17,6 +22,20 @@ const OPERATIONS_NOT_REQUESTED = -2147483648;
 
 export function handleDescribeCluster(state: BrokerState, _request: DescribeClusterRequest): DescribeClusterResponse {
   const advertised = state.advertised();
+  if (state.catalogue instanceof ReplicatedCatalogue) {
+    const cluster = state.catalogue;
+    return {
+      throttleTimeMs: 0,
+      errorCode: KafkaError.NONE,
+      errorMessage: null,
+      endpointType: 1,
+      clusterId: cluster.clusterId,
+      controllerId: clusterControllerId(cluster, state.config.nodeId),
+      // No broker fencing yet: every registered broker is listed as unfenced (see src/cluster/README.md).
+      brokers: cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: null, isFenced: false })),
+      clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
+    };
+  }
   return {
     throttleTimeMs: 0,
     errorCode: KafkaError.NONE,
@@ -62,7 +81,10 @@ export function handleInitProducerId(state: BrokerState, request: InitProducerId
   return { throttleTimeMs: 0, errorCode: KafkaError.NONE, producerId: state.catalogue.allocateProducerId(), producerEpoch: 0 };
 }
 
-/** Single node, one leader epoch (0) for ever: its end offset is the log end offset. */
+/**
+ * The end offset of the requested leader epoch: the first offset of the next larger epoch, or the log end for the
+ * current one (Kafka's rule, src/cluster/leadership-epochs.ts). Single node: one epoch (0) for ever.
+ */
 export function handleOffsetForLeaderEpoch(state: BrokerState, request: OffsetForLeaderEpochRequest): OffsetForLeaderEpochResponse {
   return {
     throttleTimeMs: 0,
@@ -71,10 +93,21 @@ export function handleOffsetForLeaderEpoch(state: BrokerState, request: OffsetFo
       return {
         topic,
         partitions: t.partitions.map((p) => {
+          const answer = (errorCode: number, leaderEpoch = -1, endOffset = -1) => ({ errorCode, partition: p.partition, leaderEpoch, endOffset });
           const partition = state.partitions.get(topic, p.partition);
-          if (!partition) return { errorCode: KafkaError.UNKNOWN_TOPIC_OR_PARTITION, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
-          if (p.leaderEpoch > 0) return { errorCode: KafkaError.NONE, partition: p.partition, leaderEpoch: -1, endOffset: -1 };
-          return { errorCode: KafkaError.NONE, partition: p.partition, leaderEpoch: 0, endOffset: partition.highWatermark };
+          const exists = state.catalogue.getTopic(topic) !== undefined;
+          if (!partition) return answer(exists && state.catalogue instanceof ReplicatedCatalogue ? KafkaError.NOT_LEADER_OR_FOLLOWER : KafkaError.UNKNOWN_TOPIC_OR_PARTITION);
+          const view = partitionLeadership(state.partitions, topic, p.partition);
+          if (view === undefined) {
+            if (p.leaderEpoch > 0) return answer(KafkaError.NONE);
+            return answer(KafkaError.NONE, 0, partition.highWatermark);
+          }
+          // Consumers (replicaId -1, absent before v3) ask the leader; there are no Kafka-protocol followers here.
+          if (!view.isLeader) return answer(KafkaError.NOT_LEADER_OR_FOLLOWER);
+          const epochError = checkCurrentLeaderEpoch(view, p.currentLeaderEpoch);
+          if (epochError !== KafkaError.NONE) return answer(epochError);
+          const end = view.epochs.endOffsetFor(p.leaderEpoch, partition.highWatermark, view.leaderEpoch);
+          return answer(KafkaError.NONE, end.epoch, end.endOffset);
         }),
       };
     }),

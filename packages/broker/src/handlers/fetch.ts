@@ -1,7 +1,13 @@
 // Fetch with long polling: read every requested partition up to the high watermark within the byte limits;
 // if fewer than minBytes came back, wait (at most maxWaitMs) for any of them to gain data, then read again.
 // isolationLevel is accepted; without transactions read_committed sees the same as read_uncommitted.
+// Cluster mode: any replica serves (its log holds only committed batches), after the current-leader-epoch check
+// (v9+); v12+ fetchers that name their last fetched epoch get divergingEpoch instead of records when their log
+// parted from ours (src/cluster/leadership-epochs.ts).
 import type { TopicRecord } from '../catalogue/catalogue.js';
+import { ReplicatedCatalogue } from '../cluster/replicated-catalogue.js';
+import { divergingEpoch } from '../cluster/leadership-epochs.js';
+import { checkCurrentLeaderEpoch, partitionLeadership } from '../cluster/leadership-view.js';
 import type { LocalPartition } from '../partitions/local-partition.js';
 import type { BrokerState, RequestContext } from './context.js';
 import { KafkaError } from './error-codes.js';
@@ -21,6 +27,10 @@ interface Target {
   readonly errorCode: number;
   readonly fetchOffset: number;
   readonly partitionMaxBytes: number;
+  /** Cluster mode: the leader and epoch this replica knows, reported with epoch errors. */
+  readonly currentLeader?: { leaderId: number; leaderEpoch: number };
+  /** Cluster mode, v12+: where the fetcher's log parted from ours (no records are returned then). */
+  readonly diverging?: { epoch: number; endOffset: number };
 }
 
 function emptyPartition(partitionIndex: number, errorCode: number, hw = -1, logStartOffset = -1): FetchResponsePartition {
@@ -51,9 +61,24 @@ export async function handleFetch(state: BrokerState, request: FetchRequest, api
     const topicIndex = responses.length;
     responses.push({ topic: topic?.name ?? t.topic ?? '', topicId: topic?.topicId ?? t.topicId ?? ZERO_UUID, partitions: [] });
     for (const p of t.partitions) {
-      const partition = topic ? state.partitions.get(topic.name, p.partition) : undefined;
-      const errorCode = partition ? KafkaError.NONE : byId && !topic ? KafkaError.UNKNOWN_TOPIC_ID : KafkaError.UNKNOWN_TOPIC_OR_PARTITION;
-      targets.push({ topicIndex, partitionIndex: p.partition, partition, errorCode, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes });
+      let partition = topic ? state.partitions.get(topic.name, p.partition) : undefined;
+      let errorCode: number = partition ? KafkaError.NONE : byId && !topic ? KafkaError.UNKNOWN_TOPIC_ID : KafkaError.UNKNOWN_TOPIC_OR_PARTITION;
+      // Cluster mode: an existing topic whose partition this broker does not host is somebody else's (stale metadata).
+      if (!partition && topic && state.catalogue instanceof ReplicatedCatalogue) errorCode = KafkaError.NOT_LEADER_OR_FOLLOWER;
+      const view = partition && topic ? partitionLeadership(state.partitions, topic.name, p.partition) : undefined;
+      let currentLeader: Target['currentLeader'];
+      let diverging: Target['diverging'];
+      if (view !== undefined && partition) {
+        const epochError = checkCurrentLeaderEpoch(view, p.currentLeaderEpoch);
+        if (epochError !== KafkaError.NONE) {
+          partition = undefined;
+          errorCode = epochError;
+          currentLeader = { leaderId: view.leaderId, leaderEpoch: view.leaderEpoch };
+        } else if (apiVersion >= 12) {
+          diverging = divergingEpoch(view.epochs, p.lastFetchedEpoch ?? -1, p.fetchOffset, view.logEndOffset, view.leaderEpoch) ?? undefined;
+        }
+      }
+      targets.push({ topicIndex, partitionIndex: p.partition, partition, errorCode, fetchOffset: p.fetchOffset, partitionMaxBytes: p.partitionMaxBytes, currentLeader, diverging });
     }
   }
   const maxBytes = request.maxBytes !== undefined && request.maxBytes > 0 ? request.maxBytes : 0x7fffffff;
@@ -144,11 +169,17 @@ async function readTargets(targets: readonly Target[], maxBytes: number): Promis
   for (let i = 0; i < targets.length; i++) {
     const t = targets[i]!;
     if (!t.partition) {
-      out.push(emptyPartition(t.partitionIndex, t.errorCode));
+      out.push({ ...emptyPartition(t.partitionIndex, t.errorCode), currentLeader: t.currentLeader ?? { leaderId: -1, leaderEpoch: -1 } });
       hasError = true;
       continue;
     }
     const p = t.partition;
+    if (t.diverging !== undefined) {
+      // Kafka answers a diverged fetcher at once, without records, so it truncates before fetching again.
+      out.push({ ...emptyPartition(t.partitionIndex, KafkaError.NONE, p.highWatermark, p.logStartOffset), divergingEpoch: t.diverging, records: Buffer.alloc(0) });
+      hasError = true;
+      continue;
+    }
     const budget = Math.min(t.partitionMaxBytes, maxBytes - bytes);
     const issued = pending[i];
     if (issued === null && budget <= 0 && bytes > 0) {

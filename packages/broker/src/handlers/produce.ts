@@ -2,6 +2,8 @@
 // sequences, append the bytes as received, and answer per acks (0: no answer; 1 and -1: once durable).
 import type { ProduceOutcome } from '../partitions/partition-replica.js';
 import { effectiveTopicConfig } from '../topic-configs.js';
+import { partitionLeadership } from '../cluster/leadership-view.js';
+import { ReplicatedCatalogue } from '../cluster/replicated-catalogue.js';
 import type { BrokerState, RequestContext } from './context.js';
 import { KafkaError } from './error-codes.js';
 import type { ProducePartitionResponse, ProduceRequest, ProduceResponse } from './wire-types.js';
@@ -22,6 +24,10 @@ async function producePartition(
   let topic = state.catalogue.getTopic(topicName);
   if (!topic && state.config.autoCreateTopics) topic = await state.topics.ensureTopic(topicName);
   const partition = topic ? state.partitions.get(topicName, index) : undefined;
+  if (topic && !partition && state.catalogue instanceof ReplicatedCatalogue && index >= 0 && index < topic.partitionCount) {
+    // Cluster mode: the partition exists but this broker holds no replica of it (the client's metadata is stale).
+    return partitionError(index, KafkaError.NOT_LEADER_OR_FOLLOWER, `broker ${state.config.nodeId} holds no replica of ${topicName}-${index}`);
+  }
   if (!topic || !partition) {
     return partitionError(index, KafkaError.UNKNOWN_TOPIC_OR_PARTITION, `unknown topic or partition ${topicName}-${index}`);
   }
@@ -48,6 +54,19 @@ async function producePartition(
       `batch of ${largestBatchBytes} bytes exceeds max.message.bytes ${topicConfig.maxMessageBytes}`,
       partition.logStartOffset,
     );
+  }
+  if (acks === -1) {
+    // Cluster mode: refuse before proposing when too few replicas are in sync to honour min.insync.replicas
+    // (Kafka's NOT_ENOUGH_REPLICAS, retriable). Only the leader knows the ISR; a follower's produce is refused below.
+    const isr = partitionLeadership(state.partitions, topicName, index)?.inSyncReplicas();
+    if (isr !== undefined && isr.length < topicConfig.minInsyncReplicas) {
+      return partitionError(
+        index,
+        KafkaError.NOT_ENOUGH_REPLICAS,
+        `${isr.length} in-sync replica(s) [${isr.join(',')}] < min.insync.replicas ${topicConfig.minInsyncReplicas}`,
+        partition.logStartOffset,
+      );
+    }
   }
   const produced = partition.produce(records, batches, acks, topicConfig.messageTimestampType === 'LogAppendTime');
   let outcome: ProduceOutcome | 'timedOut';

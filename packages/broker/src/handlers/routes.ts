@@ -11,6 +11,7 @@ import { handleListOffsets } from './list-offsets.js';
 import { handleCreatePartitions, handleCreateTopics, handleDeleteTopics } from './topic-admin.js';
 import { handleAlterConfigs, handleDescribeConfigs, handleIncrementalAlterConfigs } from './configs.js';
 import { handleDeleteRecords, handleDescribeCluster, handleInitProducerId, handleOffsetForLeaderEpoch } from './cluster.js';
+import { handleElectLeaders } from './elect-leaders.js';
 import type * as W from './wire-types.js';
 
 type GroupMethod = (request: never, apiVersion: number, ctx: { clientId: string | null; clientHost: string }) => Promise<unknown>;
@@ -37,7 +38,7 @@ export type BrokerApiName =
   | 'Produce' | 'Fetch' | 'ListOffsets' | 'Metadata' | 'OffsetCommit' | 'OffsetFetch' | 'FindCoordinator' | 'JoinGroup'
   | 'Heartbeat' | 'LeaveGroup' | 'SyncGroup' | 'DescribeGroups' | 'ListGroups' | 'ApiVersions' | 'CreateTopics'
   | 'DeleteTopics' | 'DeleteRecords' | 'InitProducerId' | 'OffsetForLeaderEpoch' | 'DescribeConfigs' | 'AlterConfigs'
-  | 'CreatePartitions' | 'DeleteGroups' | 'IncrementalAlterConfigs' | 'OffsetDelete' | 'DescribeCluster';
+  | 'CreatePartitions' | 'DeleteGroups' | 'IncrementalAlterConfigs' | 'OffsetDelete' | 'DescribeCluster' | 'ElectLeaders';
 
 export function registerHandlers(dispatcher: Dispatcher, state: BrokerState, coordinator: GroupCoordinatorLike | undefined): void {
   const add = <Req>(name: BrokerApiName, handle: (request: Req, apiVersion: number, ctx: RequestContext) => unknown): void => {
@@ -58,6 +59,7 @@ export function registerHandlers(dispatcher: Dispatcher, state: BrokerState, coo
   add<W.DeleteRecordsRequest>('DeleteRecords', (r) => handleDeleteRecords(state, r));
   add<W.InitProducerIdRequest>('InitProducerId', (r) => handleInitProducerId(state, r));
   add<W.OffsetForLeaderEpochRequest>('OffsetForLeaderEpoch', (r) => handleOffsetForLeaderEpoch(state, r));
+  add<W.ElectLeadersRequest>('ElectLeaders', (r, v) => handleElectLeaders(state, r, v));
   if (coordinator) {
     const group = (name: BrokerApiName, method: GroupMethod): void =>
       add<never>(name, (r, v, ctx) => method.call(coordinator, r, v, { clientId: ctx.clientId, clientHost: ctx.clientHost }));

@@ -271,3 +271,16 @@ export interface OffsetForLeaderEpochResponse {
   throttleTimeMs: number;
   topics: { topic: string; partitions: { errorCode: number; partition: number; leaderEpoch: number; endOffset: number }[] }[];
 }
+
+export interface ElectLeadersRequest {
+  /** v1+: 0 = PREFERRED, 1 = UNCLEAN (v0 is always PREFERRED). */
+  electionType?: number;
+  /** null = every partition. */
+  topicPartitions: { topic: string | null; partitions: number[] }[] | null;
+  timeoutMs: number;
+}
+export interface ElectLeadersResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  replicaElectionResults: { topic: string; partitionResult: { partitionId: number; errorCode: number; errorMessage: string | null }[] }[];
+}

@@ -22,6 +22,8 @@ export interface StorageAppendResult {
 export interface StorageBatchHeader {
   readonly baseOffset: number;
   readonly lastOffset: number;
+  /** As stored; in cluster mode the Raft term of the entry that appended the batch. */
+  readonly partitionLeaderEpoch: number;
   readonly maxTimestampMs: number;
   readonly producerId: number;
   readonly producerEpoch: number;

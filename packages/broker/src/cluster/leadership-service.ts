@@ -1,0 +1,211 @@
+// Partition leadership on one broker: the ISR of every partition this node leads (leadership-isr.ts), preferred
+// leader election (ElectLeaders, forwarded to the partition's current leader over the control channel), and the
+// automatic balancer that hands each led partition back to its preferred replica (the first of its assignment)
+// when that replica is in sync — every `leaderBalanceIntervalMs`, and shortly after a peer (re)joins.
+//
+// Leadership moves only through Raft's leadership transfer (the leader catches the target up, then tells it to
+// campaign at once), so a balancing step never elects a replica that lacks a committed entry. Each broker balances
+// only the partitions it leads; with every leader doing so, leaders converge to the preferred replicas, which
+// topic creation spreads round-robin over the brokers.
+import type { Logger } from 'pino';
+import { nodeId as toNodeId, Role, type RaftGroupId, type RaftNode } from '@tributary/raft';
+import { ErrorCode } from '@tributary/protocol';
+import type { ClusterNode, ControlRequest } from './cluster-node.js';
+import { IsrTracker, type LeaderProgress } from './leadership-isr.js';
+import type { RaftPartition } from './raft-partition.js';
+
+/** How often the leader samples its last index for the ISR rule. */
+const SAMPLE_INTERVAL_MS = 250;
+/** After a peer is heard again (restart, healed partition), wait this long before balancing (let it catch up). */
+const REJOIN_SETTLE_MS = 2_000;
+/** Longest an ElectLeaders partition waits for its transfer to complete. */
+const ELECTION_WAIT_MAX_MS = 10_000;
+const FORWARD_MARGIN_MS = 1_000;
+const POLL_MS = 50;
+
+export interface LeadershipSettings {
+  readonly replicaLagTimeMs: number;
+  readonly leaderBalanceIntervalMs: number;
+}
+
+/** What the service needs of the partition registry. */
+export interface HostedReplicas {
+  hostedReplicas(): Iterable<RaftPartition>;
+  replica(topic: string, partition: number): RaftPartition | undefined;
+}
+
+export interface ElectionOutcome {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+interface ElectPreferredRequest extends ControlRequest {
+  readonly control: 'electPreferred';
+  readonly topic: string;
+  readonly partition: number;
+  readonly timeoutMs: number;
+}
+
+const ok: ElectionOutcome = { errorCode: ErrorCode.NONE, errorMessage: null };
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+export class LeadershipService {
+  private readonly trackers = new WeakMap<RaftPartition, IsrTracker>();
+  private sampleTimer: NodeJS.Timeout | undefined;
+  private balanceTimer: NodeJS.Timeout | undefined;
+  private rejoinTimer: NodeJS.Timeout | undefined;
+  /** Peers heard within the lag time at the last sample (a peer that was not and now is has (re)joined). */
+  private livePeers = new Set<number>();
+  private balancing = false;
+  private stopped = false;
+
+  constructor(
+    private readonly node: ClusterNode,
+    private readonly replicas: HostedReplicas,
+    private readonly settings: LeadershipSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.node.onControl('electPreferred', (_from, request) => this.answerElectPreferred(request as ElectPreferredRequest));
+    this.sampleTimer = setInterval(() => this.sample(), SAMPLE_INTERVAL_MS);
+    this.sampleTimer.unref();
+    if (this.settings.leaderBalanceIntervalMs > 0) {
+      this.balanceTimer = setInterval(() => void this.balance('interval'), this.settings.leaderBalanceIntervalMs);
+      this.balanceTimer.unref();
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.sampleTimer);
+    clearInterval(this.balanceTimer);
+    clearTimeout(this.rejoinTimer);
+  }
+
+  private raftOf(p: RaftPartition): RaftNode | undefined {
+    return this.node.host.group(p.raftGroup as RaftGroupId);
+  }
+
+  private trackerOf(p: RaftPartition): IsrTracker {
+    let t = this.trackers.get(p);
+    if (t === undefined) this.trackers.set(p, (t = new IsrTracker()));
+    return t;
+  }
+
+  private progressOf(raft: RaftNode): LeaderProgress {
+    const match = new Map<number, number>();
+    for (const [peer, pr] of raft.progress()) if (raft.conf.voters.includes(peer)) match.set(peer, pr.match);
+    match.set(this.node.selfId, raft.lastIndex);
+    return { selfId: this.node.selfId, term: raft.term, lastIndex: raft.lastIndex, match };
+  }
+
+  private sample(): void {
+    if (this.stopped) return;
+    const now = Date.now();
+    const lag = this.settings.replicaLagTimeMs;
+    for (const p of this.replicas.hostedReplicas()) {
+      const raft = this.raftOf(p);
+      if (raft?.role === Role.Leader) this.trackerOf(p).observe(raft.term, raft.lastIndex, now, lag);
+    }
+    // (Re)joined peers: balance soon, so a restarted preferred replica gets its partitions back.
+    const live = new Set<number>();
+    for (const b of this.node.store.brokers()) {
+      if (b.nodeId === this.node.selfId) continue;
+      const heard = this.node.peerHeardAtMs(b.nodeId);
+      if (heard !== undefined && now - heard <= lag) live.add(b.nodeId);
+    }
+    const joined = [...live].filter((id) => !this.livePeers.has(id));
+    this.livePeers = live;
+    if (joined.length > 0 && this.settings.leaderBalanceIntervalMs > 0 && this.rejoinTimer === undefined) {
+      this.rejoinTimer = setTimeout(() => {
+        this.rejoinTimer = undefined;
+        void this.balance('peer joined');
+      }, REJOIN_SETTLE_MS);
+      this.rejoinTimer.unref();
+    }
+  }
+
+  /** The in-sync replicas of a partition this node leads; undefined when it does not lead it. */
+  inSyncReplicas(p: RaftPartition): number[] | undefined {
+    const raft = this.raftOf(p);
+    if (raft === undefined || raft.role !== Role.Leader) return undefined;
+    return this.trackerOf(p).inSync(this.progressOf(raft), Date.now(), this.settings.replicaLagTimeMs, (peer) => this.node.peerHeardAtMs(peer));
+  }
+
+  private preferredOf(p: RaftPartition): number | undefined {
+    return this.node.store.getTopic(p.topic)?.assignments[p.partition]?.replicas[0];
+  }
+
+  /** One balancing pass over the partitions this node leads. Returns how many transfers it started. */
+  async balance(reason: string): Promise<number> {
+    if (this.balancing || this.stopped) return 0;
+    this.balancing = true;
+    let started = 0;
+    try {
+      for (const p of [...this.replicas.hostedReplicas()]) {
+        const preferred = this.preferredOf(p);
+        if (preferred === undefined || preferred === this.node.selfId) continue;
+        const isr = this.inSyncReplicas(p);
+        if (isr === undefined || !isr.includes(preferred)) continue;
+        if (this.node.host.transferLeadership(p.raftGroup as RaftGroupId, toNodeId(preferred))) started++;
+      }
+      if (started > 0) this.logger.info({ reason, transfers: started }, 'moving partition leadership to preferred replicas');
+    } finally {
+      this.balancing = false;
+    }
+    return started;
+  }
+
+  /**
+   * ElectLeaders PREFERRED for one partition, from any broker: done by the partition's current leader (here, or
+   * asked over the control channel). Waits (bounded) until the preferred replica leads.
+   */
+  async electPreferred(topic: string, partition: number, timeoutMs: number): Promise<ElectionOutcome> {
+    const assignment = this.node.store.getTopic(topic)?.assignments[partition];
+    if (assignment === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `unknown partition ${topic}-${partition}` };
+    const preferred = assignment.replicas[0]!;
+    const local = this.replicas.replica(topic, partition);
+    const raft = local === undefined ? undefined : this.raftOf(local);
+    const leader = raft !== undefined ? raft.leaderId : assignment.leader;
+    if (leader === preferred) return { errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: `broker ${preferred} already leads ${topic}-${partition}` };
+    if (leader <= 0) return { errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, errorMessage: `${topic}-${partition} has no leader to hand over from` };
+    const waitMs = Math.min(Math.max(timeoutMs, 0), ELECTION_WAIT_MAX_MS);
+    if (leader === this.node.selfId) return this.electPreferredHere(topic, partition, waitMs);
+    const request: ElectPreferredRequest = { control: 'electPreferred', topic, partition, timeoutMs: waitMs };
+    const answer = (await this.node.requestControl(leader, request, waitMs + FORWARD_MARGIN_MS)) as ElectionOutcome | null;
+    return answer ?? { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: `no answer from broker ${leader}, the leader of ${topic}-${partition}` };
+  }
+
+  private answerElectPreferred(request: ElectPreferredRequest): Promise<ElectionOutcome> {
+    return this.electPreferredHere(request.topic, request.partition, Math.min(request.timeoutMs, ELECTION_WAIT_MAX_MS));
+  }
+
+  private async electPreferredHere(topic: string, partition: number, waitMs: number): Promise<ElectionOutcome> {
+    const p = this.replicas.replica(topic, partition);
+    const raft = p === undefined ? undefined : this.raftOf(p);
+    const preferred = p === undefined ? undefined : this.preferredOf(p);
+    if (p === undefined || raft === undefined || preferred === undefined) {
+      return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${this.node.selfId} does not host ${topic}-${partition}` };
+    }
+    if (raft.leaderId === preferred) return { errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: `broker ${preferred} already leads ${topic}-${partition}` };
+    if (raft.role !== Role.Leader) {
+      return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${this.node.selfId} no longer leads ${topic}-${partition}` };
+    }
+    const isr = this.inSyncReplicas(p) ?? [];
+    if (!isr.includes(preferred)) {
+      return { errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, errorMessage: `preferred replica ${preferred} of ${topic}-${partition} is not in sync (ISR ${isr.join(',')})` };
+    }
+    if (!this.node.host.transferLeadership(p.raftGroup as RaftGroupId, toNodeId(preferred))) {
+      return { errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, errorMessage: `leadership of ${topic}-${partition} cannot move to ${preferred}` };
+    }
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline && !this.stopped) {
+      if (raft.leaderId === preferred) return ok;
+      await sleep(POLL_MS);
+    }
+    return raft.leaderId === preferred
+      ? ok
+      : { errorCode: ErrorCode.REQUEST_TIMED_OUT, errorMessage: `broker ${preferred} did not take over ${topic}-${partition} within ${waitMs} ms` };
+  }
+}
