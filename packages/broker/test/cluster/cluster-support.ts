@@ -54,7 +54,12 @@ export interface ClusterNodeProcess {
   readonly exited: Promise<number | null>;
 }
 
-export function clusterEnv(id: number, dataDir: string, clusterPorts: readonly number[], clusterId: string): Record<string, string> {
+/**
+ * The environment of cluster node `id`. The preferred-leader balancer is off unless `overrides` turns it on: most
+ * cluster tests speak the raw protocol without retries and assume a partition's leader stays put while they work;
+ * a balancing move would answer their produce NOT_LEADER_OR_FOLLOWER (retriable, as real clients treat it).
+ */
+export function clusterEnv(id: number, dataDir: string, clusterPorts: readonly number[], clusterId: string, overrides: Record<string, string> = {}): Record<string, string> {
   const peers = clusterPorts.map((p, i) => ({ id: i + 1, p })).filter((x) => x.id !== id).map((x) => `${x.id}@127.0.0.1:${x.p}`);
   return {
     PATH: process.env['PATH'] ?? '',
@@ -66,6 +71,8 @@ export function clusterEnv(id: number, dataDir: string, clusterPorts: readonly n
     TRIBUTARY_PEERS: peers.join(','),
     TRIBUTARY_CLUSTER_ID: clusterId,
     TRIBUTARY_LOG_LEVEL: 'info',
+    TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: '0',
+    ...overrides,
   };
 }
 

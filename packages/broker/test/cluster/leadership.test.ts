@@ -1,0 +1,276 @@
+// Issue 5, partition leadership seen by clients: three `start --experimental-cluster` processes.
+// 1. Leader epochs are Raft terms everywhere: Fetch and ListOffsets check currentLeaderEpoch (FENCED / UNKNOWN),
+//    ListOffsets names the epoch of the offset it returns, OffsetForLeaderEpoch answers the end offset of an epoch
+//    from the batches' epochs, Fetch v12 answers divergingEpoch; the ISR shrinks when a follower dies and
+//    min.insync.replicas refuses acks=all (NOT_ENOUGH_REPLICAS) but not acks=1; the ISR grows back after a restart;
+//    DescribeCluster lists every broker and the metadata leader as controller.
+// 2. Preferred leaders: the Java LeaderElectionCommand (ElectLeaders PREFERRED) moves every leader to its first
+//    replica; UNCLEAN is answered ELECTION_NOT_NEEDED; after a restart of every broker the automatic balancer
+//    brings the leaders back to the preferred replicas (spread evenly).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApiKey, ErrorCode } from '@tributary/protocol';
+import { tempDataDir } from '../support/broker-process.js';
+import { WireClient } from '../support/wire-client.js';
+import { batchOf } from '../support/batches.js';
+import { clusterEnv, freePorts, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+
+const LAG_MS = 1500;
+const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../..');
+const javaLib = join(repoRoot, '.cache', 'java', 'lib');
+
+async function withClient<T>(port: number, fn: (c: WireClient) => Promise<T>): Promise<T> {
+  const c = await WireClient.connect('127.0.0.1', port);
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+function produce(port: number, topic: string, partition: number, acks: number, value: string): Promise<any> {
+  const records = Buffer.from(batchOf([{ key: null, value: Buffer.from(value) }]));
+  return withClient(port, (c) =>
+    c
+      .request(ApiKey.Produce, 9, { transactionalId: null, acks, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] })
+      .then((r) => r.responses[0].partitionResponses[0]),
+  );
+}
+
+function fetchOne(port: number, topic: string, partition: number, opts: { fetchOffset?: number; currentLeaderEpoch?: number; lastFetchedEpoch?: number }): Promise<any> {
+  return withClient(port, async (c) => {
+    const r = await c.request(ApiKey.Fetch, 12, {
+      replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+      topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: opts.currentLeaderEpoch ?? -1, fetchOffset: opts.fetchOffset ?? 0, lastFetchedEpoch: opts.lastFetchedEpoch ?? -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+      forgottenTopicsData: [], rackId: '',
+    });
+    return r.responses[0].partitions[0];
+  });
+}
+
+function listOffsets(port: number, topic: string, partition: number, timestamp: number, currentLeaderEpoch = -1): Promise<any> {
+  return withClient(port, async (c) => {
+    const r = await c.request(ApiKey.ListOffsets, 7, { replicaId: -1, isolationLevel: 0, topics: [{ name: topic, partitions: [{ partitionIndex: partition, currentLeaderEpoch, timestamp }] }] });
+    return r.topics[0].partitions[0];
+  });
+}
+
+function offsetForLeaderEpoch(port: number, topic: string, partition: number, leaderEpoch: number, currentLeaderEpoch = -1): Promise<any> {
+  return withClient(port, async (c) => {
+    const r = await c.request(ApiKey.OffsetForLeaderEpoch, 4, { replicaId: -1, topics: [{ topic, partitions: [{ partition, currentLeaderEpoch, leaderEpoch }] }] });
+    return r.topics[0].partitions[0];
+  });
+}
+
+function partitionOf(md: any, topic: string, partition: number): any {
+  return md.topics.find((t: any) => t.name === topic)?.partitions.find((p: any) => p.partitionIndex === partition);
+}
+
+async function createTopic(port: number, name: string, partitions: number, configs: { name: string; value: string }[] = []): Promise<void> {
+  const created = await withClient(port, (c) =>
+    c.request(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: partitions, replicationFactor: 3, assignments: [], configs }], timeoutMs: 15000, validateOnly: false }),
+  );
+  assert.equal(created.topics[0].errorCode, ErrorCode.NONE);
+}
+
+interface Cluster {
+  nodes: Map<number, ClusterNodeProcess>;
+  port: (id: number) => number;
+  start: (id: number, overrides?: Record<string, string>) => Promise<void>;
+  kill: (id: number) => Promise<void>;
+  stopAll: () => Promise<void>;
+  cleanup: () => void;
+}
+
+async function startCluster(prefix: string, clusterId: string, overrides: Record<string, string>): Promise<Cluster> {
+  const { dir, cleanup } = tempDataDir(prefix);
+  const clusterPorts = await freePorts(3);
+  const dirs = [1, 2, 3].map((id) => join(dir, `node-${id}`));
+  dirs.forEach((d) => mkdirSync(d, { recursive: true }));
+  const nodes = new Map<number, ClusterNodeProcess>();
+  const start = async (id: number, env = overrides): Promise<void> => {
+    nodes.set(id, await startClusterNode(id, clusterEnv(id, dirs[id - 1]!, clusterPorts, clusterId, env)));
+  };
+  const kill = async (id: number): Promise<void> => {
+    const n = nodes.get(id)!;
+    n.proc.kill('SIGKILL');
+    await n.exited;
+    nodes.delete(id);
+  };
+  await Promise.all([1, 2, 3].map((id) => start(id)));
+  return {
+    nodes,
+    port: (id) => nodes.get(id)!.kafkaPort,
+    start,
+    kill,
+    stopAll: async () => {
+      for (const id of [...nodes.keys()]) await kill(id);
+    },
+    cleanup,
+  };
+}
+
+test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; ISR and min.insync.replicas; DescribeCluster', { timeout: 120_000 }, async () => {
+  const cluster = await startCluster('trib-epochs-', 'Leaderepochstestcluster', { TRIBUTARY_REPLICA_LAG_TIME_MS: String(LAG_MS) });
+  const { port } = cluster;
+  const TOPIC = 'epochs';
+  try {
+    // DescribeCluster: the cluster view on any broker.
+    const described = await withClient(port(2), (c) => c.request(ApiKey.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 }));
+    assert.equal(described.errorCode, ErrorCode.NONE);
+    assert.deepEqual(described.brokers.map((b: any) => b.brokerId).sort(), [1, 2, 3]);
+    const md0 = await metadata(port(2));
+    assert.equal(described.controllerId, md0.controllerId, 'controller = metadata leader, as Metadata reports it');
+    assert.equal(described.clusterId, md0.clusterId);
+    for (const b of described.brokers) assert.equal(b.port, port(b.brokerId), `broker ${b.brokerId} advertises its own Kafka port`);
+
+    await createTopic(port(1), TOPIC, 1, [{ name: 'min.insync.replicas', value: '3' }]);
+    let md = await metadataUntil(port(1), (m) => (partitionOf(m, TOPIC, 0)?.leaderId ?? -1) > 0, 20_000);
+    const leader = partitionOf(md, TOPIC, 0).leaderId as number;
+    // ISR as the leader sees it: all three once they have answered.
+    md = await metadataUntil(port(leader), (m) => partitionOf(m, TOPIC, 0)?.isrNodes.length === 3, 10_000);
+    const first = partitionOf(md, TOPIC, 0);
+    assert.deepEqual([...first.isrNodes].sort(), [1, 2, 3]);
+    const epoch1 = first.leaderEpoch as number;
+    assert.ok(epoch1 >= 1);
+    for (let i = 0; i < 3; i++) assert.equal((await produce(port(leader), TOPIC, 0, -1, `e1-${i}`)).errorCode, ErrorCode.NONE);
+
+    // currentLeaderEpoch checks (Fetch, ListOffsets): older = fenced, newer = unknown, equal = served.
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    assert.equal((await fetchOne(port(leader), TOPIC, 0, { currentLeaderEpoch: epoch1 - 1 })).errorCode, ErrorCode.FENCED_LEADER_EPOCH);
+    const unknown = await fetchOne(port(leader), TOPIC, 0, { currentLeaderEpoch: epoch1 + 1 });
+    assert.equal(unknown.errorCode, ErrorCode.UNKNOWN_LEADER_EPOCH);
+    assert.deepEqual(unknown.currentLeader, { leaderId: leader, leaderEpoch: epoch1 }, 'the error names the leader and epoch this replica knows');
+    const served = await fetchOne(port(leader), TOPIC, 0, { currentLeaderEpoch: epoch1 });
+    assert.equal(served.errorCode, ErrorCode.NONE);
+    assert.equal(served.highWatermark, 3);
+    assert.equal(served.records.readInt32BE(12), epoch1, 'stored batches carry the Raft term as partitionLeaderEpoch');
+    assert.equal((await listOffsets(port(leader), TOPIC, 0, -1, epoch1 - 1)).errorCode, ErrorCode.FENCED_LEADER_EPOCH);
+    const latest1 = await listOffsets(port(leader), TOPIC, 0, -1, epoch1);
+    assert.deepEqual([latest1.errorCode, latest1.offset, latest1.leaderEpoch], [ErrorCode.NONE, 3, epoch1]);
+    assert.equal((await listOffsets(port(follower), TOPIC, 0, -1)).errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'ListOffsets is answered by the leader');
+    const oflFollower = await offsetForLeaderEpoch(port(follower), TOPIC, 0, epoch1);
+    assert.equal(oflFollower.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+
+    // kill -9 the leader: a new leader with a newer epoch; with min.insync.replicas=3 and a dead follower, acks=all
+    // is refused once the ISR has shrunk, acks=1 is not.
+    await cluster.kill(leader);
+    const survivor = follower;
+    md = await metadataUntil(port(survivor), (m) => {
+      const p = partitionOf(m, TOPIC, 0);
+      return p !== undefined && p.leaderId > 0 && p.leaderId !== leader;
+    }, 20_000);
+    const leader2 = partitionOf(md, TOPIC, 0).leaderId as number;
+    md = await metadataUntil(port(leader2), (m) => partitionOf(m, TOPIC, 0)?.isrNodes.length === 2, 15_000);
+    const second = partitionOf(md, TOPIC, 0);
+    assert.deepEqual([...second.isrNodes].sort(), [1, 2, 3].filter((id) => id !== leader), 'the dead replica left the ISR');
+    const epoch2 = second.leaderEpoch as number;
+    assert.ok(epoch2 > epoch1, 'a new leader has a newer epoch (Raft term)');
+    const refused = await produce(port(leader2), TOPIC, 0, -1, 'refused');
+    assert.equal(refused.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS, refused.errorMessage);
+    const one = await produce(port(leader2), TOPIC, 0, 1, 'e2-acks1');
+    assert.equal(one.errorCode, ErrorCode.NONE);
+    assert.equal(one.baseOffset, 3, 'the refused batch was never proposed');
+
+    // OffsetForLeaderEpoch from the batches' epochs: epoch1 ends where epoch2's first batch starts; epoch2 at the log end.
+    const ofl1 = await offsetForLeaderEpoch(port(leader2), TOPIC, 0, epoch1, epoch2);
+    assert.deepEqual([ofl1.errorCode, ofl1.leaderEpoch, ofl1.endOffset], [ErrorCode.NONE, epoch1, 3]);
+    const ofl2 = await offsetForLeaderEpoch(port(leader2), TOPIC, 0, epoch2);
+    assert.deepEqual([ofl2.errorCode, ofl2.leaderEpoch, ofl2.endOffset], [ErrorCode.NONE, epoch2, 4]);
+    const oflNewer = await offsetForLeaderEpoch(port(leader2), TOPIC, 0, epoch2 + 5);
+    assert.deepEqual([oflNewer.leaderEpoch, oflNewer.endOffset], [-1, -1], 'an epoch newer than any known: undefined');
+    assert.equal((await offsetForLeaderEpoch(port(leader2), TOPIC, 0, epoch1, epoch1)).errorCode, ErrorCode.FENCED_LEADER_EPOCH);
+    // ListOffsets names the epoch of the batch at the offset (the current epoch at the log end).
+    const earliest = await listOffsets(port(leader2), TOPIC, 0, -2);
+    assert.deepEqual([earliest.offset, earliest.leaderEpoch], [0, epoch1]);
+    const latest2 = await listOffsets(port(leader2), TOPIC, 0, -1);
+    assert.deepEqual([latest2.offset, latest2.leaderEpoch], [4, epoch2]);
+    // Fetch v12: a fetcher that claims epoch1 data up to offset 4 has diverged at 3; one that is consistent gets data.
+    const diverged = await fetchOne(port(leader2), TOPIC, 0, { fetchOffset: 4, lastFetchedEpoch: epoch1, currentLeaderEpoch: epoch2 });
+    assert.equal(diverged.errorCode, ErrorCode.NONE);
+    assert.deepEqual(diverged.divergingEpoch, { epoch: epoch1, endOffset: 3 });
+    assert.equal(diverged.records.length, 0);
+    const consistent = await fetchOne(port(leader2), TOPIC, 0, { fetchOffset: 3, lastFetchedEpoch: epoch1, currentLeaderEpoch: epoch2 });
+    assert.deepEqual(consistent.divergingEpoch, { epoch: -1, endOffset: -1 });
+    assert.ok(consistent.records.length > 0);
+
+    // The killed node restarts and catches up: back in the ISR, acks=all is accepted again.
+    await cluster.start(leader);
+    md = await metadataUntil(port(leader2), (m) => partitionOf(m, TOPIC, 0)?.isrNodes.length === 3, 20_000);
+    assert.equal(partitionOf(md, TOPIC, 0).isrNodes.length, 3, 'the restarted replica is back in the ISR');
+    const accepted = await produce(port(leader2), TOPIC, 0, -1, 'e2-all');
+    assert.equal(accepted.errorCode, ErrorCode.NONE, accepted.errorMessage);
+    assert.equal(accepted.baseOffset, 4);
+  } finally {
+    await cluster.stopAll();
+    cluster.cleanup();
+  }
+});
+
+function runJava(args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolveRun) => {
+    const proc = spawn('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${javaLib}/*`, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, output });
+    });
+  });
+}
+
+const javaAvailable = existsSync(javaLib) && readdirSync(javaLib).some((f) => f.startsWith('kafka-tools-'));
+
+test('preferred leaders: Java LeaderElectionCommand (ElectLeaders), UNCLEAN refused, the balancer after a restart of every broker', { timeout: 240_000, skip: javaAvailable ? false : `Kafka tools jars missing in ${javaLib}` }, async () => {
+  const PARTITIONS = 6;
+  const TOPIC = 'preferred';
+  // Balancer off in this first phase, so only ElectLeaders moves leaders.
+  let cluster = await startCluster('trib-preferred-', 'Preferredleadertestcluster', { TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: '0' });
+  try {
+    await createTopic(cluster.port(1), TOPIC, PARTITIONS);
+    const allLed = (m: any): boolean => {
+      const t = m.topics.find((x: any) => x.name === TOPIC);
+      return t !== undefined && t.partitions.length === PARTITIONS && t.partitions.every((p: any) => p.leaderId > 0);
+    };
+    const onPreferred = (m: any): boolean => allLed(m) && m.topics.find((x: any) => x.name === TOPIC).partitions.every((p: any) => p.leaderId === p.replicaNodes[0]);
+    await metadataUntil(cluster.port(1), allLed, 20_000);
+    // Initial leaders come from elections (any replica may win): count those not on their preferred replica.
+    const before = await metadata(cluster.port(1));
+    const misplaced = before.topics.find((x: any) => x.name === TOPIC).partitions.filter((p: any) => p.leaderId !== p.replicaNodes[0]).length;
+
+    const run = await runJava(['org.apache.kafka.tools.LeaderElectionCommand', '--bootstrap-server', `127.0.0.1:${cluster.port(2)}`, '--election-type', 'PREFERRED', '--all-topic-partitions'], 120_000);
+    assert.equal(run.code, 0, run.output);
+    if (misplaced > 0) assert.match(run.output, /Successfully completed leader election \(PREFERRED\) for partitions/, run.output);
+    const after = await metadataUntil(cluster.port(1), onPreferred, 15_000);
+    assert.ok(onPreferred(after), `every leader is its preferred replica after ElectLeaders (${misplaced} moved)`);
+
+    // A second election has nothing to do; UNCLEAN is not possible under Raft and answered ELECTION_NOT_NEEDED.
+    const again = await withClient(cluster.port(3), (c) => c.request(ApiKey.ElectLeaders, 2, { electionType: 0, topicPartitions: [{ topic: TOPIC, partitions: [0, 1] }], timeoutMs: 10000 }));
+    assert.deepEqual(again.replicaElectionResults[0].partitionResult.map((r: any) => r.errorCode), [ErrorCode.ELECTION_NOT_NEEDED, ErrorCode.ELECTION_NOT_NEEDED]);
+    const unclean = await withClient(cluster.port(3), (c) => c.request(ApiKey.ElectLeaders, 2, { electionType: 1, topicPartitions: [{ topic: TOPIC, partitions: [0] }, { topic: 'nope', partitions: [0] }], timeoutMs: 10000 }));
+    assert.equal(unclean.replicaElectionResults[0].partitionResult[0].errorCode, ErrorCode.ELECTION_NOT_NEEDED);
+    assert.equal(unclean.replicaElectionResults[1].partitionResult[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+
+    // Restart every broker with the balancer on: elections after the restart pick leaders at random; the balancer
+    // moves them back to the preferred replicas, so each broker leads PARTITIONS / 3.
+    await cluster.stopAll();
+    const balancing = { TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: '1000' };
+    await Promise.all([1, 2, 3].map((id) => cluster.start(id, balancing)));
+    const balanced = await metadataUntil(cluster.port(2), onPreferred, 60_000);
+    assert.ok(onPreferred(balanced), 'the balancer moved every leader back to its preferred replica');
+    const ledBy = new Map<number, number>();
+    for (const p of balanced.topics.find((x: any) => x.name === TOPIC).partitions) ledBy.set(p.leaderId, (ledBy.get(p.leaderId) ?? 0) + 1);
+    assert.deepEqual([...ledBy.values()], [PARTITIONS / 3, PARTITIONS / 3, PARTITIONS / 3], 'leaders spread evenly');
+    // Every broker agrees (leaders as each replica sees them).
+    for (const id of [1, 3]) assert.ok(onPreferred(await metadataUntil(cluster.port(id), onPreferred, 10_000)), `broker ${id} sees the preferred leaders`);
+  } finally {
+    await cluster.stopAll();
+    cluster.cleanup();
+  }
+});
