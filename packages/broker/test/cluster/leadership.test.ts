@@ -205,6 +205,14 @@ test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; IS
     const accepted = await produce(port(leader2), TOPIC, 0, -1, 'e2-all');
     assert.equal(accepted.errorCode, ErrorCode.NONE, accepted.errorMessage);
     assert.equal(accepted.baseOffset, 4);
+
+    // An idle partition whose follower dies: its match index still equals the leader's log end, so only liveness
+    // (not heard from within the lag time) takes it out of the ISR.
+    const idleFollower = [1, 2, 3].find((id) => id !== leader2 && cluster.nodes.has(id))!;
+    await cluster.kill(idleFollower);
+    md = await metadataUntil(port(leader2), (m) => partitionOf(m, TOPIC, 0)?.isrNodes.length === 2, 15_000);
+    assert.ok(!partitionOf(md, TOPIC, 0).isrNodes.includes(idleFollower), 'a silent follower leaves the ISR');
+    assert.equal((await produce(port(leader2), TOPIC, 0, -1, 'refused-again')).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
   } finally {
     await cluster.stopAll();
     cluster.cleanup();
