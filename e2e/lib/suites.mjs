@@ -11,6 +11,7 @@ export const SUITES = [
   'confluent-kafka-group-cooperative',
   'java-group',
   'kill9-durability',
+  'cluster-seed-scenario',
 ];
 
 export async function loadSuite(name) {
