@@ -12,6 +12,7 @@ export const SUITES = [
   'java-group',
   'kill9-durability',
   'cluster-seed-scenario',
+  'cluster-produce-retry',
 ];
 
 export async function loadSuite(name) {
