@@ -13,6 +13,8 @@ export const SUITES = [
   'kill9-durability',
   'cluster-seed-scenario',
   'cluster-produce-retry',
+  'cluster-fault-loop',
+  'cluster-fault-loop-5',
 ];
 
 export async function loadSuite(name) {
