@@ -11,7 +11,8 @@
 //
 // As a module: `import { startApacheKafka } from './scripts/apache-kafka.mjs'`
 //   const kafka = await startApacheKafka({ dir, port?, controllerPort?, heap?, serverProperties? }); kafka.bootstrap; await kafka.stop();
-// One node per call today; a cluster is N nodes sharing one `voters` list (see nodeProperties), which is how issue 5's 3-node mode will plug in.
+//   const cluster = await startApacheKafkaCluster({ dir, nodes: 3, heap? }); cluster.bootstrap; await cluster.stop();
+//       N nodes (broker + controller each) sharing one voter list and cluster id, node i in dir/node-<i>.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -170,29 +171,63 @@ function tail(file, lines = 30) {
 /** Starts one single-node KRaft Apache Kafka in `dir` (created if needed). Resolves once it serves. */
 export async function startApacheKafka({ dir, port, controllerPort, heap = '1g', serverProperties = {} }) {
   requireJars();
+  port ??= await freePort();
+  controllerPort ??= await freePort();
+  const voters = [{ nodeId: 1, host: '127.0.0.1', controllerPort }];
+  const node = await launchNode({ dir: resolve(dir), nodeId: 1, port, controllerPort, voters, clusterId: randomClusterId(), heap, serverProperties });
+  await node.serving;
+  return node.handle;
+}
+
+/**
+ * Starts an N-node KRaft Apache Kafka cluster (every node broker + controller, one shared voter list and cluster id)
+ * on free loopback ports, node i in `dir/node-<i>` (the same layout as a single node: data/, kafka.log, kafka.pid).
+ * Resolves once every node serves: { bootstrap: "h:p,h:p,...", nodes: [handle...], stop() }.
+ */
+export async function startApacheKafkaCluster({ dir, nodes = 3, heap = '1g', serverProperties = {} }) {
+  requireJars();
   dir = resolve(dir);
+  const ports = new Set();
+  while (ports.size < nodes * 2) ports.add(await freePort());
+  const list = [...ports];
+  const voters = [...Array(nodes).keys()].map((i) => ({ nodeId: i + 1, host: '127.0.0.1', controllerPort: list[nodes + i] }));
+  const clusterIdFile = join(dir, 'cluster-id');
+  mkdirSync(dir, { recursive: true });
+  const clusterId = existsSync(clusterIdFile) ? readFileSync(clusterIdFile, 'utf8').trim() : randomClusterId();
+  writeFileSync(clusterIdFile, clusterId);
+  const launched = [];
+  try {
+    for (let i = 0; i < nodes; i++) {
+      launched.push(await launchNode({ dir: join(dir, `node-${i + 1}`), nodeId: i + 1, port: list[i], controllerPort: list[nodes + i], voters, clusterId, heap, serverProperties }));
+    }
+    // The controllers need a quorum before any broker reports started: wait for all together.
+    await Promise.all(launched.map((n) => n.serving));
+  } catch (err) {
+    await Promise.all(launched.map((n) => n.handle.stop()));
+    throw err;
+  }
+  const handles = launched.map((n) => n.handle);
+  return {
+    bootstrap: handles.map((h) => h.bootstrap).join(','),
+    nodes: handles,
+    dir,
+    stop: async () => {
+      await Promise.all(handles.map((h) => h.stop()));
+    },
+  };
+}
+
+/** Writes one node's properties, formats its storage (once) and spawns it; `serving` resolves once it serves. */
+async function launchNode({ dir, nodeId, port, controllerPort, voters, clusterId, heap, serverProperties }) {
   mkdirSync(dir, { recursive: true });
   const pidFile = join(dir, 'kafka.pid');
   if (existsSync(pidFile)) {
     const oldPid = Number(readFileSync(pidFile, 'utf8'));
     if (isOurBroker(oldPid, dir)) throw new Error(`an Apache Kafka (pid ${oldPid}) already runs from ${dir}; stop it first`);
   }
-  port ??= await freePort();
-  controllerPort ??= await freePort();
-  const nodeId = 1;
   const propertiesFile = join(dir, 'server.properties');
-  writeFileSync(
-    propertiesFile,
-    nodeProperties({
-      nodeId,
-      port,
-      controllerPort,
-      dataDir: join(dir, 'data'),
-      voters: [{ nodeId, host: '127.0.0.1', controllerPort }],
-      extra: serverProperties,
-    }),
-  );
-  formatStorage({ dir, propertiesFile, clusterId: randomClusterId() });
+  writeFileSync(propertiesFile, nodeProperties({ nodeId, port, controllerPort, dataDir: join(dir, 'data'), voters, extra: serverProperties }));
+  formatStorage({ dir, propertiesFile, clusterId });
 
   const logFile = join(dir, 'kafka.log');
   const logFd = openSync(logFile, 'a');
@@ -204,14 +239,12 @@ export async function startApacheKafka({ dir, port, controllerPort, heap = '1g',
   child.unref();
   const pid = child.pid;
   writeFileSync(pidFile, String(pid));
-  try {
-    await waitUntilServing({ pid, port, logFile });
-  } catch (err) {
+  const serving = waitUntilServing({ pid, port, logFile }).catch(async (err) => {
     await stopPid(pid);
     throw err;
-  }
+  });
   const bootstrap = `127.0.0.1:${port}`;
-  return { bootstrap, port, controllerPort, pid, dir, logFile, stop: () => stopApacheKafka({ dir }) };
+  return { serving, handle: { bootstrap, port, controllerPort, pid, dir, logFile, stop: () => stopApacheKafka({ dir }) } };
 }
 
 async function stopPid(pid) {

@@ -26,6 +26,15 @@ function tcpAccepts(port) {
   });
 }
 
+async function httpReady(port) {
+  try {
+    const res = await fetch(`http://${HOST}:${port}/ready`, { signal: AbortSignal.timeout(1000) });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
 /** `count` distinct free ports (each probed while the earlier ones are remembered, so no two are equal). */
 async function distinctFreePorts(count) {
   const ports = new Set();
@@ -34,8 +43,9 @@ async function distinctFreePorts(count) {
 }
 
 export class ClusterNode {
-  constructor({ id, dataDir, logFile, ports, env }) {
+  constructor({ id, dataDir, logFile, ports, env, nodeArgs = [] }) {
     this.id = id;
+    this.nodeArgs = nodeArgs;
     this.dataDir = dataDir;
     this.logFile = logFile;
     this.kafkaPort = ports.kafka;
@@ -65,14 +75,14 @@ export class ClusterNode {
     if (this.proc) throw new Error(`node ${this.id} already running`);
     mkdirSync(this.dataDir, { recursive: true });
     this.starts++;
-    const proc = run(process.execPath, [CLI, 'start', '--experimental-cluster'], { env: this.env, cwd: repoRoot, logFile: this.logFile });
+    const proc = run(process.execPath, [...this.nodeArgs, CLI, 'start', '--experimental-cluster'], { env: this.env, cwd: repoRoot, logFile: this.logFile });
     this.proc = proc;
     this.paused = false;
     proc.exited.then(() => {
       if (this.proc === proc) this.proc = null;
     });
     const port = this.kafkaPort;
-    await proc.waitForLine(
+    const byLine = proc.waitForLine(
       (line) => {
         if (!line.startsWith('{')) return false;
         try {
@@ -83,8 +93,19 @@ export class ClusterNode {
         }
       },
       timeoutMs,
-      `node ${this.id}'s listening line`,
+      `node ${this.id}'s listening line or /ready`,
     );
+    // Also poll /ready and the Kafka port: the listening line is at info level, and a quieter level hides it.
+    const byPoll = (async () => {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && this.proc === proc) {
+        if ((await httpReady(this.httpPort)) && (await tcpAccepts(port))) return;
+        await sleep(200);
+      }
+      await byLine;
+    })();
+    byLine.catch(() => {});
+    await Promise.race([byLine, byPoll]);
     if (!(await tcpAccepts(port))) throw new Error(`node ${this.id} announced ${this.bootstrap} but refuses connections`);
     return this;
   }
@@ -180,7 +201,7 @@ export class ClusterNode {
 export class LocalCluster {
   /**
    * @param {{ nodes: number, workDir: string, logDir: string, env?: Record<string,string>, clusterId?: string,
-   *           log?: (msg: string) => void }} o
+   *           log?: (msg: string) => void, nodeArgs?: string[] }} o   nodeArgs: node flags (e.g. --cpu-prof)
    */
   constructor(o) {
     this.size = o.nodes;
@@ -189,6 +210,7 @@ export class LocalCluster {
     this.extraEnv = o.env ?? {};
     this.clusterId = o.clusterId ?? `E2eCluster${Date.now().toString(36)}`;
     this.log = o.log ?? (() => {});
+    this.nodeArgs = o.nodeArgs ?? [];
     this.nodes = [];
   }
 
@@ -211,7 +233,7 @@ export class LocalCluster {
         TRIBUTARY_LOG_LEVEL: 'info',
         ...this.extraEnv,
       };
-      this.nodes.push(new ClusterNode({ id, dataDir, logFile: join(this.logDir, `node-${id}.log`), ports: at(id), env }));
+      this.nodes.push(new ClusterNode({ id, dataDir, logFile: join(this.logDir, `node-${id}.log`), ports: at(id), env, nodeArgs: this.nodeArgs }));
     }
     await Promise.all(this.nodes.map((n) => n.start(timeoutMs)));
     await this.waitForBrokers(timeoutMs);

@@ -1,0 +1,193 @@
+#!/usr/bin/env node
+// Issue 5's performance check: replicated produce, acks=all, RF 3, on a 3-node Tributary cluster and on a 3-node
+// Apache Kafka KRaft cluster on the same machine, one after the other (never both at once: 2 cores). Same tool
+// (org.apache.kafka.tools.ProducerPerformance, idempotence on, acks=all, client defaults otherwise), same topic
+// (--partitions, RF 3, min.insync.replicas=2), same record count and size. Prints MB/s, records/s, p50/p99 for each
+// and Tributary/Kafka ratios against the targets (throughput >= 0.5x Kafka, p99 <= 2x Kafka); writes
+// bench/results/rf3-<timestamp>.json.
+//
+//   npx tsc -b packages/broker && bash scripts/install/java.sh
+//   node bench/rf3-compare.mjs [--records 500000] [--record-size 1024] [--partitions 12] [--systems kafka,tributary]
+//        [--runs 1] [--workload-timeout-s 300] [--kafka-heap 1g] [--profile true] [--keep-data true]
+//
+// --profile true runs every Tributary node under `node --cpu-prof` (profiles written at graceful stop into
+// bench/results/prof-rf3-<timestamp>/; summarise with `node bench/profile-summary.mjs <file>`).
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import { join } from 'node:path';
+import { startApacheKafkaCluster } from '../scripts/apache-kafka.mjs';
+import { LocalCluster } from '../e2e/lib/cluster.mjs';
+import { createTopic, metadata, withConnection } from '../e2e/lib/kafka-wire.mjs';
+import { parseFlagsOrExit, parseProducerPerformance } from './lib/stats.mjs';
+import { repoRoot, runJavaTool } from './lib/processes.mjs';
+
+const flags = parseFlagsOrExit(
+  process.argv.slice(2),
+  { records: '500000', 'record-size': '1024', partitions: '12', systems: 'kafka,tributary', runs: '1', 'workload-timeout-s': '300', 'kafka-heap': '1g', profile: 'false', 'keep-data': 'false' },
+  'rf3-compare',
+);
+const int = (name) => {
+  const n = Number(flags[name]);
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`rf3-compare: --${name} must be a positive integer, got '${flags[name]}'`);
+    process.exit(2);
+  }
+  return n;
+};
+const records = int('records');
+const recordSize = int('record-size');
+const partitions = int('partitions');
+const runs = int('runs');
+const workloadTimeoutMs = int('workload-timeout-s') * 1000;
+const systems = flags.systems.split(',').map((s) => s.trim()).filter(Boolean);
+for (const s of systems) {
+  if (s !== 'kafka' && s !== 'tributary') {
+    console.error(`rf3-compare: unknown system '${s}' (kafka, tributary)`);
+    process.exit(2);
+  }
+}
+const NODES = 3;
+const REPLICATION_FACTOR = 3;
+const TOPIC_CONFIGS = { 'min.insync.replicas': '2' };
+
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const resultsDir = join(repoRoot, 'bench', 'results');
+const runDir = join(os.tmpdir(), `tributary-rf3-${stamp}`);
+mkdirSync(resultsDir, { recursive: true });
+mkdirSync(runDir, { recursive: true });
+const log = (msg) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+async function startSystem(system) {
+  const dir = join(runDir, system);
+  if (system === 'kafka') {
+    const kafka = await startApacheKafkaCluster({ dir, nodes: NODES, heap: flags['kafka-heap'] });
+    return { bootstrap: kafka.bootstrap, firstPort: kafka.nodes[0].port, stop: kafka.stop, logs: kafka.nodes.map((n) => n.logFile), settings: { fsync: 'none on ack (Kafka default: page cache + replication)' } };
+  }
+  const cpuProfileDir = flags.profile === 'true' ? join(resultsDir, `prof-rf3-${stamp}`) : null;
+  const cluster = new LocalCluster({
+    nodes: NODES,
+    workDir: dir,
+    logDir: dir,
+    env: { TRIBUTARY_LOG_LEVEL: 'warn' },
+    nodeArgs: cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfileDir}`] : [],
+    log,
+  });
+  await cluster.start();
+  return {
+    bootstrap: cluster.bootstrap,
+    firstPort: cluster.node(1).kafkaPort,
+    stop: async () => {
+      const exits = await cluster.stopAll();
+      for (const e of exits) if (e.code !== 0) log(`tributary node ${e.id} exited ${e.code ?? e.signal}`);
+    },
+    logs: cluster.nodes.map((n) => n.logFile),
+    cpuProfileDir,
+    settings: { fsync: 'Raft WAL: one fsync per tick for all groups (group commit) before an entry counts toward commit', logLevel: 'warn' },
+  };
+}
+
+async function createBenchTopic(system, handle, topic) {
+  const r = await withConnection('127.0.0.1', handle.firstPort, (c) => createTopic(c, { name: topic, partitions, replicationFactor: REPLICATION_FACTOR, configs: TOPIC_CONFIGS }));
+  if (r.errorCode !== 0) throw new Error(`${system}: CreateTopics ${topic}: error ${r.errorCode} ${r.message ?? ''}`);
+  // Both systems: wait until every partition has a leader with a full ISR before the clock starts.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const md = await withConnection('127.0.0.1', handle.firstPort, (c) => metadata(c, [topic])).catch(() => null);
+    const t = md?.topics.find((x) => x.name === topic);
+    if (t && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0 && p.isr.length === REPLICATION_FACTOR)) return;
+    if (Date.now() > deadline) throw new Error(`${system}: ${topic} not fully replicated within 60 s`);
+    await new Promise((r2) => setTimeout(r2, 250));
+  }
+}
+
+async function producerPerformance(bootstrap, topic) {
+  const run = await runJavaTool(
+    'org.apache.kafka.tools.ProducerPerformance',
+    ['--topic', topic, '--num-records', String(records), '--record-size', String(recordSize), '--throughput', '-1',
+      '--producer-props', `bootstrap.servers=${bootstrap}`, 'acks=all', 'enable.idempotence=true'],
+    { timeoutMs: workloadTimeoutMs },
+  );
+  const parsed = run.code === 0 ? parseProducerPerformance(run.stdout) : null;
+  if (parsed) return parsed;
+  const why = run.timedOut ? `timed out after ${Math.round(run.elapsedMs)} ms` : `exit ${run.code ?? run.signal}`;
+  return { error: `ProducerPerformance: ${why}: ${(run.stderr || run.stdout).trim().split('\n').slice(-5).join(' | ')}` };
+}
+
+async function benchSystem(system) {
+  const result = { loadAverageAtStart: os.loadavg().map((x) => Number(x.toFixed(2))), runs: [] };
+  log(`${system}: starting ${NODES} nodes`);
+  const handle = await startSystem(system);
+  result.settings = handle.settings;
+  log(`${system}: serving on ${handle.bootstrap}`);
+  try {
+    for (let i = 1; i <= runs; i++) {
+      const topic = `bench-rf3-${i}`;
+      await createBenchTopic(system, handle, topic);
+      spawnSync('sync');
+      log(`${system}: run ${i}: ProducerPerformance ${records} x ${recordSize} B, acks=all, idempotent, ${partitions} partitions RF ${REPLICATION_FACTOR} (load ${os.loadavg()[0].toFixed(2)})`);
+      const r = await producerPerformance(handle.bootstrap, topic);
+      r.loadAverage1m = Number(os.loadavg()[0].toFixed(2));
+      result.runs.push(r);
+      log(`${system}: run ${i}: ${r.error ? `ERROR ${r.error}` : `${r.mbPerSec} MB/s, ${r.recordsPerSec} records/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms`}`);
+    }
+  } catch (err) {
+    result.error = err.message;
+    log(`${system}: ${err.message}`);
+  } finally {
+    log(`${system}: stopping`);
+    await handle.stop();
+    if (handle.cpuProfileDir) {
+      result.cpuProfiles = readdirSync(handle.cpuProfileDir).map((f) => join(handle.cpuProfileDir, f));
+      log(`${system}: CPU profiles: ${result.cpuProfiles.join(', ')}`);
+    }
+  }
+  if (flags['keep-data'] !== 'true') rmSync(join(runDir, system), { recursive: true, force: true });
+  return result;
+}
+
+/** Median of the successful runs, metric by metric. */
+function median(list) {
+  const ok = list.filter((r) => !r.error);
+  if (ok.length === 0) return null;
+  const med = (f) => {
+    const v = ok.map(f).sort((a, b) => a - b);
+    return v[Math.floor((v.length - 1) / 2)];
+  };
+  return { mbPerSec: med((r) => r.mbPerSec), recordsPerSec: med((r) => r.recordsPerSec), p50: med((r) => r.latencyMs.p50), p99: med((r) => r.latencyMs.p99), runs: ok.length };
+}
+
+const started = Date.now();
+const results = {};
+for (const system of systems) results[system] = await benchSystem(system);
+const summary = Object.fromEntries(systems.map((s) => [s, median(results[s].runs)]));
+const k = summary.kafka;
+const t = summary.tributary;
+const ratios = k && t ? { throughput: Number((t.mbPerSec / k.mbPerSec).toFixed(2)), p50: Number((t.p50 / k.p50).toFixed(2)), p99: Number((t.p99 / k.p99).toFixed(2)) } : null;
+const targets = ratios ? { throughputAtLeastHalf: ratios.throughput >= 0.5, p99AtMostDouble: ratios.p99 <= 2 } : null;
+
+console.log(`RF=3 acks=all, ${records} x ${recordSize} B records, ${partitions} partitions, ${NODES} nodes, idempotent Java producer (median of ${runs} run(s))`);
+console.log(['system'.padEnd(10), 'MB/s'.padStart(8), 'records/s'.padStart(10), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8)].join('  '));
+for (const s of systems) {
+  const m = summary[s];
+  if (!m) console.log(`${s.padEnd(10)}  failed: ${results[s].error ?? results[s].runs.map((r) => r.error).join('; ')}`);
+  else console.log([s.padEnd(10), String(m.mbPerSec).padStart(8), String(m.recordsPerSec).padStart(10), String(m.p50).padStart(8), String(m.p99).padStart(8)].join('  '));
+}
+if (ratios) {
+  console.log(`tributary/kafka: throughput ${ratios.throughput}x (target >= 0.5x: ${targets.throughputAtLeastHalf ? 'met' : 'MISSED'}), p50 ${ratios.p50}x, p99 ${ratios.p99}x (target <= 2x: ${targets.p99AtMostDouble ? 'met' : 'MISSED'})`);
+}
+const report = {
+  startedAt: new Date(started).toISOString(),
+  durationS: Math.round((Date.now() - started) / 1000),
+  command: `node bench/rf3-compare.mjs ${process.argv.slice(2).join(' ')}`.trim(),
+  machine: { nproc: os.availableParallelism(), cpuModel: os.cpus()[0]?.model ?? null, memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)), node: process.version },
+  params: { records, recordSize, partitions, nodes: NODES, replicationFactor: REPLICATION_FACTOR, topicConfigs: TOPIC_CONFIGS, runs, systems },
+  results,
+  summary,
+  ratios,
+  targets,
+};
+const resultsFile = join(resultsDir, `rf3-${stamp}.json`);
+writeFileSync(resultsFile, JSON.stringify(report, null, 2) + '\n');
+console.log(`results: ${resultsFile}`);
+if (flags['keep-data'] !== 'true') rmSync(runDir, { recursive: true, force: true });
