@@ -15,6 +15,7 @@ export const SUITES = [
   'cluster-produce-retry',
   'cluster-fault-loop',
   'cluster-fault-loop-5',
+  'compose-coherence',
 ];
 
 export async function loadSuite(name) {
