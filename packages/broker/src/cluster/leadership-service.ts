@@ -58,6 +58,8 @@ export class LeadershipService {
   private livePeers = new Set<number>();
   private balancing = false;
   private stopped = false;
+  /** Fresh groups this node, their preferred replica, asked to elect it at once (see `campaignIfFresh`). */
+  private readonly campaigned = new WeakSet<RaftPartition>();
 
   constructor(
     private readonly node: ClusterNode,
@@ -107,6 +109,7 @@ export class LeadershipService {
     for (const p of this.replicas.hostedReplicas()) {
       const raft = this.raftOf(p);
       if (raft?.role === Role.Leader) this.trackerOf(p).observe(raft.term, raft.lastIndex, now, lag);
+      else if (raft !== undefined) this.campaignIfFresh(p, raft);
     }
     // (Re)joined peers: balance soon, so a restarted preferred replica gets its partitions back.
     const live = new Set<number>();
@@ -124,6 +127,19 @@ export class LeadershipService {
       }, REJOIN_SETTLE_MS);
       this.rejoinTimer.unref();
     }
+  }
+
+  /**
+   * A partition group that never had an election (term 0: just created) starts one at once on its preferred
+   * replica, so a new topic's leaders are its preferred replicas (spread round-robin by the assignment) instead of
+   * whichever replica's election timer fires first, and the balancer has nothing to move. Only a head start: if the
+   * other replicas do not host the group yet, the normal election timeout elects someone later.
+   */
+  private campaignIfFresh(p: RaftPartition, raft: RaftNode): void {
+    if (raft.term !== 0 || raft.leaderId !== 0 || this.campaigned.has(p)) return;
+    if (this.preferredOf(p) !== this.node.selfId) return;
+    this.campaigned.add(p);
+    raft.campaignNow();
   }
 
   /** The in-sync replicas of a partition this node leads; undefined when it does not lead it. */
