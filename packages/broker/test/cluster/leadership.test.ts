@@ -292,3 +292,52 @@ test('preferred leaders: Java LeaderElectionCommand (ElectLeaders), UNCLEAN refu
     cluster.cleanup();
   }
 });
+
+test('a Java consumer validates its position with OffsetForLeaderEpoch across a leader change and reads every record once', { timeout: 180_000, skip: javaAvailable ? false : `Kafka tools jars missing in ${javaLib}` }, async () => {
+  const TOPIC = 'validated';
+  const cluster = await startCluster('trib-validate-', 'Positionvalidationcluster', {});
+  const { port } = cluster;
+  let consumer: ReturnType<typeof spawn> | undefined;
+  try {
+    await createTopic(port(1), TOPIC, 1);
+    let md = await metadataUntil(port(1), (m) => (partitionOf(m, TOPIC, 0)?.leaderId ?? -1) > 0, 20_000);
+    const leader = partitionOf(md, TOPIC, 0).leaderId as number;
+    for (let i = 0; i < 20; i++) assert.equal((await produce(port(leader), TOPIC, 0, -1, `v-${i}`)).errorCode, ErrorCode.NONE);
+
+    // assign() + earliest, no consumer group: the position and its epoch live in the client only.
+    const bootstrap = [1, 2, 3].map((id) => `127.0.0.1:${port(id)}`).join(',');
+    consumer = spawn('java', ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${javaLib}/*`, 'org.apache.kafka.tools.consumer.ConsoleConsumer',
+      '--bootstrap-server', bootstrap, '--topic', TOPIC, '--partition', '0', '--offset', 'earliest', '--max-messages', '40', '--timeout-ms', '90000',
+      '--consumer-property', 'metadata.max.age.ms=1000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    consumer.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    consumer.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => consumer!.on('exit', (code) => r(code)));
+    const values = (): string[] => stdout.split('\n').filter((l) => l.startsWith('v-'));
+    const deadline = Date.now() + 60_000;
+    while (values().length < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(values().length, 20, `the consumer read the first 20 records; stderr:\n${stderr}`);
+
+    // kill -9 the leader; the consumer's next metadata names a newer epoch, so it validates its position (offset 20,
+    // epoch of record 19) with OffsetForLeaderEpoch at the new leader before fetching again.
+    await cluster.kill(leader);
+    const survivor = [1, 2, 3].find((id) => id !== leader)!;
+    md = await metadataUntil(port(survivor), (m) => {
+      const p = partitionOf(m, TOPIC, 0);
+      return p !== undefined && p.leaderId > 0 && p.leaderId !== leader;
+    }, 20_000);
+    const leader2 = partitionOf(md, TOPIC, 0).leaderId as number;
+    for (let i = 20; i < 40; i++) assert.equal((await produce(port(leader2), TOPIC, 0, -1, `v-${i}`)).errorCode, ErrorCode.NONE);
+
+    const code = await exited;
+    consumer = undefined;
+    assert.equal(code, 0, `console consumer exit; stderr:\n${stderr}`);
+    assert.deepEqual(values(), [...Array(40).keys()].map((i) => `v-${i}`), 'every record once, in order (no truncation was detected)');
+    assert.doesNotMatch(stderr, /[Tt]runcation detected/);
+  } finally {
+    consumer?.kill('SIGKILL');
+    await cluster.stopAll();
+    cluster.cleanup();
+  }
+});
