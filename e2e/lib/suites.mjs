@@ -16,6 +16,7 @@ export const SUITES = [
   'cluster-fault-loop',
   'cluster-fault-loop-5',
   'compose-coherence',
+  'minio-testcontainers',
 ];
 
 export async function loadSuite(name) {
