@@ -206,3 +206,44 @@ test('host: pipelined rounds — appends leave before the leader\'s fsync and ke
     network.close();
   }
 });
+
+test('host: a follower that restarts with a wiped log is ignored until the leader resets its progress, then catches up', { timeout: 30_000 }, async () => {
+  const c = makeCluster(1, 5);
+  try {
+    for (let i = 0; i < 5; i++) await proposeUntilCommitted(c, 1, `v${i}`);
+    const leader = c.hosts.find((h) => h.group(1 as RaftGroupId)!.role === Role.Leader)!;
+    const victimIndex = c.hosts.findIndex((h) => h !== leader);
+    const victim = c.hosts[victimIndex]!;
+    const waitApplied = async (list: string[], value: string, ms: number): Promise<boolean> => {
+      const deadline = Date.now() + ms;
+      while (!list.includes(value) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      return list.includes(value);
+    };
+    assert.ok(await waitApplied(c.applied.get(`${victim.nodeId}/1`)!, 'v4', 5_000));
+    await victim.close();
+
+    // the same node id comes back with empty storage (its data directory was wiped)
+    const wipedApplied: string[] = [];
+    const storage = new MemoryStorage(bootstrapState([1, 2, 3] as NodeId[]));
+    const wiped = new RaftHost({ nodeId: victim.nodeId, transport: c.network.endpoint(victim.nodeId), syncAll: () => storage.sync(), tickMs: 5, electionTicks: 10, heartbeatTicks: 1 });
+    wiped.addGroup(1 as RaftGroupId, storage, {
+      apply: (entries) => { for (const e of entries) if (e.type === EntryType.Normal && e.data.length > 0) wipedApplied.push(Buffer.from(e.data).toString()); },
+      restore: () => { throw new Error('no snapshots expected'); },
+      snapshotData: () => null,
+    });
+    wiped.start();
+    c.hosts[victimIndex] = wiped;
+    await proposeUntilCommitted(c, 1, 'after-wipe');
+    // the leader still believes the node holds v0..v4 and takes its rejections as stale: it is never repaired
+    assert.equal(await waitApplied(wipedApplied, 'after-wipe', 500), false, 'without a reset the wiped follower is stuck');
+
+    const current = c.hosts.find((h) => h.group(1 as RaftGroupId)!.role === Role.Leader)!;
+    assert.equal(current.resetPeerProgress(victim.nodeId), 1);
+    assert.ok(await waitApplied(wipedApplied, 'after-wipe', 5_000), 'after the reset the wiped follower catches up');
+    assert.deepEqual(wipedApplied, ['v0', 'v1', 'v2', 'v3', 'v4', 'after-wipe']);
+    assert.equal(wiped.resetPeerProgress(current.nodeId), 0, 'only leaders reset progress');
+  } finally {
+    for (const h of c.hosts) await h.close();
+    c.network.close();
+  }
+});

@@ -67,6 +67,21 @@ export class Progress {
     this.probeSent = false;
     this.inflights.reset();
   }
+  /**
+   * The follower lost its durable state (restarted with a wiped data directory): forget its match and probe from
+   * `next`; its rejections then walk `next` down to what it really holds. Lowering `match` is safe: commit never
+   * moves backwards, and a smaller match can only delay a commit.
+   */
+  resetForLostState(next: number): void {
+    this.match = 0;
+    this.next = next;
+    this.state = ProgressState.Probe;
+    this.probeSent = false;
+    this.pendingSnapshot = 0;
+    this.snapshotTicks = 0;
+    this.readAck = 0;
+    this.inflights.reset();
+  }
   becomeReplicate(): void {
     this.state = ProgressState.Replicate;
     this.next = this.match + 1;

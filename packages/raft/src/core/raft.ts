@@ -246,6 +246,22 @@ export class RaftNode {
     return true;
   }
 
+  /**
+   * A follower restarted with its durable state lost (a wiped data directory). Raft assumes a node's log never
+   * shrinks, so this leader would take each of its rejections at or below `match` as stale and never repair it.
+   * Forget what we knew of it and probe from our last index (see Progress.resetForLostState). The host may call this
+   * only when no message sent by the peer's previous incarnation can still arrive (that one may acknowledge entries
+   * the new one does not hold). Returns false unless this node leads and `peer` is a member.
+   */
+  resetPeerProgress(peer: NodeId): boolean {
+    if (this.roleValue !== Role.Leader || peer === this.id) return false;
+    const pr = this.prs.get(peer);
+    if (pr === undefined) return false;
+    pr.resetForLostState(this.log.lastIndex() + 1);
+    this.sendAppend(peer, true);
+    return true;
+  }
+
   /** Forces an immediate campaign (tests, bootstrap of a single node). */
   campaignNow(): void {
     if (this.roleValue !== Role.Leader && this.promotable()) this.campaign(this.preVote ? 'pre' : 'election', false);

@@ -209,6 +209,22 @@ export class RaftHost {
     return true;
   }
 
+  /**
+   * `peer` restarted with a wiped data directory: every group this node leads forgets its replication progress for it
+   * (RaftNode.resetPeerProgress), so the peer is repaired from what it really holds (or by InstallSnapshot). Call it
+   * once the peer's new process is up (its previous incarnation's messages can no longer arrive). Returns the number
+   * of groups reset.
+   */
+  resetPeerProgress(peer: NodeId): number {
+    let reset = 0;
+    for (const g of this.groups.values()) {
+      if (g.raft.role !== Role.Leader) continue;
+      this.wake(g);
+      if (g.raft.resetPeerProgress(peer)) { reset++; this.markDirty(g); }
+    }
+    return reset;
+  }
+
   /** The state machine took a snapshot at `index` (<= applied): drop the log prefix and record it durably. */
   compact(id: RaftGroupId, index: number, data: Uint8Array): void {
     const g = this.groups.get(id);

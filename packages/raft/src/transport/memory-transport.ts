@@ -22,9 +22,10 @@ export class MemoryNetwork {
 
   constructor(seed = 1) { this.rng = new Prng(seed); }
 
+  /** The node's endpoint; a closed one is replaced (the node restarted). */
   endpoint(id: NodeId): MemoryTransport {
     let t = this.endpoints.get(id);
-    if (t === undefined) { t = new MemoryTransport(this, id); this.endpoints.set(id, t); }
+    if (t === undefined || t.closed) { t = new MemoryTransport(this, id); this.endpoints.set(id, t); }
     return t;
   }
   setFaults(f: MemoryNetworkFaults): void { this.faults = { ...this.faults, ...f }; }
