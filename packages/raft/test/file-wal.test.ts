@@ -178,3 +178,71 @@ test('file WAL: a record staged while a sync that rotates the segment is in flig
     await again.close();
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('file WAL: a removed group is forgotten — tombstoned, its image deleted, it holds no segment back, it does not come back at restart, and its id can be reused', async () => {
+  const dir = tmp();
+  try {
+    const wal = await FileWal.open(dir, { segmentBytesMax: 2048 });
+    const meta = (index: number) => ({ index: index as RaftIndex, term: 1 as Term, conf: { voters: [1 as NodeId], learners: [] } });
+    const kept = wal.storage(g(1), bootstrapState([1 as NodeId]));
+    const gone = wal.storage(g(2), bootstrapState([1 as NodeId]));
+    gone.append([ent(1, 1, 'g2-1'), ent(2, 1, 'g2-2')]);
+    gone.compact({ meta: meta(1), data: Buffer.from('img-g2') });
+    for (let i = 1; i <= 30; i++) { kept.append([ent(i, 1, `k${i}-${'p'.repeat(60)}`)]); await wal.sync(); }
+    assert.ok(readdirSync(dir).includes('snap-2-1.bin'));
+    gone.remove();
+    assert.throws(() => gone.append([ent(3, 1, 'late')]), /removed/);
+    kept.compact({ meta: meta(30), data: Buffer.from('img-g1') });
+    await wal.sync();
+    assert.ok(!readdirSync(dir).includes('snap-2-1.bin'), 'image deleted once the tombstone is durable');
+    // group 1 moves on and compacts; once a segment's checkpoint covers group 1's older entries, the older segments go
+    for (let i = 31; i <= 60; i++) { kept.append([ent(i, 1, `k${i}-${'p'.repeat(60)}`)]); await wal.sync(); }
+    kept.compact({ meta: meta(60), data: Buffer.from('img-g1b') });
+    for (let i = 61; i <= 90; i++) { kept.append([ent(i, 1, `k${i}-${'p'.repeat(60)}`)]); await wal.sync(); }
+    // group 2's entry 2 (never compacted) would otherwise keep its segment forever
+    const segs = readdirSync(dir).filter((n) => n.startsWith('wal-')).sort();
+    assert.ok(!segs.includes('wal-00000000000000000001.log'), `first segment deleted (have ${segs.join(', ')})`);
+    await wal.close();
+
+    const again = await FileWal.open(dir);
+    assert.deepEqual(again.recoveredGroups(), [1]);
+    const fresh = again.storage(g(2), bootstrapState([1 as NodeId, 2 as NodeId]));
+    assert.deepEqual(fresh.load().entries, [], 'a reused id starts from its bootstrap state');
+    assert.deepEqual(fresh.load().snapshot.conf.voters, [1, 2]);
+    fresh.append([ent(1, 1, 'new-g2')]);
+    await again.close();
+    const third = await FileWal.open(dir);
+    assert.deepEqual(third.recoveredGroups(), [1, 2]);
+    assert.deepEqual(texts(third.storage(g(2)).load().entries), ['1/1/new-g2']);
+    await third.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('file WAL: with segments deleted behind compaction while entries keep coming, every reopen recovers the log', async () => {
+  const dir = tmp();
+  try {
+    let wal = await FileWal.open(dir, { segmentBytesMax: 1024 });
+    let s = wal.storage(g(4), bootstrapState([1 as NodeId]));
+    let compactedTo = 0;
+    for (let i = 1; i <= 240; i++) {
+      s.append([ent(i, 1, `e${i}-${'q'.repeat(40)}`)]);
+      if (i % 20 === 0) {
+        compactedTo = i - 5;
+        s.compact({ meta: { index: compactedTo as RaftIndex, term: 1 as Term, conf: { voters: [1 as NodeId], learners: [] } }, data: Buffer.from(`img${compactedTo}`) });
+      }
+      await wal.sync();
+      if (i % 60 === 0) {
+        // restart: the log must come back whole above the snapshot (a gap would be a WalCorruptError)
+        await wal.close();
+        wal = await FileWal.open(dir, { segmentBytesMax: 1024 });
+        s = wal.storage(g(4));
+        const l = s.load();
+        assert.equal(l.snapshot.index, compactedTo);
+        assert.deepEqual(l.entries.map((e) => e.index), Array.from({ length: i - compactedTo }, (_, k) => compactedTo + 1 + k));
+      }
+    }
+    const segments = readdirSync(dir).filter((n) => n.startsWith('wal-')).length;
+    assert.ok(segments <= 4, `old segments were deleted (${segments} left)`);
+    await wal.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});

@@ -247,3 +247,51 @@ test('host: a follower that restarts with a wiped log is ignored until the leade
     c.network.close();
   }
 });
+
+test('host: removeGroup fails its pending proposals with "removed", drops its traffic, forgets its storage, and leaves the other groups running', { timeout: 30_000 }, async () => {
+  const network = new MemoryNetwork(9);
+  const hosts: RaftHost[] = [];
+  const gates: SyncGate[] = [];
+  const storagesOf = new Map<NodeId, MemoryStorage[]>();
+  for (const id of [1, 2, 3] as NodeId[]) {
+    const storages = [1, 2].map(() => new MemoryStorage(bootstrapState([1, 2, 3] as NodeId[])));
+    storagesOf.set(id, storages);
+    const gate = new SyncGate(storages);
+    const host = new RaftHost({ nodeId: id, transport: network.endpoint(id), syncAll: () => gate.sync(), tickMs: 5, electionTicks: 10, heartbeatTicks: 1 });
+    for (const [i, s] of storages.entries()) host.addGroup((i + 1) as RaftGroupId, s, { apply: () => {}, restore: () => {}, snapshotData: () => null });
+    host.start();
+    hosts.push(host);
+    gates.push(gate);
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const commit = async (g: number, value: string): Promise<RaftHost> => {
+    for (let i = 0; i < 500; i++) {
+      const leader = hosts.find((h) => h.group(g as RaftGroupId)?.role === Role.Leader);
+      if (leader !== undefined && (await leader.propose(g as RaftGroupId, Buffer.from(value))).ok) return leader;
+      await sleep(10);
+    }
+    throw new Error(`no commit in group ${g}`);
+  };
+  try {
+    await commit(1, 'one');
+    const leader2 = await commit(2, 'two');
+    // a proposal that cannot complete (every sync hangs) is answered by the removal
+    for (const gate of gates) gate.closed = true;
+    const pending = leader2.propose(2 as RaftGroupId, Buffer.from('doomed'));
+    await sleep(20);
+    const removed = leader2.removeGroup(2 as RaftGroupId);
+    assert.deepEqual(await pending, { ok: false, reason: 'removed', leaderId: 0 });
+    assert.equal(leader2.group(2 as RaftGroupId), undefined);
+    for (const gate of gates) gate.open();
+    assert.equal(await removed, true);
+    assert.equal(storagesOf.get(leader2.nodeId)![1]!.removed, true, 'the removal is durable in its storage');
+    assert.equal(await leader2.removeGroup(2 as RaftGroupId), false, 'already gone');
+    // the other hosts' copies of group 2 keep sending to it: ignored; group 1 is unaffected everywhere
+    for (let i = 0; i < 3; i++) await commit(1, `after-${i}`);
+    for (const h of hosts) if (h !== leader2) assert.notEqual(h.group(2 as RaftGroupId), undefined);
+  } finally {
+    for (const g of gates) g.open();
+    for (const h of hosts) await h.close();
+    network.close();
+  }
+});

@@ -47,6 +47,10 @@ export class Progress {
   /** Ticks spent in the snapshot state, to retry a lost snapshot. */
   snapshotTicks = 0;
   recentActive = false;
+  /** Highest commit index sent to this peer in an Append (so a commit announcement skips peers that have it). */
+  sentCommit = 0;
+  /** An Append went to this peer since the last heartbeat tick (see skipRedundantHeartbeats). */
+  appendedSinceHeartbeat = false;
   /** Highest read-index sequence this peer has acknowledged in the current term. */
   readAck = 0;
   readonly inflights: Inflights;
@@ -80,6 +84,7 @@ export class Progress {
     this.pendingSnapshot = 0;
     this.snapshotTicks = 0;
     this.readAck = 0;
+    this.sentCommit = 0;
     this.inflights.reset();
   }
   becomeReplicate(): void {

@@ -37,6 +37,18 @@ export interface RaftConfig {
    * for applying only once they are durable here. Default false: advance(rd) means "persisted, sent and applied".
    */
   readonly asyncStorageWrites?: boolean;
+  /**
+   * For hosts that call ready() again right away while there is work (RaftHost's back-to-back rounds): an Append that
+   * would carry nothing but a new commit index waits one ready(), so that the next proposals (typically made by
+   * callers the commit just answered) carry it instead; if none come, the next ready() sends it. Default false.
+   */
+  readonly deferCommitOnlyAppends?: boolean;
+  /**
+   * Skip a tick's heartbeat to a follower that was sent an Append since the previous heartbeat tick and whose
+   * replication window is open: the Append already reset its election timer and carried the commit index. Heartbeats
+   * confirming ReadIndex reads are always sent. Default false.
+   */
+  readonly skipRedundantHeartbeats?: boolean;
 }
 
 export type ProposeResult =
@@ -59,6 +71,8 @@ export class RaftNode {
   private readonly snapshotData: (meta: SnapshotMeta) => Uint8Array | null;
   private readonly unsafeCommitPreviousTerm: boolean;
   private readonly asyncStorageWrites: boolean;
+  private readonly deferCommitOnlyAppends: boolean;
+  private readonly skipRedundantHeartbeats: boolean;
 
   private currentTerm = 0;
   private votedFor: NodeId = NO_NODE;
@@ -88,6 +102,8 @@ export class RaftNode {
    * Messages leave only through ready() anyway, so this coalesces them without delaying any.
    */
   private bcastOwed: 0 | 1 | 2 = 0;
+  /** A commit advance owed to followers as an empty Append (deferCommitOnlyAppends): 1 = may wait one ready(), 2 = send in the next. */
+  private commitOwed: 0 | 1 | 2 = 0;
   private pendingSnapshot: Snapshot | null = null;
   private prevHardState: HardState;
   private prevSoftState: SoftState;
@@ -107,6 +123,8 @@ export class RaftNode {
     this.snapshotData = config.snapshotData ?? (() => null);
     this.unsafeCommitPreviousTerm = config.unsafeCommitPreviousTerm ?? false;
     this.asyncStorageWrites = config.asyncStorageWrites ?? false;
+    this.deferCommitOnlyAppends = config.deferCommitOnlyAppends ?? false;
+    this.skipRedundantHeartbeats = config.skipRedundantHeartbeats ?? false;
 
     const snap = initial.snapshot;
     this.log = new RaftLog(snap.index, snap.term, initial.entries, initial.hardState.commit);
@@ -139,7 +157,7 @@ export class RaftNode {
   }
   /** True when the group is a leader whose followers are all caught up, or a follower with nothing pending: heartbeats may be quiesced by the host. */
   isIdleLeader(): boolean {
-    if (this.roleValue !== Role.Leader || this.pendingReads.length > 0 || this.leadTransferee !== NO_NODE) return false;
+    if (this.roleValue !== Role.Leader || this.pendingReads.length > 0 || this.leadTransferee !== NO_NODE || this.commitOwed !== 0) return false;
     const last = this.log.lastIndex();
     if (this.log.committed !== last || this.log.applied !== last || this.log.unstableFrom <= last) return false;
     for (const [id, pr] of this.prs) if (id !== this.id && pr.match !== last) return false;
@@ -295,8 +313,9 @@ export class RaftNode {
   hasReady(): boolean {
     if (this.outstandingReady !== null) return false;
     return this.msgs.length > 0 || this.pendingSnapshot !== null || this.log.inProgressTo < this.log.lastIndex()
-      || this.bcastOwed !== 0 || this.applicableIndex() > this.log.applying || this.readStates.length > 0
-      || !sameHardState(this.prevHardState, this.hardState()) || !sameSoftState(this.prevSoftState, this.softState());
+      || this.bcastOwed !== 0 || this.commitOwed !== 0 || this.applicableIndex() > this.log.applying || this.readStates.length > 0
+      || this.prevHardState.term !== this.currentTerm || this.prevHardState.vote !== this.votedFor || this.prevHardState.commit !== this.log.committed
+      || this.prevSoftState.leaderId !== this.leader || this.prevSoftState.role !== this.roleValue;
   }
 
   ready(): Ready {
@@ -364,7 +383,7 @@ export class RaftNode {
     if (this.roleValue === Role.Leader) {
       const self = this.prs.get(this.id);
       if (self !== undefined) self.maybeUpdate(this.log.persistedIndex());
-      if (this.maybeCommit()) this.owe(2);
+      if (this.maybeCommit()) this.oweCommit();
     }
   }
 
@@ -549,7 +568,7 @@ export class RaftNode {
     else if (pr.state === ProgressState.Snapshot && pr.match >= pr.pendingSnapshot) { pr.becomeProbe(); pr.becomeReplicate(); }
     else if (pr.state === ProgressState.Replicate) pr.inflights.freeLE(m.index);
 
-    if (this.maybeCommit()) this.owe(2);
+    if (this.maybeCommit()) this.oweCommit();
     else if (wasPaused) this.sendAppend(m.from, true);
     while (this.sendAppend(m.from, false)) { /* pipeline while the window allows */ }
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
@@ -620,6 +639,8 @@ export class RaftNode {
     m.logTerm = prevTerm as Term;
     m.entries = ents;
     m.commit = this.log.committed as RaftIndex;
+    pr.sentCommit = Math.max(pr.sentCommit, m.commit);
+    pr.appendedSinceHeartbeat = true;
     this.send(m);
     if (pr.state === ProgressState.Replicate) {
       if (ents.length > 0) {
@@ -652,23 +673,32 @@ export class RaftNode {
   /** Defers a broadcast to ready() (see bcastOwed). */
   private owe(level: 1 | 2): void { if (level > this.bcastOwed) this.bcastOwed = level; }
 
+  /** The commit index advanced: followers must learn it (see deferCommitOnlyAppends). */
+  private oweCommit(): void {
+    if (!this.deferCommitOnlyAppends) this.owe(2);
+    else if (this.commitOwed === 0) this.commitOwed = 1;
+  }
+
   private flushOwedBroadcast(): void {
-    const level = this.bcastOwed;
+    let level = this.bcastOwed;
     this.bcastOwed = 0;
+    const commitOwed = this.commitOwed;
+    // owed once already: empty Appends carry it now; owed just now: only Appends with entries carry it, ask again
+    if (commitOwed === 2) level = 2;
+    this.commitOwed = commitOwed === 1 ? 2 : 0;
     if (level === 0 || this.roleValue !== Role.Leader) return;
-    // a follower already sent an Append with the current commit index in this Ready needs no empty one
-    let informed: Set<NodeId> | null = null;
-    if (level === 2) {
-      for (const m of this.msgs) {
-        if (m.type === MessageType.Append && m.commit >= this.log.committed) (informed ??= new Set()).add(m.to);
-      }
-    }
-    for (const id of this.prs.keys()) if (id !== this.id) this.sendAppend(id, level === 2 && informed?.has(id) !== true);
+    // a follower already sent an Append with the current commit index needs no empty one (the commit index only grows,
+    // so such an Append was sent since the commit reached this value)
+    for (const [id, pr] of this.prs) if (id !== this.id) this.sendAppend(id, level === 2 && pr.sentCommit < this.log.committed);
   }
 
   private bcastHeartbeat(readSeq: number): void {
+    const skipBusy = this.skipRedundantHeartbeats && readSeq === 0 && this.pendingReads.length === 0;
     for (const [id, pr] of this.prs) {
       if (id === this.id) continue;
+      const appended = pr.appendedSinceHeartbeat;
+      pr.appendedSinceHeartbeat = false;
+      if (skipBusy && appended && !pr.isPaused()) continue;
       const m = emptyMessage(MessageType.Heartbeat, this.id, id, this.currentTerm as Term);
       m.commit = Math.min(pr.match, this.log.committed) as RaftIndex;
       m.context = readSeq > 0 ? readSeq : this.pendingReads.length > 0 ? this.readSeq : 0;
@@ -736,6 +766,7 @@ export class RaftNode {
     this.leadTransferee = NO_NODE;
     this.pendingReads = [];
     this.prs.clear();
+    this.commitOwed = 0;
   }
 
   private becomeFollower(newTerm: number, leader: NodeId): void {

@@ -84,7 +84,7 @@ export class RaftHost {
   private syncRunning = false;
   private readonly awaitingDurable: AwaitingDurable[] = [];
   private heldMessages: HeldMessage[] = [];
-  private readonly durableCallbacks: { gen: number; resolve: () => void }[] = [];
+  private readonly durableCallbacks: { gen: number; resolve: (durable: boolean) => void }[] = [];
   /** Messages to send with the next round, one batch per peer. */
   private outbox = new Map<NodeId, GroupMessage[]>();
   readonly stats = { rounds: 0, syncs: 0, batchesSent: 0, messagesSent: 0, ticks: 0, quiesced: 0, quiesceBatches: 0 };
@@ -105,12 +105,38 @@ export class RaftHost {
     const raft = new RaftNode({
       id: this.nodeId, electionTicks: this.opts.electionTicks ?? 10, heartbeatTicks: this.opts.heartbeatTicks ?? 1,
       maxInflight: this.opts.maxInflight, maxMsgBytes: this.opts.maxMsgBytes, random: Math.random,
-      snapshotData: (meta) => sm.snapshotData(meta), asyncStorageWrites: true,
+      snapshotData: (meta) => sm.snapshotData(meta), asyncStorageWrites: true, deferCommitOnlyAppends: true, skipRedundantHeartbeats: true,
     }, loaded);
     const g = new HostedGroup(id, raft, storage, sm, loaded.hardState);
     this.groups.set(id, g);
     this.markDirty(g);
     return raft;
+  }
+
+  /**
+   * Stops hosting a group (e.g. its topic was deleted): its pending proposals resolve `{ ok: false, reason: 'removed' }`,
+   * its queued and held messages are dropped and later ones ignored, and its storage forgets it (a tombstone in the
+   * FileWal: its records no longer hold segments back and it does not come back at restart). Resolves true once the
+   * removal is durable; false if the group was not hosted or the host closed first.
+   */
+  removeGroup(id: RaftGroupId): Promise<boolean> {
+    const g = this.groups.get(id);
+    if (g === undefined) return Promise.resolve(false);
+    this.groups.delete(id);
+    this.dirty.delete(g);
+    for (const w of g.waiters) w.resolve({ ok: false, reason: 'removed', leaderId: 0 as NodeId });
+    g.waiters = [];
+    for (const [to, list] of this.outbox) {
+      const rest = list.filter((gm) => gm.groupId !== id);
+      if (rest.length === 0) this.outbox.delete(to); else this.outbox.set(to, rest);
+    }
+    this.heldMessages = this.heldMessages.filter((h) => h.gm.groupId !== id);
+    // its Readies awaiting a sync are skipped when it completes (onDurable checks the group is still hosted)
+    g.storage.remove();
+    const gen = ++this.stagedGen;
+    const durable = new Promise<boolean>((resolve) => this.durableCallbacks.push({ gen, resolve }));
+    this.maybeStartSync();
+    return durable;
   }
 
   group(id: RaftGroupId): RaftNode | undefined { return this.groups.get(id)?.raft; }
@@ -362,7 +388,7 @@ export class RaftHost {
     }
     if (h > 0) this.heldMessages = this.heldMessages.slice(h);
     let c = 0;
-    for (; c < this.durableCallbacks.length && this.durableCallbacks[c]!.gen <= gen; c++) this.durableCallbacks[c]!.resolve();
+    for (; c < this.durableCallbacks.length && this.durableCallbacks[c]!.gen <= gen; c++) this.durableCallbacks[c]!.resolve(true);
     this.durableCallbacks.splice(0, c);
     if (this.outbox.size > 0) this.scheduleRound();
   }
@@ -422,6 +448,7 @@ export class RaftHost {
     this.closed = true;
     if (this.timer !== null) clearInterval(this.timer);
     for (const g of this.groups.values()) for (const w of g.waiters) w.resolve({ ok: false, reason: 'closed', leaderId: 0 as NodeId });
+    for (const c of this.durableCallbacks.splice(0)) c.resolve(false);
     await this.opts.transport.close();
   }
 }

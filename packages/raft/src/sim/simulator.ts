@@ -74,8 +74,9 @@ export function runSimulation(opts: SimOptions): SimResult {
   const maxInflight = rng.pick([2, 8, 64]);
   const partitionRate = rng.pick([0, 0.002, 0.005, 0.02]);
   /** targeted faults: crash or isolate whoever leads right now */
-  const leaderCrashRate = rng.pick([0, 0, 0.001, 0.005, 0.02]);
-  const leaderIsolateRate = rng.pick([0, 0, 0.001, 0.005, 0.02]);
+  // the broken variant (proving the checkers) always gets leader crashes and isolations: Figure 8 needs them
+  const leaderCrashRate = Math.max(rng.pick([0, 0, 0.001, 0.005, 0.02]), opts.broken === true ? 0.005 : 0);
+  const leaderIsolateRate = Math.max(rng.pick([0, 0, 0.001, 0.005, 0.02]), opts.broken === true ? 0.005 : 0);
   const proposeRate = rng.pick([0.05, 0.1, 0.3]);
   const confChangeRate = poolSize > 1 ? rng.pick([0, 0.003, 0.01]) : 0;
   const compactRate = rng.pick([0, 0.01, 0.05]);
@@ -83,10 +84,13 @@ export function runSimulation(opts: SimOptions): SimResult {
   const readRate = rng.pick([0, 0.02]);
   /** three seeds in four exercise the asynchronous path RaftHost uses; the rest the synchronous contract */
   const asyncWrites = rng.chance(0.75);
+  /** RaftHost's other two options, each on in half the seeds */
+  const deferCommitOnlyAppends = rng.chance(0.5);
+  const skipRedundantHeartbeats = rng.chance(0.5);
   const safetyMs = rng.int(1500, 3000);
   const livenessMs = 4000;
   const log = (s: string) => { if (trace) trace(`${String(now).padStart(6)} ${s}`); };
-  log(`seed=${opts.seed} cluster=${clusterSize} pool=${poolSize} drop=${dropRate} dup=${dupRate} delay<=${maxDelayMs} crash=${crashRate} partition=${partitionRate} writes=${asyncWrites ? 'async' : 'sync'}`);
+  log(`seed=${opts.seed} cluster=${clusterSize} pool=${poolSize} drop=${dropRate} dup=${dupRate} delay<=${maxDelayMs} crash=${crashRate} partition=${partitionRate} writes=${asyncWrites ? 'async' : 'sync'} deferCommit=${deferCommitOnlyAppends} skipHeartbeats=${skipRedundantHeartbeats}`);
 
   const allIds: NodeId[] = [];
   for (let i = 1; i <= poolSize; i++) allIds.push(i as NodeId);
@@ -123,6 +127,7 @@ export function runSimulation(opts: SimOptions): SimResult {
       id: n.id, electionTicks: ELECTION_TICKS, heartbeatTicks: 1, random: () => rng.next(),
       snapshotData: (meta: SnapshotMeta) => (n.snapshot !== null && n.snapshot.meta.index === meta.index ? n.snapshot.data : null),
       unsafeCommitPreviousTerm: opts.broken === true, maxInflight, maxMsgBytes, asyncStorageWrites: asyncWrites,
+      deferCommitOnlyAppends, skipRedundantHeartbeats,
     }, init);
     // durable committed prefix must still be what was committed
     n.checkedCommit = n.raft.log.snapshotIndex;

@@ -9,8 +9,11 @@
 //   2 Entries     u32 group, u64 firstIndex, u32 count, count × (u64 term, u8 type, u32 len, data)
 //   3 Snapshot    u32 group, u8 kind (0 installed from leader: drop all entries, 1 compaction: drop <= index,
 //                 2 checkpoint: restates the base only), u64 index, u64 term, u32 confLen, conf
+//   4 Removed     u32 group   (tombstone: the group is no longer hosted; forget everything before it)
 // Every segment starts with a checkpoint (HardState + Snapshot kind 2) of every group, so a segment can be deleted
-// once every entry it holds is compacted. Recovery replays segments in order; a torn or corrupt record ends the
+// once the newest segment's checkpoint covers every entry it holds. Replay may then meet a group's entries that
+// continue from a deleted segment (a gap after an older checkpoint): it infers the base, and a later snapshot record
+// (at the latest the newest checkpoint) must cover it — otherwise the WAL is corrupt. Recovery replays segments in order; a torn or corrupt record ends the
 // last segment (the file is truncated there); in an earlier segment it is an error.
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, mkdirSync, ftruncateSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -33,7 +36,7 @@ export interface FileWalOptions {
 }
 
 const U32 = 0x100000000;
-const REC_HARD = 1, REC_ENTRIES = 2, REC_SNAPSHOT = 3;
+const REC_HARD = 1, REC_ENTRIES = 2, REC_SNAPSHOT = 3, REC_REMOVED = 4;
 const SNAP_INSTALL = 0, SNAP_COMPACT = 1, SNAP_CHECKPOINT = 2;
 
 interface GroupState {
@@ -41,6 +44,8 @@ interface GroupState {
   snapshot: SnapshotMeta;
   entries: Entry[];
   lastIndex: number;
+  /** replay only: the base was inferred from entries continuing a deleted segment; a later snapshot record must cover it */
+  inferredBase?: boolean;
 }
 
 function u64(buf: Buffer, pos: number, v: number): number { buf.writeUInt32BE(Math.floor(v / U32), pos); buf.writeUInt32BE(v >>> 0, pos + 4); return pos + 8; }
@@ -84,6 +89,13 @@ function snapshotRecord(group: number, kind: number, meta: SnapshotMeta): Buffer
   return sealRecord(rec);
 }
 
+function removedRecord(group: number): Buffer {
+  const rec = allocRecord(1 + 4);
+  const p = rec.subarray(8);
+  p.writeUInt8(REC_REMOVED, 0); p.writeUInt32BE(group, 1);
+  return sealRecord(rec);
+}
+
 const segmentName = (seq: number) => `wal-${String(seq).padStart(20, '0')}.log`;
 const snapName = (group: number, index: number) => `snap-${group}-${index}.bin`;
 
@@ -97,6 +109,10 @@ export class FileWal {
   private segmentBytes = 0;
   /** per live segment: group -> highest entry index written in it */
   private segmentMaxIndex = new Map<number, Map<number, number>>();
+  /** group -> snapshot index in the checkpoint at the start of the current segment (durable once it is open) */
+  private currentCheckpoint = new Map<number, number>();
+  /** the segment being replayed (open) */
+  private replaySeq = 0;
   private inflight: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private obsoleteSnapFiles: string[] = [];
@@ -113,22 +129,24 @@ export class FileWal {
     mkdirSync(dir, { recursive: true });
     const names = readdirSync(dir).filter((n) => /^wal-\d{20}\.log$/.test(n)).sort();
     const wal = new FileWal(dir, options.segmentBytesMax ?? 64 << 20, options.fsync ?? true, 0);
-    for (let i = 0; i < names.length; i++) wal.replaySegment(names[i]!, i === names.length - 1);
+    for (let i = 0; i < names.length; i++) {
+      wal.replaySeq = Number(names[i]!.slice(4, 24));
+      wal.segmentMaxIndex.set(wal.replaySeq, new Map());
+      wal.replaySegment(names[i]!, i === names.length - 1);
+    }
+    for (const [g, st] of wal.groupsState) {
+      if (st.inferredBase === true) throw new WalCorruptError(`raft group ${g}: entries from ${st.snapshot.index + 1} follow a deleted segment, and no snapshot record covers the entries before them`);
+    }
     const lastSeq = names.length === 0 ? 0 : Number(names[names.length - 1]!.slice(4, 24));
     wal.segmentSeq = lastSeq;
-    // start a fresh segment with a checkpoint; older segments stay until their entries are compacted
-    for (const n of names) wal.segmentMaxIndex.set(Number(n.slice(4, 24)), wal.recoveredMaxIndex(n));
+    // start a fresh segment with a checkpoint; older segments stay until a checkpoint covers their entries
+    for (const maxima of wal.segmentMaxIndex.values()) for (const g of maxima.keys()) if (!wal.groupsState.has(g)) maxima.delete(g);
+    wal.deleteOrphanImages();
     await wal.rotate();
     await wal.syncNow(false);
     return wal;
   }
 
-  private recoveredMaxIndex(_name: string): Map<number, number> {
-    // conservatively: every recovered segment may hold any group's entries up to its current last index
-    const m = new Map<number, number>();
-    for (const [g, st] of this.groupsState) m.set(g, st.lastIndex);
-    return m;
-  }
 
   private replaySegment(name: string, isLast: boolean): void {
     const path = join(this.dir, name);
@@ -163,16 +181,35 @@ export class FileWal {
     return st;
   }
 
+  /** Snapshot images of groups no longer on disk (removed; the crash came before the images were deleted). */
+  private deleteOrphanImages(): void {
+    for (const n of readdirSync(this.dir)) {
+      const m = /^snap-(\d+)-\d+\.bin(\.tmp)?$/.exec(n);
+      if (m !== null && !this.groupsState.has(Number(m[1]))) unlinkSync(join(this.dir, n));
+    }
+  }
+
   private applyRecord(p: Buffer): void {
     const type = p.readUInt8(0);
-    const st = this.state(p.readUInt32BE(1));
+    const group = p.readUInt32BE(1);
+    if (type === REC_REMOVED) {
+      this.groupsState.delete(group);
+      for (const maxima of this.segmentMaxIndex.values()) maxima.delete(group);
+      return;
+    }
+    const st = this.state(group);
     if (type === REC_HARD) {
       st.hardState = { term: r64(p, 5) as Term, vote: p.readUInt32BE(13) as NodeId, commit: r64(p, 17) as RaftIndex };
     } else if (type === REC_ENTRIES) {
       const first = r64(p, 5);
       const count = p.readUInt32BE(13);
       const base = st.snapshot.index;
-      if (first > base + st.entries.length + 1) throw new WalCorruptError(`entries at ${first} leave a gap after ${base + st.entries.length}`);
+      if (first > base + st.entries.length + 1) {
+        if (st.entries.length > 0) throw new WalCorruptError(`entries at ${first} leave a gap after ${base + st.entries.length}`);
+        // the entries before `first` were in a deleted segment (a later checkpoint covers them): infer the base
+        st.snapshot = { index: (first - 1) as RaftIndex, term: 0 as Term, conf: st.snapshot.conf };
+        st.inferredBase = true;
+      }
       let pos = 17;
       for (let k = 0; k < count; k++) {
         const t = r64(p, pos); const et = p.readUInt8(pos + 8); const len = p.readUInt32BE(pos + 9);
@@ -185,9 +222,14 @@ export class FileWal {
         st.entries.push({ index: index as RaftIndex, term: t as Term, type: et as EntryType, data });
       }
       st.lastIndex = base + st.entries.length;
+      const maxima = this.segmentMaxIndex.get(this.replaySeq)!;
+      if (count > 0) maxima.set(group, Math.max(maxima.get(group) ?? 0, first + count - 1));
     } else if (type === REC_SNAPSHOT) {
       const kind = p.readUInt8(5);
       const meta: SnapshotMeta = { index: r64(p, 6) as RaftIndex, term: r64(p, 14) as Term, conf: decodeConf(p.subarray(26, 26 + p.readUInt32BE(22))) };
+      // a record older than an inferred base says nothing new (the entries it covers are gone)
+      if (st.inferredBase === true && kind !== SNAP_INSTALL && meta.index < st.snapshot.index) return;
+      st.inferredBase = false;
       if (kind === SNAP_INSTALL) st.entries = [];
       else if (kind === SNAP_COMPACT) st.entries = st.entries.slice(Math.max(0, meta.index - st.snapshot.index));
       else if (kind === SNAP_CHECKPOINT && meta.index !== st.snapshot.index) {
@@ -221,6 +263,19 @@ export class FileWal {
     s = new FileRaftStorage(this, groupId);
     this.storages.set(groupId, s);
     return s;
+  }
+
+  /**
+   * @internal Forgets a group: a tombstone record (so replay drops what came before it), no more checkpoints, and its
+   * entries no longer hold segments back; its snapshot image is deleted once the tombstone is durable.
+   */
+  recordRemoval(group: number): void {
+    const st = this.groupsState.get(group);
+    this.push(removedRecord(group));
+    this.groupsState.delete(group);
+    this.storages.delete(group);
+    for (const maxima of this.segmentMaxIndex.values()) maxima.delete(group);
+    if (st !== undefined && st.snapshot.index > 0) this.obsoleteSnapFiles.push(snapName(group, st.snapshot.index));
   }
 
   /** @internal */ takeInitial(group: number): InitialState {
@@ -349,22 +404,34 @@ export class FileWal {
     this.fd = await open(join(this.dir, segmentName(this.segmentSeq)), 'a');
     this.segmentBytes = 0;
     this.segmentMaxIndex.set(this.segmentSeq, new Map());
+    const checkpoint = new Map<number, number>();
+    this.currentCheckpoint = checkpoint;
     if (this.doFsync) { const dfd = openSync(this.dir, 'r'); try { fsyncSync(dfd); } finally { closeSync(dfd); } }
+    // The checkpoint goes FIRST in the segment, before records staged during the sync that rotates: replay may start
+    // here (older segments deleted), and an entries record before its group's checkpoint would leave a gap after
+    // base 0. The checkpoint already reflects those staged records (state is updated when a record is staged), and
+    // replaying them after it changes nothing.
+    const head: Buffer[] = [];
     for (const [g, st] of this.groupsState) {
-      // count only what is pushed here: records staged during the sync that rotates are already counted (counting
-      // them twice made the writer loop forever on a 0-byte write, hanging every later sync)
-      const hs = hardStateRecord(g, st.hardState);
-      const snap = snapshotRecord(g, SNAP_CHECKPOINT, st.snapshot);
-      this.pending.push(hs, snap);
-      this.pendingBytes += hs.length + snap.length;
+      head.push(hardStateRecord(g, st.hardState), snapshotRecord(g, SNAP_CHECKPOINT, st.snapshot));
+      checkpoint.set(g, st.snapshot.index);
     }
+    // count only what is pushed here: records staged during the sync that rotates are already counted (counting
+    // them twice made the writer loop forever on a 0-byte write, hanging every later sync)
+    for (const b of head) this.pendingBytes += b.length;
+    this.pending = head.concat(this.pending);
   }
 
+  /**
+   * Deletes the oldest segments whose entries the current segment's checkpoint covers (it is durable when this runs:
+   * written first by the sync after the rotation). Not the live snapshot index: a compaction staged but not yet
+   * written must not let a segment go (a crash would then leave a gap no record covers).
+   */
   private deleteObsoleteSegments(): void {
     for (const seq of [...this.segmentMaxIndex.keys()].sort((a, b) => a - b)) {
       if (seq === this.segmentSeq) return;
       const maxima = this.segmentMaxIndex.get(seq)!;
-      for (const [g, maxIndex] of maxima) if (maxIndex > this.state(g).snapshot.index) return;
+      for (const [g, maxIndex] of maxima) if (maxIndex > (this.currentCheckpoint.get(g) ?? 0)) return;
       try { unlinkSync(join(this.dir, segmentName(seq))); } catch { /* already gone */ }
       this.segmentMaxIndex.delete(seq);
       this.stats.segmentsDeleted++;
@@ -381,12 +448,19 @@ export class FileWal {
 
 /** RaftStorage of one group backed by the shared FileWal. sync() is the WAL's group commit. */
 export class FileRaftStorage implements RaftStorage {
+  private removed = false;
   constructor(private readonly wal: FileWal, readonly groupId: RaftGroupId) {}
-  load(): InitialState { return this.wal.takeInitial(this.groupId); }
-  loadSnapshot(): Snapshot | null { return this.wal.loadSnapshotData(this.groupId); }
-  setHardState(hs: HardState): void { this.wal.recordHardState(this.groupId, hs); }
-  append(entries: readonly Entry[]): void { this.wal.recordEntries(this.groupId, entries); }
-  applySnapshot(snapshot: Snapshot): void { this.wal.recordSnapshot(this.groupId, snapshot, 'install'); }
-  compact(snapshot: Snapshot): void { this.wal.recordSnapshot(this.groupId, snapshot, 'compact'); }
+  /** A write after remove() would silently recreate the group's state: a caller bug. */
+  private live(): FileWal {
+    if (this.removed) throw new Error(`raft group ${this.groupId} was removed from this WAL`);
+    return this.wal;
+  }
+  load(): InitialState { return this.live().takeInitial(this.groupId); }
+  loadSnapshot(): Snapshot | null { return this.live().loadSnapshotData(this.groupId); }
+  setHardState(hs: HardState): void { this.live().recordHardState(this.groupId, hs); }
+  append(entries: readonly Entry[]): void { this.live().recordEntries(this.groupId, entries); }
+  applySnapshot(snapshot: Snapshot): void { this.live().recordSnapshot(this.groupId, snapshot, 'install'); }
+  compact(snapshot: Snapshot): void { this.live().recordSnapshot(this.groupId, snapshot, 'compact'); }
+  remove(): void { this.live().recordRemoval(this.groupId); this.removed = true; }
   sync(): Promise<void> { return this.wal.sync(); }
 }

@@ -14,6 +14,11 @@ export interface RaftStorage {
   applySnapshot(snapshot: Snapshot): void;
   /** Log compaction: records the snapshot (taken by the host at meta.index) and drops entries up to meta.index. */
   compact(snapshot: Snapshot): void;
+  /**
+   * The group is no longer hosted here (e.g. its topic was deleted): forget it — its records are no longer needed and
+   * it must not come back at restart. Durable with the next sync; the storage accepts no writes afterwards.
+   */
+  remove(): void;
   /** Makes every write above durable. */
   sync(): Promise<void> | void;
 }
@@ -26,7 +31,7 @@ export function bootstrapState(voters: readonly NodeId[], learners: readonly Nod
   };
 }
 
-interface Durable { hardState: HardState; snapshot: Snapshot; entries: Entry[] }
+interface Durable { hardState: HardState; snapshot: Snapshot; entries: Entry[]; removed: boolean }
 
 type Op = (d: Durable) => void;
 
@@ -38,13 +43,24 @@ export class MemoryStorage implements RaftStorage {
   private stagedTotal = 0;
   private syncedCount = 0;
   constructor(initial: InitialState, snapshotData: Uint8Array = new Uint8Array(0)) {
-    this.durable = { hardState: initial.hardState, snapshot: { meta: initial.snapshot, data: snapshotData }, entries: initial.entries.slice() };
+    this.durable = { hardState: initial.hardState, snapshot: { meta: initial.snapshot, data: snapshotData }, entries: initial.entries.slice(), removed: false };
   }
   load(): InitialState {
     return { hardState: this.durable.hardState, snapshot: this.durable.snapshot.meta, entries: this.durable.entries.slice() };
   }
   loadSnapshot(): Snapshot | null { return this.durable.snapshot.meta.index > 0 ? this.durable.snapshot : null; }
-  private stage(op: Op): void { this.staged.push(op); this.stagedTotal++; }
+  private removing = false;
+  private stage(op: Op): void {
+    if (this.removing) throw new Error('raft storage of a removed group');
+    this.staged.push(op);
+    this.stagedTotal++;
+  }
+  remove(): void {
+    this.stage((d) => { d.removed = true; d.entries = []; });
+    this.removing = true;
+  }
+  /** The removal is durable. */
+  get removed(): boolean { return this.durable.removed; }
   setHardState(hs: HardState): void { this.stage((d) => { d.hardState = hs; }); }
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
