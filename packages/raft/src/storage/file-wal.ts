@@ -15,8 +15,8 @@
 // continue from a deleted segment (a gap after an older checkpoint): it infers the base, and a later snapshot record
 // (at the latest the newest checkpoint) must cover it — otherwise the WAL is corrupt. Recovery replays segments in order; a torn or corrupt record ends the
 // last segment (the file is truncated there); in an earlier segment it is an error.
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync, mkdirSync, ftruncateSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, fsyncSync, openSync, readdirSync, readFileSync, unlinkSync, mkdirSync, ftruncateSync } from 'node:fs';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { performance } from 'node:perf_hooks';
@@ -96,6 +96,13 @@ function removedRecord(group: number): Buffer {
   return sealRecord(rec);
 }
 
+/**
+ * Segments are opened O_DSYNC where the platform has it: a writev then returns once the data is durable, one thread
+ * pool round trip per group commit instead of two (writev, then fdatasync) — each round trip also waits for the
+ * event loop, which is busy with the next pipelined round.
+ */
+const DSYNC_WRITES = typeof constants.O_DSYNC === 'number' && constants.O_DSYNC !== 0;
+
 const segmentName = (seq: number) => `wal-${String(seq).padStart(20, '0')}.log`;
 const snapName = (group: number, index: number) => `snap-${group}-${index}.bin`;
 
@@ -116,8 +123,9 @@ export class FileWal {
   private inflight: Promise<void> | null = null;
   private queued: Promise<void> | null = null;
   private obsoleteSnapFiles: string[] = [];
-  /** snapshot images written since the last sync: fsynced (with the directory) before the WAL records that name them */
-  private unsyncedImages: string[] = [];
+  /** snapshot images being written since the last sync: written and fsynced (with the directory) before the WAL records that name them */
+  private unsyncedImages: { name: string; written: Promise<void> }[] = [];
+  private imageSeq = 0;
   private closed = false;
   readonly stats = { syncs: 0, bytesWritten: 0, segmentsDeleted: 0, tornBytesTruncated: 0, syncMs: 0, imagesSynced: 0, imageSyncMs: 0 };
 
@@ -181,11 +189,11 @@ export class FileWal {
     return st;
   }
 
-  /** Snapshot images of groups no longer on disk (removed; the crash came before the images were deleted). */
+  /** Half-written images, and images of groups no longer on disk (removed; the crash came before they were deleted). */
   private deleteOrphanImages(): void {
     for (const n of readdirSync(this.dir)) {
-      const m = /^snap-(\d+)-\d+\.bin(\.tmp)?$/.exec(n);
-      if (m !== null && !this.groupsState.has(Number(m[1]))) unlinkSync(join(this.dir, n));
+      const m = /^snap-(\d+)-\d+\.bin(\.\d+\.tmp)?$/.exec(n);
+      if (m !== null && (m[2] !== undefined || !this.groupsState.has(Number(m[1])))) unlinkSync(join(this.dir, n));
     }
   }
 
@@ -309,22 +317,25 @@ export class FileWal {
   /** @internal */ recordSnapshot(group: number, snapshot: Snapshot, kind: 'install' | 'compact'): void {
     const st = this.state(group);
     const previous = st.snapshot.index;
-    // the image is durable before any WAL record names it: it is written now, and the next sync fsyncs it (and the
-    // directory) before it writes the WAL records staged with it (no synchronous fsync on the caller's thread)
+    // the image is durable before any WAL record names it: it is written now, off the event loop, and the next sync
+    // waits for that write, fsyncs it (and the directory) and only then writes the WAL records staged with it
     const name = snapName(group, snapshot.meta.index);
-    const tmp = join(this.dir, `${name}.tmp`);
-    const fd = openSync(tmp, 'w');
-    try {
-      const head = Buffer.allocUnsafe(4);
-      head.writeUInt32BE(crc32(snapshot.data), 0);
-      writeSync(fd, head); writeSync(fd, snapshot.data);
-    } finally { closeSync(fd); }
-    renameSync(tmp, join(this.dir, name));
-    this.unsyncedImages.push(name);
+    const written = this.writeImage(name, snapshot.data);
+    written.catch(() => { /* reported by the sync that waits for it */ });
+    this.unsyncedImages.push({ name, written });
     st.snapshot = snapshot.meta;
     if (kind === 'install') st.lastIndex = snapshot.meta.index;
     this.push(snapshotRecord(group, kind === 'install' ? SNAP_INSTALL : SNAP_COMPACT, snapshot.meta));
     if (previous > 0 && previous !== snapshot.meta.index) this.obsoleteSnapFiles.push(snapName(group, previous));
+  }
+
+  private async writeImage(name: string, data: Uint8Array): Promise<void> {
+    const tmp = join(this.dir, `${name}.${++this.imageSeq}.tmp`); // unique: two writes of one name must not share it
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32BE(crc32(data), 0);
+    const h = await open(tmp, 'w');
+    try { await h.writev([head, data]); } finally { await h.close(); }
+    await rename(tmp, join(this.dir, name));
   }
 
   private push(rec: Buffer): void {
@@ -359,8 +370,9 @@ export class FileWal {
     this.unsyncedImages = [];
     this.obsoleteSnapFiles = [];
     const t0 = performance.now();
-    if (this.doFsync && images.length > 0) {
-      await this.fsyncImages(images);
+    if (images.length > 0) {
+      await Promise.all(images.map((i) => i.written));
+      if (this.doFsync) await this.fsyncImages(images.map((i) => i.name));
       this.stats.imagesSynced += images.length;
       this.stats.imageSyncMs += performance.now() - t0;
     }
@@ -371,12 +383,13 @@ export class FileWal {
       if (bytesWritten <= 0) throw new Error(`WAL write made no progress at ${written} of ${bytes} bytes`);
       written += bytesWritten;
     }
-    if (this.doFsync) await fd.datasync();
+    // with O_DSYNC (see rotate) each write returned only once durable: no separate fdatasync round trip
+    if (this.doFsync && !DSYNC_WRITES) await fd.datasync();
     this.stats.syncMs += performance.now() - t0;
     this.stats.syncs++;
     this.stats.bytesWritten += bytes;
     this.segmentBytes += bytes;
-    for (const name of obsolete) { try { unlinkSync(join(this.dir, name)); } catch { /* already gone */ } }
+    if (obsolete.length > 0) await Promise.all(obsolete.map((name) => unlink(join(this.dir, name)).catch(() => { /* already gone */ })));
     if (allowRotate && this.segmentBytes >= this.segmentBytesMax) {
       await this.rotate();
       await this.syncNow(false);
@@ -401,7 +414,8 @@ export class FileWal {
   private async rotate(): Promise<void> {
     if (this.fd !== null) await this.fd.close();
     this.segmentSeq++;
-    this.fd = await open(join(this.dir, segmentName(this.segmentSeq)), 'a');
+    const dsync = this.doFsync && DSYNC_WRITES ? constants.O_DSYNC : 0;
+    this.fd = await open(join(this.dir, segmentName(this.segmentSeq)), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | dsync, 0o644);
     this.segmentBytes = 0;
     this.segmentMaxIndex.set(this.segmentSeq, new Map());
     const checkpoint = new Map<number, number>();
