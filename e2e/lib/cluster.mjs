@@ -1,4 +1,4 @@
-// A local Tributary cluster of N broker processes (`tributary start --experimental-cluster`), each with its own data
+// A local Tributary cluster of N broker processes (`tributary start` with `TRIBUTARY_PEERS`), each with its own data
 // dir and loopback ports chosen up front (a restarted node keeps its ports, so clients and peers reconnect), and the
 // faults the cluster suites inject: kill -9, restart, SIGSTOP/SIGCONT, graceful stop. It can find the leader of a
 // partition (Metadata), wait until the cluster has healed (every partition led, every replica caught up) and read each
@@ -75,7 +75,7 @@ export class ClusterNode {
     if (this.proc) throw new Error(`node ${this.id} already running`);
     mkdirSync(this.dataDir, { recursive: true });
     this.starts++;
-    const proc = run(process.execPath, [...this.nodeArgs, CLI, 'start', '--experimental-cluster'], { env: this.env, cwd: repoRoot, logFile: this.logFile });
+    const proc = run(process.execPath, [...this.nodeArgs, CLI, 'start'], { env: this.env, cwd: repoRoot, logFile: this.logFile });
     this.proc = proc;
     this.paused = false;
     proc.exited.then(() => {
