@@ -146,13 +146,14 @@ async function benchSystem(system) {
   return result;
 }
 
-/** Median of the successful runs, metric by metric. */
+/** Median of the successful runs, metric by metric (the mean of the middle two for an even count). */
 function median(list) {
   const ok = list.filter((r) => !r.error);
   if (ok.length === 0) return null;
   const med = (f) => {
     const v = ok.map(f).sort((a, b) => a - b);
-    return v[Math.floor((v.length - 1) / 2)];
+    const mid = Math.floor(v.length / 2);
+    return v.length % 2 === 1 ? v[mid] : Number(((v[mid - 1] + v[mid]) / 2).toFixed(2));
   };
   return { mbPerSec: med((r) => r.mbPerSec), recordsPerSec: med((r) => r.recordsPerSec), p50: med((r) => r.latencyMs.p50), p99: med((r) => r.latencyMs.p99), runs: ok.length };
 }
