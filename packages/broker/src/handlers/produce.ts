@@ -55,9 +55,10 @@ async function producePartition(
       partition.logStartOffset,
     );
   }
-  if (acks === -1) {
+  if (acks === -1 && topicConfig.minInsyncReplicas > 1) {
     // Cluster mode: refuse before proposing when too few replicas are in sync to honour min.insync.replicas
     // (Kafka's NOT_ENOUGH_REPLICAS, retriable). Only the leader knows the ISR; a follower's produce is refused below.
+    // With the default of 1 the check cannot fail (the leader is always in sync), so the hot path skips it.
     const isr = partitionLeadership(state.partitions, topicName, index)?.inSyncReplicas();
     if (isr !== undefined && isr.length < topicConfig.minInsyncReplicas) {
       return partitionError(
