@@ -141,6 +141,7 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   async transferLeadershipAway(timeoutMs: number): Promise<{ led: number; stillLeading: number }> {
     const node = this.node;
     if (!node) return { led: 0, stillLeading: 0 };
+    await this.leadership?.announceShutdown();
     const groups = [...this.byGroup.values()].map((p) => p.raftGroup as RaftGroupId);
     groups.push(METADATA_RAFT_GROUP);
     const leading = (): RaftGroupId[] => groups.filter((g) => node.host.group(g)?.role === Role.Leader);

@@ -18,6 +18,14 @@ import type { RaftPartition } from './raft-partition.js';
 const SAMPLE_INTERVAL_MS = 250;
 /** After a peer is heard again (restart, healed partition), wait this long before balancing (let it catch up). */
 const REJOIN_SETTLE_MS = 2_000;
+/**
+ * A transfer target must have been heard from this recently (about one election timeout; nodes ping each other
+ * every Raft tick). The ISR's lag time is far longer, and a transfer to a node that just died blocks the partition's
+ * produce for an election timeout.
+ */
+const TRANSFER_TARGET_HEARD_MS = 1_000;
+/** How long a shutting-down node waits for its peers to acknowledge that it is leaving. */
+const ANNOUNCE_TIMEOUT_MS = 500;
 /** Longest an ElectLeaders partition waits for its transfer to complete. */
 const ELECTION_WAIT_MAX_MS = 10_000;
 const FORWARD_MARGIN_MS = 1_000;
@@ -58,6 +66,12 @@ export class LeadershipService {
   private livePeers = new Set<number>();
   private balancing = false;
   private stopped = false;
+  /**
+   * Peers that announced a graceful shutdown: no leadership is moved to them until they announce they joined again
+   * (or fall silent and come back). Without this a balancing pass could hand a partition back to a preferred replica
+   * in the middle of its shutdown, and clients would wait for an election instead of seeing the handover.
+   */
+  private readonly leavingPeers = new Set<number>();
   /** Fresh groups this node, their preferred replica, asked to elect it at once (see `campaignIfFresh`). */
   private readonly campaigned = new WeakSet<RaftPartition>();
 
@@ -70,12 +84,46 @@ export class LeadershipService {
 
   start(): void {
     this.node.onControl('electPreferred', (_from, request) => this.answerElectPreferred(request as ElectPreferredRequest));
+    this.node.onControl('leaving', (from) => {
+      this.leavingPeers.add(from);
+      this.logger.info({ peer: from }, 'peer is shutting down: no leadership moves to it');
+      return Promise.resolve(true);
+    });
+    this.node.onControl('joined', (from) => {
+      this.leavingPeers.delete(from);
+      this.scheduleRejoinBalance();
+      return Promise.resolve(true);
+    });
+    // Tell the peers this node is (back) in service, so their balancers hand its preferred partitions back soon.
+    for (const peer of this.peerIds()) void this.node.requestControl(peer, { control: 'joined' }, ANNOUNCE_TIMEOUT_MS);
     this.sampleTimer = setInterval(() => this.sample(), SAMPLE_INTERVAL_MS);
     this.sampleTimer.unref();
     if (this.settings.leaderBalanceIntervalMs > 0) {
       this.balanceTimer = setInterval(() => void this.balance('interval'), this.settings.leaderBalanceIntervalMs);
       this.balanceTimer.unref();
     }
+  }
+
+  /**
+   * First step of a graceful shutdown: stop balancing here and tell every peer this node is leaving (bounded wait),
+   * so no peer hands it leadership while it transfers its own away.
+   */
+  async announceShutdown(): Promise<void> {
+    this.stop();
+    await Promise.all(this.peerIds().map((peer) => this.node.requestControl(peer, { control: 'leaving' }, ANNOUNCE_TIMEOUT_MS)));
+  }
+
+  private peerIds(): number[] {
+    return this.node.store.brokers().map((b) => b.nodeId).filter((id) => id !== this.node.selfId);
+  }
+
+  private scheduleRejoinBalance(): void {
+    if (this.settings.leaderBalanceIntervalMs === 0 || this.rejoinTimer !== undefined || this.stopped) return;
+    this.rejoinTimer = setTimeout(() => {
+      this.rejoinTimer = undefined;
+      void this.balance('peer joined');
+    }, REJOIN_SETTLE_MS);
+    this.rejoinTimer.unref();
   }
 
   stop(): void {
@@ -111,22 +159,17 @@ export class LeadershipService {
       if (raft?.role === Role.Leader) this.trackerOf(p).observe(raft.term, raft.lastIndex, now, lag);
       else if (raft !== undefined) this.campaignIfFresh(p, raft);
     }
-    // (Re)joined peers: balance soon, so a restarted preferred replica gets its partitions back.
+    // (Re)joined peers: balance soon, so a restarted preferred replica gets its partitions back. A leaving peer that
+    // fell silent is forgotten: when it is heard again it has restarted.
     const live = new Set<number>();
-    for (const b of this.node.store.brokers()) {
-      if (b.nodeId === this.node.selfId) continue;
-      const heard = this.node.peerHeardAtMs(b.nodeId);
-      if (heard !== undefined && now - heard <= lag) live.add(b.nodeId);
+    for (const id of this.peerIds()) {
+      const heard = this.node.peerHeardAtMs(id);
+      if (heard !== undefined && now - heard <= lag) live.add(id);
+      else this.leavingPeers.delete(id);
     }
     const joined = [...live].filter((id) => !this.livePeers.has(id));
     this.livePeers = live;
-    if (joined.length > 0 && this.settings.leaderBalanceIntervalMs > 0 && this.rejoinTimer === undefined) {
-      this.rejoinTimer = setTimeout(() => {
-        this.rejoinTimer = undefined;
-        void this.balance('peer joined');
-      }, REJOIN_SETTLE_MS);
-      this.rejoinTimer.unref();
-    }
+    if (joined.length > 0) this.scheduleRejoinBalance();
   }
 
   /**
@@ -149,6 +192,11 @@ export class LeadershipService {
     return this.trackerOf(p).inSync(this.progressOf(raft), Date.now(), this.settings.replicaLagTimeMs, (peer) => this.node.peerHeardAtMs(peer));
   }
 
+  private transferTargetAlive(peer: number): boolean {
+    const heard = this.node.peerHeardAtMs(peer);
+    return heard !== undefined && Date.now() - heard <= TRANSFER_TARGET_HEARD_MS && !this.leavingPeers.has(peer);
+  }
+
   private preferredOf(p: RaftPartition): number | undefined {
     return this.node.store.getTopic(p.topic)?.assignments[p.partition]?.replicas[0];
   }
@@ -161,7 +209,7 @@ export class LeadershipService {
     try {
       for (const p of [...this.replicas.hostedReplicas()]) {
         const preferred = this.preferredOf(p);
-        if (preferred === undefined || preferred === this.node.selfId) continue;
+        if (preferred === undefined || preferred === this.node.selfId || !this.transferTargetAlive(preferred)) continue;
         const isr = this.inSyncReplicas(p);
         if (isr === undefined || !isr.includes(preferred)) continue;
         if (this.node.host.transferLeadership(p.raftGroup as RaftGroupId, toNodeId(preferred))) started++;
@@ -207,6 +255,9 @@ export class LeadershipService {
     if (raft.leaderId === preferred) return { errorCode: ErrorCode.ELECTION_NOT_NEEDED, errorMessage: `broker ${preferred} already leads ${topic}-${partition}` };
     if (raft.role !== Role.Leader) {
       return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${this.node.selfId} no longer leads ${topic}-${partition}` };
+    }
+    if (!this.transferTargetAlive(preferred)) {
+      return { errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, errorMessage: `preferred replica ${preferred} of ${topic}-${partition} is shutting down or not responding` };
     }
     const isr = this.inSyncReplicas(p) ?? [];
     if (!isr.includes(preferred)) {

@@ -341,3 +341,45 @@ test('a Java consumer validates its position with OffsetForLeaderEpoch across a 
     cluster.cleanup();
   }
 });
+
+test('a graceful shutdown with the balancer on: no leadership comes back to the leaving broker; it gets its partitions back after restart', { timeout: 120_000 }, async () => {
+  const PARTITIONS = 6;
+  const TOPIC = 'rolling';
+  // An aggressive balancer (every 300 ms) on every broker: without the "leaving" announcement the peers would hand
+  // broker 1's preferred partitions straight back to it while it shuts down.
+  const balancing = { TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: '300' };
+  const cluster = await startCluster('trib-rolling-', 'Rollingrestartcluster', balancing);
+  try {
+    await createTopic(cluster.port(2), TOPIC, PARTITIONS);
+    const onPreferred = (m: any): boolean => {
+      const t = m.topics.find((x: any) => x.name === TOPIC);
+      return t !== undefined && t.partitions.length === PARTITIONS && t.partitions.every((p: any) => p.leaderId > 0 && p.leaderId === p.replicaNodes[0]);
+    };
+    assert.ok(onPreferred(await metadataUntil(cluster.port(2), onPreferred, 20_000)), 'leaders start on their preferred replicas');
+
+    const node1 = cluster.nodes.get(1)!;
+    const peersOutputAt = new Map([2, 3].map((id) => [id, cluster.nodes.get(id)!.output().length]));
+    node1.proc.kill('SIGTERM');
+    assert.equal(await node1.exited, 0);
+    cluster.nodes.delete(1);
+    // Several balancing passes after broker 1 is gone: none may try to hand it a partition.
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const id of [2, 3]) {
+      const since = cluster.nodes.get(id)!.output().slice(peersOutputAt.get(id));
+      assert.doesNotMatch(since, /moving partition leadership to preferred replicas/, `broker ${id} moved no leadership to the leaving broker`);
+      assert.match(since, /peer is shutting down/);
+    }
+    const handover = node1.output().split('\n').find((l) => l.includes('leadership transferred away for shutdown'));
+    assert.ok(handover, node1.output());
+    const { led, stillLeading } = JSON.parse(handover!) as { led: number; stillLeading: number };
+    assert.ok(led >= PARTITIONS / 3, `broker 1 led its preferred partitions (${led})`);
+    assert.equal(stillLeading, 0, 'nothing was handed back to the leaving broker');
+
+    await cluster.start(1);
+    const back = await metadataUntil(cluster.port(1), onPreferred, 30_000);
+    assert.ok(onPreferred(back), 'after its restart broker 1 leads its preferred partitions again');
+  } finally {
+    await cluster.stopAll();
+    cluster.cleanup();
+  }
+});
