@@ -46,6 +46,12 @@ export interface RestoreOptions {
   readonly logger?: SnapshotLogger;
   readonly metrics?: SnapshotMetricsHook;
   readonly nowMs?: () => number;
+  /**
+   * Never restore a snapshot below this index: a caller that must reach at least index I (a Raft
+   * InstallSnapshot reference at I) cannot use an older state, so the fallback stops there and the result
+   * is `index: null` (try another source). Default 0.
+   */
+  readonly minIndex?: number;
 }
 
 export async function restoreLatest(
@@ -60,8 +66,10 @@ export async function restoreLatest(
   const skipped: Array<{ manifestKey: string; error: SnapshotError }> = [];
   try {
     const listings = await repository.list(raftGroupId);
+    const minIndex = options.minIndex ?? 0;
     for (let i = listings.length - 1; i >= 0; i--) {
       const listing = listings[i]!;
+      if (listing.index < minIndex) break;
       try {
         const opened = await repository.open(listing);
         await sink.restore(opened);

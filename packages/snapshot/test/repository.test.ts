@@ -126,6 +126,23 @@ test('a corrupt newest snapshot falls back to the previous one', async () => {
   assert.ok(sink.committed?.rest.equals(pseudoRandomBytes(5000, 1)));
 });
 
+test('minIndex: the fallback never goes below it (an InstallSnapshot reference cannot use an older state)', async () => {
+  const store = new MemoryObjectStore();
+  const repository = repo(store);
+  await repository.write(group, content(10, 1, pseudoRandomBytes(2000, 1)));
+  await repository.write(group, content(20, 1, pseudoRandomBytes(2000, 3)));
+  const newest = snapshotKey(cluster, group, { index: 20 as never, term: 1 as never });
+  const bytes = Buffer.from(store.rawBytes(newest)!);
+  bytes[bytes.length - 30] ^= 0x10;
+  store.setRawBytes(newest, bytes);
+
+  const atLeast20 = await restoreLatest(repository, group, new BufferSink(), { minIndex: 20 });
+  assert.equal(atLeast20.index, null, 'the corrupt 20 is skipped and 10 is below the minimum');
+  assert.equal(atLeast20.skipped.length, 1);
+  const atLeast10 = await restoreLatest(repository, group, new BufferSink(), { minIndex: 10 });
+  assert.equal(atLeast10.index, 10);
+});
+
 test('a corrupt or missing piece, or a damaged manifest, is detected and skipped', async () => {
   const store = new MemoryObjectStore();
   const repository = repo(store);
