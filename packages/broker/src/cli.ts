@@ -1,11 +1,12 @@
 // The `tributary` command: `dev` (zero-config single node), `start` (configured node; with TRIBUTARY_PEERS a
 // cluster member), `cluster` (local multi-node cluster of `start` processes).
 // Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage or bad configuration.
-import { loadConfig, formatHostPort, type CliMode } from './config.js';
+import { loadConfig, formatHostPort, clusterObjectStoreProblem, type CliMode } from './config.js';
 import { createLogger } from './observability/logger.js';
 import { Broker } from './broker.js';
 import { runtimeDeps } from './runtime-deps.js';
 import { parseLocalClusterArgs, runLocalCluster } from './cluster/local-cluster.js';
+import { parseSnapshotsArgs, runSnapshotsCli } from './cluster/snapshots/admin-cli.js';
 
 /**
  * Cluster mode used to be opt-in behind this flag. TRIBUTARY_PEERS alone now selects it; the flag is still accepted
@@ -21,6 +22,9 @@ commands:
   start               one configured node (TRIBUTARY_DATA_DIR required; see packages/broker/README.md);
                       with TRIBUTARY_PEERS set it is a member of a replicated cluster
   cluster --nodes N   local multi-node cluster on loopback (N start processes; see src/cluster/README.md)
+  snapshots list|trigger [--http host:port] [--raft-group N] [--json]
+                      list a cluster node's Raft-group snapshots, or snapshot now (HTTP admin of that node,
+                      default 127.0.0.1:9644)
 `;
 
 function clusterConfigProblem(nodeId: number, peerIds: readonly number[]): string | null {
@@ -40,6 +44,14 @@ async function main(rawArgv: readonly string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'snapshots') {
+    const options = parseSnapshotsArgs(argv.slice(1));
+    if (typeof options === 'string') {
+      process.stderr.write(`tributary snapshots: ${options}\n`);
+      return 2;
+    }
+    return runSnapshotsCli(options, process.stdout, process.stderr);
   }
   if (command === 'cluster') {
     const options = parseLocalClusterArgs(argv.slice(1));
@@ -62,7 +74,7 @@ async function main(rawArgv: readonly string[]): Promise<number> {
   }
   const config = loaded.config;
   if (config.peers.length > 0) {
-    const problem = clusterConfigProblem(config.nodeId, config.peers.map((p) => p.nodeId));
+    const problem = clusterConfigProblem(config.nodeId, config.peers.map((p) => p.nodeId)) ?? clusterObjectStoreProblem(config);
     if (problem) {
       process.stderr.write(`tributary ${mode}: invalid configuration\n  ${problem}\n`);
       return 2;

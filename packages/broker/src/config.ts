@@ -68,6 +68,8 @@ export interface BrokerConfig {
   readonly autoCreateTopics: boolean;
   readonly objectStore: 'local' | 's3';
   readonly objectStoreDir: string;
+  /** TRIBUTARY_OBJECT_STORE_DIR was set (not the per-node default `<dataDir>/object-store`). */
+  readonly objectStoreDirConfigured: boolean;
   readonly s3: S3Config | undefined;
   readonly snapshot: SnapshotConfig;
   readonly fsyncPolicy: FsyncPolicy;
@@ -346,6 +348,7 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
   if (objectStore === 's3' && v.TRIBUTARY_S3_BUCKET === undefined) {
     errors.push('TRIBUTARY_S3_BUCKET: required when TRIBUTARY_OBJECT_STORE=s3');
   }
+  const snapshotsEnabled = v.TRIBUTARY_SNAPSHOT_ENABLED ?? true;
   const replicationFactor = v.TRIBUTARY_DEFAULT_REPLICATION_FACTOR ?? DEFAULTS.defaultReplicationFactor;
   if (replicationFactor > 1 + peerList.length) {
     errors.push(
@@ -376,6 +379,7 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
     autoCreateTopics: v.TRIBUTARY_AUTO_CREATE_TOPICS ?? DEFAULTS.autoCreateTopics,
     objectStore,
     objectStoreDir: resolve(cwd, v.TRIBUTARY_OBJECT_STORE_DIR ?? join(dataDir, 'object-store')),
+    objectStoreDirConfigured: v.TRIBUTARY_OBJECT_STORE_DIR !== undefined,
     s3:
       objectStore === 's3'
         ? {
@@ -388,7 +392,7 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
           }
         : undefined,
     snapshot: {
-      enabled: v.TRIBUTARY_SNAPSHOT_ENABLED ?? true,
+      enabled: snapshotsEnabled,
       logThreshold: v.TRIBUTARY_SNAPSHOT_LOG_THRESHOLD ?? 10000,
       timeThresholdSecs: v.TRIBUTARY_SNAPSHOT_TIME_THRESHOLD_SECS ?? 3600,
       maxConcurrent: v.TRIBUTARY_SNAPSHOT_MAX_CONCURRENT ?? 2,
@@ -421,6 +425,21 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
     clusterId: v.TRIBUTARY_CLUSTER_ID,
   };
   return { ok: true, config };
+}
+
+/**
+ * Cluster mode with snapshots needs an object store every node can read: a replica restores from other nodes'
+ * snapshots (a Raft snapshot image names the node that wrote it; a lagging or wiped node downloads from there),
+ * so a per-node default directory would leave it with nothing to restore. Returns the problem, or null.
+ * Checked by the CLI after the other cluster-mode checks (so their messages keep precedence).
+ */
+export function clusterObjectStoreProblem(config: BrokerConfig): string | null {
+  if (config.peers.length === 0 || !config.snapshot.enabled || config.objectStore !== 'local' || config.objectStoreDirConfigured) return null;
+  return (
+    'TRIBUTARY_OBJECT_STORE_DIR: required in cluster mode when snapshots are enabled and TRIBUTARY_OBJECT_STORE=local ' +
+    "(every node must read the others' snapshots: give all nodes on this machine one shared directory, " +
+    'or use TRIBUTARY_OBJECT_STORE=s3, or set TRIBUTARY_SNAPSHOT_ENABLED=false)'
+  );
 }
 
 export function formatHostPort(hp: HostPort): string {

@@ -9,7 +9,7 @@
  * below still sorts numerically, never as text.
  */
 import type { ClusterId, RaftGroupId, RaftIndex, RaftTerm } from './ids.js';
-import { assertContentId, raftIndex, raftTerm } from './ids.js';
+import { assertContentId, clusterId, raftIndex, raftTerm } from './ids.js';
 
 export const INDEX_DIGITS = 20;
 
@@ -63,4 +63,27 @@ export function parsePositionKey(key: string): (SnapshotPosition & { kind: 'snap
 /** Numeric order by index then term (never text order). */
 export function comparePositions(a: SnapshotPosition, b: SnapshotPosition): number {
   return a.index - b.index || a.term - b.term;
+}
+
+/**
+ * One writer per prefix: in a cluster every node snapshots its own replicas under its own "cluster" key
+ * component, `<cluster>.node-<nodeId>`. The broker's cluster ids never contain a dot, so the split is
+ * unambiguous; a "/" is not used because the component must stay one key segment (and a valid ClusterId).
+ */
+const NODE_WRITER = /^(.+)\.node-(\d{1,10})$/;
+
+export function nodeWriterCluster(cluster: ClusterId, nodeId: number): ClusterId {
+  if (!Number.isSafeInteger(nodeId) || nodeId < 0) throw new RangeError(`node id must be a non-negative integer, got ${nodeId}`);
+  return clusterId(`${cluster}.node-${nodeId}`);
+}
+
+/** The cluster and node of a writer component made by nodeWriterCluster; null for anything else. */
+export function parseNodeWriterCluster(writer: string): { cluster: ClusterId; nodeId: number } | null {
+  const match = NODE_WRITER.exec(writer);
+  if (match === null) return null;
+  try {
+    return { cluster: clusterId(match[1]!), nodeId: Number(match[2]) };
+  } catch {
+    return null;
+  }
 }

@@ -1,5 +1,6 @@
 // `tributary cluster --nodes N`: N broker processes on loopback, node ids 1..N, each with its own ports and data
-// directory (<data-dir>/node-<id>), sharing one cluster id (kept in <data-dir>/cluster-id). Prints the bootstrap
+// directory (<data-dir>/node-<id>), sharing one cluster id (kept in <data-dir>/cluster-id) and one local object store
+// for snapshots (<data-dir>/object-store). Prints the bootstrap
 // servers once every node serves; SIGINT/SIGTERM stops every node (SIGTERM each, wait for all to exit).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,6 +71,8 @@ export function nodeEnvironment(o: LocalClusterOptions, id: number, clusterId: s
     TRIBUTARY_CLUSTER_LISTEN: `127.0.0.1:${port(o.clusterBasePort, id)}`,
     TRIBUTARY_PEERS: peers.join(','),
     TRIBUTARY_CLUSTER_ID: clusterId,
+    // One object store for the whole local cluster: a node restores from the snapshots other nodes wrote.
+    TRIBUTARY_OBJECT_STORE_DIR: join(o.dataDir, 'object-store'),
   };
 }
 

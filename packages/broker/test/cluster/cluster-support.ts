@@ -2,6 +2,7 @@
 // (their bound addresses come from the "listening" log line), and a Metadata poll until a condition holds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
+import { dirname, join } from 'node:path';
 import { ApiKey } from '@tributary/protocol';
 import { BIN } from '../support/broker-process.js';
 import { WireClient } from '../support/wire-client.js';
@@ -71,6 +72,8 @@ export function clusterEnv(id: number, dataDir: string, clusterPorts: readonly n
     TRIBUTARY_PEERS: peers.join(','),
     TRIBUTARY_CLUSTER_ID: clusterId,
     TRIBUTARY_LOG_LEVEL: 'info',
+    // Snapshots in cluster mode need a store every node reads: the nodes of one test share <parent>/object-store.
+    TRIBUTARY_OBJECT_STORE_DIR: join(dirname(dataDir), 'object-store'),
     TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: '0',
     ...overrides,
   };
