@@ -22,6 +22,8 @@ import { ClusterNode } from './cluster/cluster-node.js';
 import { ReplicatedCatalogue } from './cluster/replicated-catalogue.js';
 import { ClusterTopicService } from './cluster/cluster-topic-service.js';
 import { ClusterPartitionRegistry } from './cluster/cluster-partitions.js';
+import { SnapshotService } from './cluster/snapshots/snapshot-service.js';
+import { snapshotAdminHandler } from './cluster/snapshots/admin-http.js';
 
 export interface BrokerDeps {
   readonly codec: WireCodec;
@@ -64,10 +66,18 @@ export class Broker implements BrokerState {
   private advertisedAddress: HostPort | undefined;
   /** Cluster mode (TRIBUTARY_PEERS set): this node's Raft host and metadata group. */
   private clusterNode: ClusterNode | undefined;
+  /** Cluster mode with TRIBUTARY_SNAPSHOT_ENABLED: snapshots of the Raft groups hosted here. */
+  private snapshots: SnapshotService | undefined;
   private shutdownListeners = new Set<() => void>();
   shuttingDown = false;
   serving = false;
-  ready = false;
+  /** Recovery finished and the listener is up (ready also needs every hosted Raft group caught up, see `ready`). */
+  private started = false;
+
+  /** /ready: started, not shutting down, and no hosted Raft group restoring from a snapshot. */
+  get ready(): boolean {
+    return this.started && (this.snapshots?.isCaughtUp() ?? true);
+  }
 
   constructor(
     readonly config: BrokerConfig,
@@ -113,7 +123,8 @@ export class Broker implements BrokerState {
     if (config.peers.length > 0) {
       // Cluster mode: the catalogue is the metadata Raft group; partitions are Raft groups hosted by
       // ClusterPartitionRegistry once this broker has joined (below).
-      this.clusterNode = await ClusterNode.open(config, logger.child({ component: 'cluster' }));
+      this.snapshots = SnapshotService.fromConfig(config, logger.child({ component: 'snapshots' }), this.metrics.registry);
+      this.clusterNode = await ClusterNode.open(config, logger.child({ component: 'cluster' }), this.snapshots);
       this.clusterNode.configuredClusterId = config.clusterId;
       replicated = new ReplicatedCatalogue(this.clusterNode, logger.child({ component: 'catalogue' }));
       this.catalogue = replicated;
@@ -131,7 +142,7 @@ export class Broker implements BrokerState {
     this.metrics.setPartitionSizeSource(this.partitions);
 
     // HTTP first, so /health answers during the rest of the start.
-    this.http = new HttpEndpoint(this.metrics, this, logger);
+    this.http = new HttpEndpoint(this.metrics, this, logger, snapshotAdminHandler(() => this.snapshots));
     const http = await this.http.listen(config.httpListen);
 
     this.dispatcher = new Dispatcher(this.deps.codec, this.metrics, () => unsupportedApiVersionsResponse(this));
@@ -148,7 +159,10 @@ export class Broker implements BrokerState {
     };
     if (this.clusterNode && replicated) {
       const self = { nodeId: config.nodeId, host: this.advertisedAddress.host, port: this.advertisedAddress.port };
-      await this.clusterNode.join(config.clusterId ?? newClusterId(), self, CLUSTER_JOIN_TIMEOUT_MS);
+      const clusterId = await this.clusterNode.join(config.clusterId ?? newClusterId(), self, CLUSTER_JOIN_TIMEOUT_MS);
+      // A wiped or lagging node may be restoring the catalogue from a snapshot: serve only once it is here.
+      await this.clusterNode.metadataCaughtUp(CLUSTER_JOIN_TIMEOUT_MS);
+      this.snapshots?.start(clusterId);
       await replicated.start();
       if (this.partitions instanceof ClusterPartitionRegistry) await this.partitions.attach(this.clusterNode);
     }
@@ -169,7 +183,7 @@ export class Broker implements BrokerState {
     registerHandlers(this.dispatcher, this, this.coordinator);
     this.partitions.startBackgroundLoops();
     this.serving = true;
-    this.ready = true;
+    this.started = true;
     const bound = { kafka, http, advertised: this.advertisedAddress };
     // Written atomically (temp file + rename) so a reader never sees half of it.
     const portsPath = join(config.dataDir, PORTS_FILE);
@@ -185,7 +199,7 @@ export class Broker implements BrokerState {
   async stop(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    this.ready = false;
+    this.started = false;
     for (const l of [...this.shutdownListeners]) l();
     await rm(join(this.config.dataDir, PORTS_FILE), { force: true }).catch(() => undefined);
     if (this.partitions instanceof ClusterPartitionRegistry) {
@@ -197,6 +211,8 @@ export class Broker implements BrokerState {
     if (this.coordinator) {
       await this.coordinator.close().catch((err: unknown) => this.logger.error({ err }, 'consumer-group coordinator close failed'));
     }
+    // Snapshots stop before the Raft host closes (closeAll closes it): a compaction needs a live host.
+    await this.snapshots?.stop().catch((err: unknown) => this.logger.error({ err }, 'snapshot service stop failed'));
     await this.partitions.closeAll();
     this.catalogue?.close();
     await this.clusterNode?.close().catch((err: unknown) => this.logger.error({ err }, 'cluster node close failed'));

@@ -5,11 +5,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { FileWal, RaftHost, TcpTransport, bootstrapState, nodeId as toNodeId, raftGroupId, Role, type GroupStateMachine, type NodeId, type RaftGroupId } from '@tributary/raft';
+import { FileWal, RaftHost, TcpTransport, bootstrapState, nodeId as toNodeId, raftGroupId, raftIndex, term as raftTerm, Role, type GroupStateMachine, type NodeId, type RaftGroupId, type Snapshot } from '@tributary/raft';
 import type { BrokerConfig } from '../config.js';
 import { ControlChannelTransport } from './control-channel.js';
 import { encodeCommand, type BrokerRegistration, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
 import { MetadataStore } from './metadata-store.js';
+import { MetadataGroupSnapshots } from './snapshots/metadata-snapshot.js';
+import type { SnapshotService } from './snapshots/snapshot-service.js';
 
 /** The metadata group's Raft group id (partition groups will use ids allocated in the catalogue, never this one). */
 export const METADATA_RAFT_GROUP = raftGroupId(1);
@@ -45,9 +47,12 @@ export class ClusterNode {
     private readonly wal: FileWal,
     readonly store: MetadataStore,
     private readonly logger: Logger,
+    /** Cluster mode with TRIBUTARY_SNAPSHOT_ENABLED: the snapshot service (partition groups register through it). */
+    readonly snapshots: SnapshotService | undefined,
+    private readonly metadataSnapshots: MetadataGroupSnapshots | undefined,
   ) {}
 
-  static async open(config: BrokerConfig, logger: Logger): Promise<ClusterNode> {
+  static async open(config: BrokerConfig, logger: Logger, snapshots?: SnapshotService): Promise<ClusterNode> {
     const selfId = toNodeId(config.nodeId);
     const peers = new Map(config.peers.map((p) => [toNodeId(p.nodeId), { host: p.host, port: p.port }]));
     const all = [selfId, ...peers.keys()].sort((a, b) => a - b);
@@ -75,25 +80,64 @@ export class ClusterNode {
       heartbeatTicks: 1,
       onError: (err) => logger.error({ err }, 'raft host error'),
     });
-    const node = new ClusterNode(selfId, host, control, wal, store, logger);
-    host.addGroup(METADATA_RAFT_GROUP, wal.storage(METADATA_RAFT_GROUP, bootstrapState(all)), {
-      apply: (entries) => store.apply(entries),
-      // Snapshots of the metadata group are not wired yet: the host never compacts it, so no image is ever needed.
-      restore: () => {
-        throw new Error('assertion: metadata group snapshots are not wired (nothing compacts the group)');
-      },
-      snapshotData: () => null,
-      onLeaderChange: (leaderId, term, role) => logger.info({ raftGroup: 'metadata', leaderId, term, role }, 'metadata leader changed'),
-    });
+    const metadataSnapshots =
+      snapshots === undefined
+        ? undefined
+        : new MetadataGroupSnapshots(METADATA_RAFT_GROUP, store, snapshots, join(config.dataDir, 'snapshot-work'), logger.child({ component: 'metadata-snapshots' }));
+    const node = new ClusterNode(selfId, host, control, wal, store, logger, snapshots, metadataSnapshots);
+    const onLeaderChange: GroupStateMachine['onLeaderChange'] = (leaderId, term, role) => logger.info({ raftGroup: 'metadata', leaderId, term, role }, 'metadata leader changed');
+    const machine: GroupStateMachine =
+      metadataSnapshots === undefined
+        ? {
+            apply: (entries) => store.apply(entries),
+            // Snapshots disabled: a log compacted by an earlier run is fine while SQLite holds its state; anything
+            // else needs the object store to restore from.
+            restore: (snapshot) => {
+              if (store.appliedIndex < snapshot.meta.index) {
+                throw new Error(`the metadata group's Raft log starts after index ${snapshot.meta.index} but the local catalogue is at ${store.appliedIndex}: enable snapshots (TRIBUTARY_SNAPSHOT_ENABLED) to restore it`);
+              }
+              disabledImage = snapshot;
+            },
+            snapshotData: (meta) => (disabledImage !== null && disabledImage.meta.index === meta.index ? disabledImage.data : null),
+            onLeaderChange,
+          }
+        : {
+            apply: (entries) => metadataSnapshots.apply(entries),
+            restore: (snapshot) => metadataSnapshots.restore(snapshot),
+            snapshotData: (meta) => metadataSnapshots.snapshotData(meta),
+            onLeaderChange,
+          };
+    let disabledImage: Snapshot | null = null;
+    metadataSnapshots?.attachHost(host);
+    host.addGroup(METADATA_RAFT_GROUP, wal.storage(METADATA_RAFT_GROUP, bootstrapState(all)), machine);
+    if (metadataSnapshots !== undefined) snapshots!.register(metadataSnapshots);
     control.onRequest((from, payload) => node.answerForwarded(from, payload));
     await tcp.listen();
     host.start();
     return node;
   }
 
-  /** Starts hosting a partition's Raft group (its state in the shared WAL, or a fresh group of `voters`). */
-  hostGroup(id: RaftGroupId, voters: readonly number[], sm: GroupStateMachine): void {
-    this.host.addGroup(id, this.wal.storage(id, bootstrapState(voters.map((v) => toNodeId(v)))), sm);
+  /**
+   * Starts hosting a partition's Raft group: its state in the shared WAL, or else a fresh group of `voters` — empty,
+   * or (`startAt`, after a bootstrap restored the replica from a snapshot) starting after that index/term, so the
+   * leader sends only the tail.
+   */
+  hostGroup(id: RaftGroupId, voters: readonly number[], sm: GroupStateMachine, startAt?: { index: number; term: number }): void {
+    const fresh = bootstrapState(voters.map((v) => toNodeId(v)));
+    const initial =
+      startAt === undefined
+        ? fresh
+        : {
+            hardState: { ...fresh.hardState, term: raftTerm(startAt.term), commit: raftIndex(startAt.index) },
+            snapshot: { ...fresh.snapshot, index: raftIndex(startAt.index), term: raftTerm(startAt.term) },
+            entries: [],
+          };
+    this.host.addGroup(id, this.wal.storage(id, initial), sm);
+  }
+
+  /** Whether the Raft WAL holds state for the group (false on a wiped node, or for a group never hosted here). */
+  hasRaftState(id: RaftGroupId): boolean {
+    return this.wal.recoveredGroups().includes(id);
   }
 
   /** Stops every Raft group (no more applies); the first step of shutdown, before partition logs close. */
@@ -114,6 +158,8 @@ export class ClusterNode {
     if (raft.role === Role.Leader) {
       const r = await this.host.propose(METADATA_RAFT_GROUP, encodeCommand(command));
       if (!r.ok) return { kind: 'unavailable', reason: r.reason };
+      // While the group restores from a snapshot, applies are queued: the result exists once they ran.
+      if (this.metadataSnapshots !== undefined && !this.metadataSnapshots.isCaughtUp()) await this.metadataSnapshots.whenCaughtUp();
       const result = this.store.takeResult(r.index);
       if (result === undefined) throw new Error(`assertion: no result recorded for applied metadata entry ${r.index}`);
       return { kind: 'applied', result };
@@ -226,12 +272,29 @@ export class ClusterNode {
     }
   }
 
+  /**
+   * Waits until this node's copy of the catalogue is usable: no snapshot restore running (a wiped or lagging node
+   * downloads the catalogue first) and the cluster id applied locally. Bounded by `timeoutMs`.
+   */
+  async metadataCaughtUp(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const restoring = this.metadataSnapshots !== undefined && !this.metadataSnapshots.isCaughtUp();
+      if (!restoring && this.store.clusterId !== undefined) return;
+      if (Date.now() > deadline || this.closed) {
+        throw new Error(`the local metadata catalogue did not catch up within ${timeoutMs} ms${restoring ? ' (still restoring from a snapshot)' : ''}`);
+      }
+      await sleep(RETRY_DELAY_MS);
+    }
+  }
+
   /** Set by the broker when the cluster id came from TRIBUTARY_CLUSTER_ID (then a different stored id is an error). */
   configuredClusterId: string | undefined;
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.metadataSnapshots?.close();
     await this.closeHost();
     await this.wal.close();
     this.store.close();

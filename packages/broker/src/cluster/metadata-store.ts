@@ -1,7 +1,10 @@
 // The metadata Raft group's state machine: SQLite (better-sqlite3) at <dataDir>/cluster-metadata.sqlite.
 // Invariant: the row meta.applied_index is written in the same transaction as the effect of the entry at that
-// index, so after a crash the store holds exactly the entries up to applied_index and the Raft log replay (which
-// starts at the group's snapshot index, 0 until snapshots are wired) skips entries at or below it.
+// index (with applied_term, the entry's Raft term), so after a crash the store holds exactly the entries up to
+// applied_index and the Raft log replay (which starts at the group's snapshot index) skips entries at or below it.
+// A snapshot of the group is a VACUUM INTO copy of this database (see cluster/snapshots/metadata-snapshot.ts).
+import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { openSqlite, type SqliteDatabase } from '../sqlite.js';
 import type { Entry } from '@tributary/raft';
 import type { ProducerId, TopicId, TopicRecord } from '../catalogue/catalogue.js';
@@ -49,7 +52,8 @@ export interface ClusterTopic extends TopicRecord {
 }
 
 export class MetadataStore {
-  private readonly db: SqliteDatabase;
+  /** Replaced (closed and reopened) only when a snapshot is restored: see replaceDatabase. */
+  private db: SqliteDatabase;
   private topics = new Map<string, ClusterTopic>();
   private topicsById = new Map<string, ClusterTopic>();
   private brokerList: BrokerRegistration[] = [];
@@ -58,15 +62,67 @@ export class MetadataStore {
   private readonly results = new Map<number, MetadataResult>();
   private readonly appliedListeners: (() => void)[] = [];
 
-  constructor(path: string) {
-    this.db = openSqlite(path);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL is enough: an entry lost from SQLite by a crash is re-applied from the Raft log (see the invariant).
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.db.exec(SCHEMA);
+  /** Wall-clock ms of the last applied entry in this process (null: none yet); the snapshot time trigger reads it. */
+  private lastApplyAtMs: number | null = null;
+
+  constructor(private readonly path: string) {
+    this.db = MetadataStore.openDatabase(path);
     this.applied = Number(this.getMeta('applied_index') ?? '0');
     this.reload();
+  }
+
+  private static openDatabase(path: string): SqliteDatabase {
+    const db = openSqlite(path);
+    db.pragma('journal_mode = WAL');
+    // NORMAL is enough: an entry lost from SQLite by a crash is re-applied from the Raft log (see the invariant).
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.exec(SCHEMA);
+    return db;
+  }
+
+  /** Raft term of the entry at appliedIndex (0 before the first entry; recorded in the same transaction). */
+  get appliedTerm(): number {
+    return Number(this.getMeta('applied_term') ?? '0');
+  }
+
+  get lastWriteAtMs(): number | null {
+    return this.lastApplyAtMs;
+  }
+
+  /**
+   * Writes a consistent copy of the whole catalogue to `targetPath` (VACUUM INTO) and returns the Raft position it
+   * holds. Applies run on this thread and commit whole, so the copy is exactly the state at appliedIndex (its own
+   * meta rows say so too).
+   */
+  vacuumInto(targetPath: string): { index: number; term: number } {
+    const position = { index: this.applied, term: this.appliedTerm };
+    this.db.prepare('VACUUM INTO ?').run(targetPath);
+    return position;
+  }
+
+  /**
+   * Makes a restored copy (a VACUUM INTO file from a snapshot, already verified) the live database: close, drop the
+   * old WAL files (a stale -wal must never be replayed onto another database), rename over, fsync the directory,
+   * reopen. A crash in between leaves the old file without its WAL tail or the new file: either way applied_index
+   * is at most the snapshot's, and the caller restores again from the Raft snapshot reference at restart.
+   */
+  replaceDatabase(stagedPath: string): void {
+    this.db.close();
+    rmSync(`${this.path}-wal`, { force: true });
+    rmSync(`${this.path}-shm`, { force: true });
+    renameSync(stagedPath, this.path);
+    const dirFd = openSync(dirname(this.path), 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+    this.db = MetadataStore.openDatabase(this.path);
+    this.applied = Number(this.getMeta('applied_index') ?? '0');
+    this.results.clear();
+    this.reload();
+    for (const l of this.appliedListeners) l();
   }
 
   get appliedIndex(): number {
@@ -111,10 +167,12 @@ export class MetadataStore {
       const run = this.db.transaction(() => {
         const result = e.type === 0 && e.data.length > 0 ? this.execute(decodeCommand(e.data)) : { ok: true as const };
         this.setMeta('applied_index', String(e.index));
+        this.setMeta('applied_term', String(e.term));
         return result;
       });
       const result = run();
       this.applied = e.index;
+      this.lastApplyAtMs = Date.now();
       this.results.set(e.index, result);
       if (this.results.size > 10_000) this.results.delete(this.results.keys().next().value!);
     }

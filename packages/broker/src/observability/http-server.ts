@@ -1,5 +1,6 @@
 // The operational HTTP endpoint: /metrics (Prometheus text), /health (process is up and serving),
-// /ready (broker has finished recovery and accepts Kafka traffic).
+// /ready (broker has finished recovery and accepts Kafka traffic), and /admin/* calls answered by an AdminHandler
+// (JSON; e.g. the snapshot service's list/trigger in cluster mode).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -11,6 +12,22 @@ export interface HealthSource {
   readonly ready: boolean;
 }
 
+export interface AdminRequest {
+  readonly method: string;
+  /** Path without the query string, e.g. "/admin/snapshots". */
+  readonly path: string;
+  readonly query: URLSearchParams;
+}
+
+export interface AdminResponse {
+  readonly status: number;
+  /** Sent as JSON. */
+  readonly body: unknown;
+}
+
+/** Answers the /admin/* requests it knows; null = not one of its paths (404). */
+export type AdminHandler = (request: AdminRequest) => Promise<AdminResponse> | null;
+
 export class HttpEndpoint {
   private readonly server: Server;
 
@@ -18,9 +35,14 @@ export class HttpEndpoint {
     private readonly metrics: BrokerMetrics,
     private readonly health: HealthSource,
     private readonly logger: Logger,
+    private readonly admin?: AdminHandler,
   ) {
     this.server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      if (path.startsWith('/admin/')) {
+        this.answerAdmin(req.method ?? 'GET', req.url ?? '/', path, res);
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD' }).end();
         return;
@@ -47,6 +69,24 @@ export class HttpEndpoint {
       }
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics, /health or /ready\n');
     });
+  }
+
+  private answerAdmin(method: string, url: string, path: string, res: import('node:http').ServerResponse): void {
+    const json = (status: number, body: unknown): void => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body, null, 2)}\n`);
+    };
+    const answer = this.admin?.({ method, path, query: new URL(url, 'http://admin').searchParams }) ?? null;
+    if (answer === null) {
+      json(404, { error: `no admin call ${method} ${path}` });
+      return;
+    }
+    answer.then(
+      (r) => json(r.status, r.body),
+      (err: unknown) => {
+        this.logger.error({ err, path }, 'admin call failed');
+        json(500, { error: err instanceof Error ? err.message : String(err) });
+      },
+    );
   }
 
   listen(at: HostPort): Promise<HostPort> {
