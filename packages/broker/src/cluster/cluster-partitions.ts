@@ -1,9 +1,14 @@
 // The partition registry of a cluster-mode broker: hosts a RaftPartition for every partition the metadata group
 // assigns to this node (reconciled after each metadata apply and at start), reports partition leaders to the
-// metadata group, and serves them to the handlers through the PartitionRegistry surface.
+// metadata group, and serves them to the handlers through the PartitionRegistry surface. With snapshots on, each
+// replica registers a PartitionSnapshotSource, can restore its state from the object store (InstallSnapshot), and a
+// replica hosted with an empty directory and no Raft state (a wiped node) is bootstrapped from the newest snapshot
+// before it is hosted, its Raft group starting at the snapshot's index (the leader then sends only the tail).
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { nodeId as nodeIdOf, raftGroupId, Role, type RaftGroupId } from '@tributary/raft';
+import { Semaphore } from '@tributary/snapshot';
 import type { BrokerConfig } from '../config.js';
 import { PartitionRegistry } from '../partitions/partition-registry.js';
 import type { LocalPartition } from '../partitions/local-partition.js';
@@ -12,6 +17,11 @@ import { METADATA_RAFT_GROUP, type ClusterNode } from './cluster-node.js';
 import type { ClusterTopic } from './metadata-store.js';
 import { RaftPartition } from './raft-partition.js';
 import { LeadershipService } from './leadership-service.js';
+import { readCheckpoint } from './snapshots/partition-checkpoint.js';
+import { removeStaleStaging, stageNewest, StoreRestorer, swapIn, type PartitionSnapshotServices } from './snapshots/partition-restore.js';
+import { PartitionSnapshotSource } from './snapshots/partition-snapshot-source.js';
+import { encodeSnapshotReference } from './snapshots/snapshot-reference.js';
+import { snapshotGroupOf } from './snapshots/snapshot-service.js';
 
 /**
  * Handlers read partitions through PartitionRegistry.get, typed as the concrete LocalPartition. RaftPartition has
@@ -24,10 +34,20 @@ const asHandlerPartition = (p: RaftPartition): LocalPartition => {
   return surface as LocalPartition;
 };
 
+async function isEmptyDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+    throw err;
+  }
+}
+
 export class ClusterPartitionRegistry extends PartitionRegistry {
   private readonly hosted = new Map<string, RaftPartition[]>();
   private readonly byGroup = new Map<number, RaftPartition>();
   private node: ClusterNode | undefined;
+  private snapshots: PartitionSnapshotServices | undefined;
   private reconciling: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
   private stopped = false;
@@ -46,6 +66,7 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   /** Starts hosting this node's partitions and follows later assignments. */
   async attach(node: ClusterNode): Promise<void> {
     this.node = node;
+    this.snapshots = node.snapshots;
     this.leadership = new LeadershipService(node, this, this.clusterConfig, this.clusterLogger.child({ component: 'leadership' }));
     this.leadership.start();
     node.store.onApplied(() => this.scheduleReconcile());
@@ -76,18 +97,24 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     const self = node.selfId as number;
     const topics = node.store.listTopics();
     const live = new Set<number>();
+    const toHost: (() => Promise<void>)[] = [];
     for (const topic of topics) {
       for (const a of topic.assignments) {
         live.add(a.raftGroup);
         if (!a.replicas.includes(self) || this.byGroup.has(a.raftGroup) || this.stopped) continue;
-        await this.hostPartition(topic, a.partition, a.raftGroup, a.replicas);
+        toHost.push(() => this.hostPartition(topic, a.partition, a.raftGroup, a.replicas));
       }
     }
+    // In parallel with a bound: a wiped node bootstraps many partitions from the object store before hosting them.
+    const slots = new Semaphore(Math.max(1, this.snapshots?.bootstrapConcurrency ?? 1));
+    const hosted = await Promise.allSettled(toHost.map((host) => slots.run(() => (this.stopped ? Promise.resolve() : host()))));
+    for (const r of hosted) if (r.status === 'rejected') this.clusterLogger.error({ err: r.reason as unknown }, 'hosting a partition replica failed');
     // Deleted topics: close their logs and drop the data (the Raft group stays registered in the host until restart:
     // RaftHost has no removeGroup yet; its entries are then ignored).
     for (const [group, p] of [...this.byGroup]) {
       if (live.has(group)) continue;
       this.byGroup.delete(group);
+      this.snapshots?.unregister(group);
       const list = this.hosted.get(p.topic);
       if (list) {
         const rest = list.filter((x) => x !== p);
@@ -100,29 +127,88 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
 
   private async hostPartition(topic: ClusterTopic, partition: number, group: number, replicas: readonly number[]): Promise<void> {
     const node = this.node!;
+    const snapshots = this.snapshots;
     const dir = this.raftPartitionDir(topic.name, partition, group);
-    const log = await this.openStorage(dir, this.logConfigFor(topic));
+    const logger = this.clusterLogger.child({ topic: topic.name, partition });
+    let bootstrapped: { index: number; term: number; image: Uint8Array } | null = null;
+    if (snapshots !== undefined) {
+      await removeStaleStaging(dir);
+      if (!node.hasRaftState(raftGroupId(group)) && (await isEmptyDirectory(dir))) {
+        bootstrapped = await snapshots.trackRestore(group, this.bootstrapFromStore(dir, group, replicas, logger));
+      }
+    }
+    const openLog = () => this.openStorage(dir, this.logConfigFor(topic));
+    const log = await openLog();
     let recovered;
     try {
-      recovered = await RaftPartition.recover(log);
+      recovered = await RaftPartition.recover(log, snapshots === undefined ? null : await readCheckpoint(dir));
     } catch (err) {
       await log.close();
       throw err;
     }
-    const p = new RaftPartition(topic.name, partition, raftGroupId(group), log, node.host, recovered, this.clusterLogger.child({ topic: topic.name, partition }), this.onFatal);
+    const p = new RaftPartition(topic.name, partition, raftGroupId(group), log, node.host, recovered, logger, this.onFatal);
+    if (snapshots !== undefined) {
+      const snapshotGroup = snapshotGroupOf(group);
+      const self = node.selfId as number;
+      p.setRestorer(new StoreRestorer({
+        raftGroup: group, snapshotGroup, dir, services: snapshots, logger,
+        // the referenced node's prefix is tried first by the restorer; this node's own prefix last
+        replicas: () => [...replicas.filter((r) => r !== self), self],
+      }, openLog));
+      if (bootstrapped !== null) p.setRaftImage(bootstrapped.index, bootstrapped.image);
+    }
     node.hostGroup(raftGroupId(group), replicas, {
       apply: (entries) => p.apply(entries),
       restore: (snap) => p.restore(snap),
-      snapshotData: () => p.snapshotData(),
+      snapshotData: (meta) => p.snapshotData(meta),
       onLeaderChange: (leaderId, term, role) => {
         if (role === Role.Leader) void this.reportLeader(p, leaderId, term);
       },
-    });
+    }, bootstrapped === null ? undefined : { index: bootstrapped.index, term: bootstrapped.term });
+    if (snapshots !== undefined) {
+      snapshots.register(new PartitionSnapshotSource({
+        raftGroupId: snapshotGroupOf(group),
+        partition: p,
+        dir,
+        ownWriter: snapshots.writer,
+        membership: () => Buffer.from(JSON.stringify(node.host.group(raftGroupId(group))?.conf ?? { voters: replicas, learners: [] })),
+        raftLogSpan: () => {
+          const raft = node.host.group(raftGroupId(group));
+          return raft === undefined ? undefined : { firstIndex: raft.firstIndex, lastIndex: raft.lastIndex };
+        },
+      }));
+    }
     this.byGroup.set(group, p);
     const list = this.hosted.get(topic.name) ?? [];
     list[partition] = p;
     this.hosted.set(topic.name, list);
-    this.clusterLogger.info({ topic: topic.name, partition, raftGroup: group, replicas, batchesInLog: recovered.batches.length }, 'hosting partition replica');
+    logger.info({ raftGroup: group, replicas, batchesInLog: recovered.batches.length, checkpointIndex: recovered.checkpoint?.raftIndex ?? 0 }, 'hosting partition replica');
+  }
+
+  /**
+   * A replica with no local state at all (a wiped node, or a partition new to this node): restore the newest
+   * snapshot from any replica's prefix (own first) before hosting. Null when there is none (a new partition) or the
+   * store is unreachable (then the leader brings the replica up: log entries or InstallSnapshot, restored later).
+   */
+  private async bootstrapFromStore(dir: string, group: number, replicas: readonly number[], logger: Logger): Promise<{ index: number; term: number; image: Uint8Array } | null> {
+    const snapshots = this.snapshots!;
+    const self = this.node!.selfId as number;
+    const startedAtMs = Date.now();
+    const snapshotGroup = snapshotGroupOf(group);
+    let staged;
+    try {
+      staged = await stageNewest({ raftGroup: group, snapshotGroup, dir, services: snapshots, logger, replicas: () => replicas }, [self, ...replicas.filter((r) => r !== self)], 0);
+    } catch (err) {
+      logger.warn({ err, raftGroup: group }, 'bootstrap from the object store failed; the leader will bring the replica up');
+      snapshots.metricsHook.bootstrapFailed?.(snapshotGroup, err);
+      return null;
+    }
+    if (staged === null) return null;
+    await swapIn({ dir: staged.stagingDir }, dir);
+    const durationMs = Date.now() - startedAtMs;
+    snapshots.metricsHook.bootstrapCompleted?.({ raftGroupId: snapshotGroup, index: staged.raftIndex as never, term: staged.raftTerm as never, durationMs, snapshotsSkipped: 0 });
+    logger.info({ raftGroup: group, raftIndex: staged.raftIndex, raftTerm: staged.raftTerm, fromNode: staged.nodeId, durationMs }, 'bootstrapped partition from snapshot');
+    return { index: staged.raftIndex, term: staged.raftTerm, image: encodeSnapshotReference({ writer: staged.writer, index: staged.raftIndex, term: staged.raftTerm }) };
   }
 
   /** Records a new partition leader in the metadata group (for brokers that do not host the partition). */

@@ -10,21 +10,29 @@
 // entry is committed but appends nothing; the leader answers the proposer with the original offset or the error).
 // A retry sent to a new leader after a leader change is therefore recognised as a duplicate.
 //
-// Restart invariant (no Raft compaction of partition groups yet, so the host replays the group's committed log from
-// index 1): the log holds exactly the batches appended by a prefix of the committed log, in order, because committed
-// entries never change and apply is deterministic. At open we read the producer fields of every batch in the log;
-// during the replay, a data entry whose producer fields match the next batch of that list was appended originally
+// Restart invariant: the log holds exactly the batches appended by a prefix of the committed log, in order, because
+// committed entries never change and apply is deterministic. With no local checkpoint the host replays the group's
+// committed log from index 1 and we read the producer fields of every batch in the log at open; with a checkpoint
+// <raftIndex C, nextOffset N, producer state> (written after the log was fsynced up to N, before the Raft log was
+// compacted; see snapshots/partition-checkpoint.ts) entries <= C are skipped and only the batches from N on are read.
+// During the replay, a data entry whose producer fields match the next batch of that list was appended originally
 // (skip it, advance); one that does not match was rejected originally (skip it). A rejected entry can never match
 // the next appended batch: with no append between them the producer state is the same, so the verdict would be.
 // Once the list is used up, entries are applied normally. A crash that lost an unflushed log tail only shortens the
 // list (those entries are appended again). Acknowledgements never depend on the partition log's fsync: an entry is
 // acknowledged once committed, i.e. durable in a quorum of Raft WALs.
+//
+// Snapshots (snapshots/partition-*.ts): the Raft image of a compacted partition group is only a reference to a
+// snapshot in the object store. restore(image) at addGroup is a no-op when the local checkpoint covers it; otherwise
+// (InstallSnapshot to a lagging follower, a crash mid-restore) the state is replaced asynchronously from the store
+// while later committed entries wait in order; entries at or below the restored index are then skipped.
 import type { Logger } from 'pino';
 import { kafkaOffset, type KafkaOffset } from '@tributary/log';
-import { EntryType, Role, type Entry, type RaftGroupId, type RaftHost, type Snapshot } from '@tributary/raft';
+import { EntryType, Role, type Entry, type RaftGroupId, type RaftHost, type Snapshot, type SnapshotMeta } from '@tributary/raft';
+import type { PartitionCheckpoint } from './snapshots/partition-checkpoint.js';
 import type { Acks, PartitionReplica, ProduceOutcome, ProducedBatch, ReadOutcome } from '../partitions/partition-replica.js';
 import type { StorageLog } from '../partitions/storage-log.js';
-import { ProducerStateTable, lastSequenceOf } from '../partitions/producer-state.js';
+import { ProducerStateTable, lastSequenceOf, type ProducerStateSnapshot } from '../partitions/producer-state.js';
 import { LeaderEpochCache } from './leadership-epochs.js';
 
 const ENTRY_HEADER_BYTES = 9;
@@ -50,9 +58,32 @@ export interface BatchIdentity {
 /** What a replica holds at open: its producer state and the identities of the batches already in its log. */
 export interface RecoveredPartition {
   readonly producers: ProducerStateTable;
+  /** Batches in the log after the checkpoint (all of them without one), matched against the replayed entries. */
   readonly batches: BatchIdentity[];
   /** Where each leader epoch starts in the log (from the batches' partitionLeaderEpoch). */
   readonly epochs: LeaderEpochCache;
+  /** The Raft position the log reflects up to the checkpoint (entries at or below it are skipped); null: none. */
+  readonly checkpoint: { readonly raftIndex: number; readonly raftTerm: number } | null;
+}
+
+/** The replica's state at its applied index: what a snapshot or a checkpoint records. */
+export interface CapturedPartitionState {
+  readonly raftIndex: number;
+  readonly raftTerm: number;
+  readonly logStartOffset: KafkaOffset;
+  readonly nextOffset: KafkaOffset;
+  /** Bytes of all segments at capture (the active segment's length is this minus the sealed ones'). */
+  readonly sizeBytes: number;
+  readonly producers: ProducerStateSnapshot;
+}
+
+/**
+ * Replaces a replica's state from the object store (set by the registry when snapshots are on): stages a snapshot
+ * with index >= reference.meta.index, calls closeLog, swaps the directory in and reopens the log. Store outages are
+ * retried until it succeeds or `cancelled()` says the replica closed (then it rejects).
+ */
+export interface PartitionStateRestorer {
+  restore(reference: Snapshot, closeLog: () => Promise<void>, cancelled: () => boolean): Promise<{ log: StorageLog; recovered: RecoveredPartition }>;
 }
 
 function identityOf(batch: Buffer): BatchIdentity {
@@ -79,12 +110,21 @@ export class RaftPartition implements PartitionReplica {
   private readonly hwListeners = new Set<() => void>();
   private readonly results = new Map<number, ProduceOutcome>();
   private closed = false;
-  private readonly producers: ProducerStateTable;
+  private producers: ProducerStateTable;
   /** Batches already in the log at open, matched against the replayed entries (see the restart invariant). */
   private replayBatches: BatchIdentity[];
   private replayCursor = 0;
   /** Leader epoch (= Raft term) → first offset, as in the log; maintained at apply. */
   readonly epochs: LeaderEpochCache;
+  /** Last Raft entry this replica's state reflects (skipped, no-op or data); entries at or below it are skipped. */
+  private appliedIndex = 0;
+  private appliedTerm = 0;
+  private lastWriteAtMs: number | null = null;
+  /** While the state is replaced from the object store: committed entries wait here, in order. */
+  private restoring: { queue: Entry[]; target: Snapshot; done: Promise<void> } | null = null;
+  private restorer: PartitionStateRestorer | null = null;
+  /** The Raft snapshot image this replica's Raft storage holds (what a lagging follower is sent). */
+  private raftImage: { index: number; data: Uint8Array } | null = null;
 
   /**
    * @param recovered what `recover` read from the log at open.
@@ -95,7 +135,7 @@ export class RaftPartition implements PartitionReplica {
     readonly topic: string,
     readonly partition: number,
     readonly raftGroup: RaftGroupId,
-    private readonly log: StorageLog,
+    private log: StorageLog,
     private readonly host: RaftHost,
     recovered: RecoveredPartition,
     private readonly logger: Logger,
@@ -104,18 +144,28 @@ export class RaftPartition implements PartitionReplica {
     this.producers = recovered.producers;
     this.replayBatches = recovered.batches;
     this.epochs = recovered.epochs;
+    this.appliedIndex = recovered.checkpoint?.raftIndex ?? 0;
+    this.appliedTerm = recovered.checkpoint?.raftTerm ?? 0;
   }
 
-  /** Reads the producer fields of every batch of an opened log (see the restart invariant). */
-  static async recover(log: StorageLog): Promise<RecoveredPartition> {
-    if (log.logStartOffset !== 0) {
-      throw new Error('assertion: a Raft partition log never moves its start offset (no retention/compaction in cluster mode yet)');
+  /**
+   * Reads the producer fields of the batches of an opened log after the checkpoint (every batch without one; see
+   * the restart invariant). A checkpoint whose offset the log does not hold (its tail was lost) is not used: the
+   * Raft snapshot it backed is then restored from the object store by restore().
+   */
+  static async recover(log: StorageLog, checkpoint: PartitionCheckpoint | null = null): Promise<RecoveredPartition> {
+    const usable = checkpoint !== null && checkpoint.nextOffset >= log.logStartOffset && checkpoint.nextOffset <= log.logEndOffset;
+    if (!usable && log.logStartOffset !== 0) {
+      throw new Error(`assertion: a Raft partition log starting at ${log.logStartOffset} needs a checkpoint that it holds`);
     }
-    const producers = new ProducerStateTable();
+    const producers = usable ? ProducerStateTable.fromSnapshot(checkpoint.producers) : new ProducerStateTable();
     const batches: BatchIdentity[] = [];
     const epochs = new LeaderEpochCache();
-    await log.scanBatchHeaders(0, (h) => {
+    const from = usable ? checkpoint.nextOffset : 0;
+    // Epochs from the whole log (they are small and not in the checkpoint); batches and producers after the checkpoint.
+    await log.scanBatchHeaders(log.logStartOffset, (h) => {
       epochs.assign(h.partitionLeaderEpoch, kafkaOffset(h.baseOffset));
+      if (h.baseOffset < from) return true;
       const lastOffsetDelta = h.lastOffset - h.baseOffset;
       batches.push({ producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, lastOffsetDelta });
       if (h.producerId !== NO_PRODUCER_ID) {
@@ -129,7 +179,7 @@ export class RaftPartition implements PartitionReplica {
       }
       return true;
     });
-    return { producers, batches, epochs };
+    return { producers, batches, epochs, checkpoint: usable ? { raftIndex: checkpoint.raftIndex, raftTerm: checkpoint.raftTerm } : null };
   }
 
   /** Batches found in the log at open that the replay has not reached yet. */
@@ -164,10 +214,22 @@ export class RaftPartition implements PartitionReplica {
   // --- Raft state machine -------------------------------------------------------------------------------------
 
   apply(entries: readonly Entry[]): void {
+    if (this.restoring !== null) {
+      for (const e of entries) this.restoring.queue.push(e);
+      return;
+    }
+    this.applyInOrder(entries);
+  }
+
+  private applyInOrder(entries: readonly Entry[]): void {
     let appended = false;
     for (const e of entries) {
-      if (e.type !== EntryType.Normal || e.data.length === 0) continue; // leader no-op, configuration change
       if (this.closed) return;
+      // Already reflected in the log: below the local checkpoint (restart) or the restored snapshot.
+      if (e.index <= this.appliedIndex) continue;
+      this.appliedIndex = e.index;
+      this.appliedTerm = e.term;
+      if (e.type !== EntryType.Normal || e.data.length === 0) continue; // leader no-op, configuration change
       const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
       const view = data.subarray(ENTRY_HEADER_BYTES);
       const id = identityOf(view);
@@ -215,6 +277,7 @@ export class RaftPartition implements PartitionReplica {
         }
         this.remember(e.index, { kind: 'appended', baseOffset: r.baseOffset, logAppendTimeMs: logAppendTime ? r.logAppendTimeMs : -1 });
         appended = true;
+        this.lastWriteAtMs = Date.now();
       } catch (err) {
         this.fail(err as Error, e.index);
         return;
@@ -234,19 +297,127 @@ export class RaftPartition implements PartitionReplica {
     this.onApplyFailure(err);
   }
 
-  restore(_snapshot: Snapshot): void {
-    throw new Error('assertion: partition group snapshots are not wired (nothing compacts partition groups)');
+  /**
+   * The host hands over a Raft snapshot image (a reference into the object store): at addGroup (restart) it is
+   * usually covered by the local checkpoint; otherwise (InstallSnapshot, or a restore a crash interrupted) the state
+   * is replaced from the store in the background while later committed entries queue.
+   */
+  restore(snapshot: Snapshot): void {
+    if (this.closed) return;
+    this.raftImage = { index: snapshot.meta.index, data: snapshot.data };
+    if (this.restoring !== null) {
+      if (snapshot.meta.index > this.restoring.target.meta.index) this.restoring.target = snapshot;
+      return;
+    }
+    if (snapshot.meta.index <= this.appliedIndex) return;
+    if (this.restorer === null) {
+      this.fail(new Error('assertion: a partition snapshot must be restored but snapshots are not enabled on this node'), snapshot.meta.index);
+      return;
+    }
+    const state: { queue: Entry[]; target: Snapshot; done: Promise<void> } = { queue: [], target: snapshot, done: Promise.resolve() };
+    this.restoring = state;
+    state.done = this.restoreFromStore(state, this.restorer);
   }
 
-  snapshotData(): Uint8Array | null {
-    return null;
+  private async restoreFromStore(state: { queue: Entry[]; target: Snapshot }, restorer: PartitionStateRestorer): Promise<void> {
+    const startedAtMs = Date.now();
+    this.logger.info({ topic: this.topic, partition: this.partition, raftIndex: state.target.meta.index, appliedIndex: this.appliedIndex }, 'restoring partition replica from a snapshot');
+    try {
+      while (state.target.meta.index > this.appliedIndex) {
+        const target = state.target;
+        const { log, recovered } = await restorer.restore(target, () => Promise.resolve(this.log.close()), () => this.closed);
+        if (recovered.checkpoint === null || recovered.checkpoint.raftIndex < target.meta.index) {
+          throw new Error(`assertion: restored partition state ${recovered.checkpoint?.raftIndex ?? 'without a checkpoint'} is below the reference ${target.meta.index}`);
+        }
+        this.log = log;
+        this.producers = recovered.producers;
+        this.replayBatches = recovered.batches;
+        this.replayCursor = 0;
+        this.epochs.clear();
+        for (const e of recovered.epochs.all) this.epochs.assign(e.epoch, e.startOffset);
+        this.appliedIndex = recovered.checkpoint.raftIndex;
+        this.appliedTerm = recovered.checkpoint.raftTerm;
+        this.results.clear();
+      }
+    } catch (err) {
+      this.restoring = null;
+      if (!this.closed) this.fail(err as Error, state.target.meta.index);
+      return;
+    }
+    const queued = state.queue;
+    this.restoring = null;
+    this.logger.info({ topic: this.topic, partition: this.partition, appliedIndex: this.appliedIndex, queuedEntries: queued.length, durationMs: Date.now() - startedAtMs }, 'partition replica restored from a snapshot');
+    this.applyInOrder(queued);
+    for (const l of [...this.hwListeners]) l();
+  }
+
+  /** The image a lagging follower is sent: the reference this replica's Raft storage holds at `meta.index`. */
+  snapshotData(meta: SnapshotMeta): Uint8Array | null {
+    return this.raftImage !== null && this.raftImage.index === meta.index ? this.raftImage.data : null;
+  }
+
+  // --- snapshots (used by snapshots/partition-snapshot-source.ts) ---------------------------------------------------
+
+  /** Lets restore() replace the state from the object store. */
+  setRestorer(restorer: PartitionStateRestorer): void {
+    this.restorer = restorer;
+  }
+
+  /** Records the reference image of a Raft position whose state this replica restored before hosting (bootstrap). */
+  setRaftImage(index: number, data: Uint8Array): void {
+    this.raftImage = { index, data };
+  }
+
+  /** False while the state is being replaced from the object store (no reads, no produce, not ready). */
+  isCaughtUp(): boolean {
+    return this.restoring === null && !this.closed;
+  }
+
+  /** Resolves when a restore in progress has finished (at once if none). */
+  async restored(): Promise<void> {
+    while (this.restoring !== null) await this.restoring.done;
+  }
+
+  /** Raft position of the state and the time of the last append: what the snapshot loop triggers on. */
+  appliedPosition(): { raftIndex: number; raftTerm: number; lastWriteAtMs: number | null } {
+    return { raftIndex: this.appliedIndex, raftTerm: this.appliedTerm, lastWriteAtMs: this.lastWriteAtMs };
+  }
+
+  /**
+   * The state at the applied index, captured synchronously (apply runs synchronously, so it is consistent); null
+   * while it is not well defined: restoring, or still replaying entries applied before a restart (the log is then
+   * ahead of the applied index).
+   */
+  captureState(): CapturedPartitionState | null {
+    if (this.closed || this.restoring !== null || this.replayCursor < this.replayBatches.length) return null;
+    const nextOffset = this.log.logEndOffset;
+    return {
+      raftIndex: this.appliedIndex,
+      raftTerm: this.appliedTerm,
+      logStartOffset: this.log.logStartOffset,
+      nextOffset,
+      sizeBytes: this.log.sizeBytes,
+      producers: this.producers.toSnapshot(nextOffset),
+    };
+  }
+
+  /** Makes every append so far durable (under fsyncPolicy 'never' the caller must fsync the files itself). */
+  flushLog(): Promise<KafkaOffset> {
+    return this.log.flush();
+  }
+
+  /** Drops the Raft log up to `index` (after a checkpoint covering it was written); `image` is the store reference. */
+  compactRaftLog(index: number, image: Uint8Array): void {
+    if (index > this.appliedIndex) throw new Error(`assertion: compacting ${this.topic}-${this.partition} to ${index} beyond its applied index ${this.appliedIndex}`);
+    this.raftImage = { index, data: image };
+    this.host.compact(this.raftGroup, index, image);
   }
 
   // --- PartitionReplica --------------------------------------------------------------------------------------------
 
   async produce(records: Buffer, _batches: readonly ProducedBatch[], acks: Acks, logAppendTime: boolean): Promise<ProduceOutcome> {
     const raft = this.host.group(this.raftGroup);
-    if (this.closed || raft === undefined || raft.role !== Role.Leader) {
+    if (this.closed || this.restoring !== null || raft === undefined || raft.role !== Role.Leader) {
       return { kind: 'notLeader', message: `node ${this.host.nodeId} does not lead ${this.topic}-${this.partition} (leader ${raft?.leaderId ?? 0})` };
     }
     const committed = this.host.propose(this.raftGroup, encodePartitionEntry(records, logAppendTime, Date.now()));
@@ -302,7 +473,7 @@ export class RaftPartition implements PartitionReplica {
     return Promise.resolve();
   }
 
-  /** Producer state is rebuilt from the log's batch headers at open (no snapshot file in cluster mode yet). */
+  /** Producer state is rebuilt at open from the local checkpoint plus the batch headers after it. */
   saveProducerState(): Promise<void> {
     return Promise.resolve();
   }
@@ -313,11 +484,13 @@ export class RaftPartition implements PartitionReplica {
 
   async close(): Promise<void> {
     this.closed = true;
+    await this.restoring?.done;
     await this.log.close();
   }
 
   async delete(): Promise<void> {
     this.closed = true;
+    await this.restoring?.done;
     await this.log.close();
     await this.log.deleteAll();
   }

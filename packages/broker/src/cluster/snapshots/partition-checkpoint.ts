@@ -1,0 +1,87 @@
+// A partition replica's local checkpoint: "every committed entry up to raftIndex is reflected in this log up to
+// nextOffset, and this is the producer state after it". Written (atomically, after the segments it covers are
+// fsynced) before the Raft log is compacted up to an uploaded snapshot, and as the LAST file of a restored
+// directory. At restart it replaces the scan of the whole log: entries <= raftIndex are skipped, the replay-skip
+// list starts at nextOffset.
+import { open, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { kafkaOffset, type KafkaOffset } from '@tributary/log';
+import { parseProducerStateSnapshot, type ProducerStateSnapshot } from '../../partitions/producer-state.js';
+
+export const CHECKPOINT_FILE = 'raft-checkpoint.json';
+const CHECKPOINT_VERSION = 1;
+
+export interface PartitionCheckpoint {
+  readonly raftIndex: number;
+  readonly raftTerm: number;
+  readonly logStartOffset: KafkaOffset;
+  readonly nextOffset: KafkaOffset;
+  readonly producers: ProducerStateSnapshot;
+}
+
+export function encodeCheckpoint(checkpoint: PartitionCheckpoint): Buffer {
+  return Buffer.from(JSON.stringify({ version: CHECKPOINT_VERSION, ...checkpoint }), 'utf8');
+}
+
+/** null for a missing file; throws for a present but unreadable one (it was written atomically: damage is an invariant break). */
+export async function readCheckpoint(dir: string): Promise<PartitionCheckpoint | null> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, CHECKPOINT_FILE), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  return decodeCheckpoint(text, join(dir, CHECKPOINT_FILE));
+}
+
+export function decodeCheckpoint(text: string, what: string): PartitionCheckpoint {
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new Error(`assertion: partition checkpoint ${what} is not JSON`);
+  }
+  const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  const producers = parseProducerStateSnapshot(JSON.stringify(raw['producers']));
+  if (raw['version'] !== CHECKPOINT_VERSION || !count(raw['raftIndex']) || !count(raw['raftTerm']) || !count(raw['logStartOffset']) || !count(raw['nextOffset']) || producers === null) {
+    throw new Error(`assertion: malformed partition checkpoint ${what}`);
+  }
+  return {
+    raftIndex: raw['raftIndex'],
+    raftTerm: raw['raftTerm'],
+    logStartOffset: kafkaOffset(raw['logStartOffset']),
+    nextOffset: kafkaOffset(raw['nextOffset']),
+    producers,
+  };
+}
+
+/** Temp file, fsync, rename, fsync of the directory: the checkpoint is either the old one or the new one. */
+export async function writeCheckpoint(dir: string, checkpoint: PartitionCheckpoint): Promise<void> {
+  const path = join(dir, CHECKPOINT_FILE);
+  const tmp = `${path}.tmp`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(encodeCheckpoint(checkpoint));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  await fsyncPath(dir);
+}
+
+export async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes a whole small file durably (used for the restored directory's log-start-offset). */
+export async function writeFileSynced(path: string, bytes: Buffer | string): Promise<void> {
+  await writeFile(path, bytes);
+  await fsyncPath(path);
+}

@@ -1,0 +1,164 @@
+// The SnapshotSource of one partition replica. Every replica snapshots its own state into its own object-store prefix
+// (one writer per prefix) and compacts its own Raft log only up to a snapshot that is uploaded and verified.
+//
+// createSnapshot at applied index I: capture the state synchronously (apply is synchronous, so index, log end,
+// segment bytes and producer state agree), flush the log, then hand out the sealed segment files as pieces (content
+// id = base offset + length + CRC32: stable, so a sealed segment is uploaded once and referenced later) and, as the
+// rest payload, the active segment's bytes up to the log end at I plus the JSON header (partition-snapshot-format.ts).
+//
+// compactLog(I): capture the current state C >= I, make the log durable up to it, write the local checkpoint
+// <C, term, nextOffset, producer state>, then host.compact(raftGroup, I, reference) where the reference (a few bytes)
+// names this node's prefix, I and its term.
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import {
+  filePiece, raftIndex, raftTerm,
+  type ClusterId, type RaftGroupId as SnapshotGroupId, type RaftIndex as SnapshotIndex, type SnapshotContent, type SnapshotPiece, type SnapshotSourceStatus,
+} from '@tributary/snapshot';
+import type { RaftPartition } from '../raft-partition.js';
+import { fsyncPath, writeCheckpoint } from './partition-checkpoint.js';
+import { encodePartitionRest, fileCrc32, parseSegmentFileName, segmentFileName, type PartitionSnapshotMeta } from './partition-snapshot-format.js';
+import { encodeSnapshotReference } from './snapshot-reference.js';
+import type { HostedSnapshotSource } from './snapshot-service.js';
+
+interface SegmentFile {
+  readonly baseOffset: number;
+  readonly path: string;
+  readonly sizeBytes: number;
+}
+
+export interface PartitionSnapshotSourceOptions {
+  readonly raftGroupId: SnapshotGroupId;
+  readonly partition: RaftPartition;
+  /** The partition log's directory. */
+  readonly dir: string;
+  /** This node's writer prefix (`<clusterId>.node-<n>`), named in the compaction reference. */
+  readonly ownWriter: ClusterId;
+  /** The group's membership at snapshot time (opaque bytes in the snapshot header). */
+  readonly membership: () => Buffer;
+  /** Where the group's Raft log starts and ends in memory (admin view: compaction shrinks it). */
+  readonly raftLogSpan?: () => { firstIndex: number; lastIndex: number } | undefined;
+}
+
+export class PartitionSnapshotSource implements HostedSnapshotSource {
+  readonly raftGroupId: SnapshotGroupId;
+  /** Sealed segments are immutable: their content ids are computed once. */
+  private readonly sealedContentIds = new Map<string, string>();
+  private readonly created = new Map<number, number>();
+  /** Offset of the last checkpoint: segments from the one holding it on are fsynced before the next. */
+  private checkpointedOffset = 0;
+  private readonly startIndex: number;
+
+  constructor(private readonly options: PartitionSnapshotSourceOptions) {
+    this.raftGroupId = options.raftGroupId;
+    this.startIndex = options.partition.appliedPosition().raftIndex;
+  }
+
+  status(): SnapshotSourceStatus {
+    const p = this.options.partition.appliedPosition();
+    return { appliedIndex: raftIndex(p.raftIndex), appliedTerm: raftTerm(p.raftTerm), lastWriteAtMs: p.lastWriteAtMs };
+  }
+
+  /** The Raft position the replica started from (its checkpoint or restored snapshot): no need to snapshot it again. */
+  lastSnapshotIndex(): SnapshotIndex {
+    return raftIndex(this.startIndex);
+  }
+
+  isCaughtUp(): boolean {
+    return this.options.partition.isCaughtUp();
+  }
+
+  raftLogSpan(): { firstIndex: number; lastIndex: number } | undefined {
+    return this.options.raftLogSpan?.();
+  }
+
+  async createSnapshot(): Promise<SnapshotContent> {
+    const { partition, dir } = this.options;
+    const state = partition.captureState();
+    if (state === null) throw new Error(`partition ${dir} is restoring or replaying its log; snapshot later`);
+    const membership = this.options.membership();
+    await partition.flushLog();
+    const segments = await this.segmentsBelow(state.nextOffset);
+    const pieces: SnapshotPiece[] = [];
+    let active: PartitionSnapshotMeta['active'] = null;
+    let activePath: string | null = null;
+    const last = segments[segments.length - 1];
+    if (last !== undefined) {
+      let sealedBytes = 0;
+      for (const segment of segments.slice(0, -1)) {
+        sealedBytes += segment.sizeBytes;
+        const name = segmentFileName(segment.baseOffset);
+        pieces.push(await filePiece(segment.path, { name, contentId: await this.contentIdOf(segment) }));
+      }
+      const activeBytes = state.sizeBytes - sealedBytes;
+      if (activeBytes < 0 || activeBytes > last.sizeBytes) {
+        throw new Error(`assertion: active segment ${last.path} holds ${last.sizeBytes} bytes, the snapshot needs ${activeBytes}`);
+      }
+      active = { fileName: segmentFileName(last.baseOffset), lengthBytes: activeBytes };
+      activePath = last.path;
+    }
+    const meta: PartitionSnapshotMeta = {
+      version: 1,
+      raftIndex: state.raftIndex,
+      raftTerm: state.raftTerm,
+      logStartOffset: state.logStartOffset,
+      nextOffset: state.nextOffset,
+      active,
+      producers: state.producers,
+    };
+    this.created.set(state.raftIndex, state.raftTerm);
+    return {
+      index: raftIndex(state.raftIndex),
+      term: raftTerm(state.raftTerm),
+      membership,
+      pieces,
+      rest: Readable.from(encodePartitionRest(meta, activePath)),
+    };
+  }
+
+  async compactLog(upToIndex: SnapshotIndex): Promise<void> {
+    const { partition, dir } = this.options;
+    const term = this.created.get(upToIndex);
+    if (term === undefined) throw new Error(`assertion: compaction to ${upToIndex} of a snapshot this source did not create`);
+    const state = partition.captureState();
+    if (state === null) throw new Error(`partition ${dir} is restoring or replaying its log; compact later`);
+    if (state.raftIndex < upToIndex) throw new Error(`assertion: applied index ${state.raftIndex} is below the snapshot ${upToIndex}`);
+    // Durable up to the checkpoint whatever the log's fsync policy: the Raft log below it is about to go.
+    await partition.flushLog();
+    const segments = await this.segmentsBelow(state.nextOffset);
+    for (let i = 0; i < segments.length; i++) {
+      const next = segments[i + 1];
+      if (next === undefined || next.baseOffset > this.checkpointedOffset) await fsyncPath(segments[i]!.path);
+    }
+    await fsyncPath(dir);
+    await writeCheckpoint(dir, state);
+    this.checkpointedOffset = state.nextOffset;
+    partition.compactRaftLog(upToIndex, encodeSnapshotReference({ writer: this.options.ownWriter, index: upToIndex, term }));
+    for (const index of [...this.created.keys()]) if (index <= upToIndex) this.created.delete(index);
+  }
+
+  /** Segment files holding offsets below `nextOffset`, oldest first. */
+  private async segmentsBelow(nextOffset: number): Promise<SegmentFile[]> {
+    const out: SegmentFile[] = [];
+    for (const name of await readdir(this.options.dir)) {
+      const base = parseSegmentFileName(name);
+      if (base === null || base >= nextOffset) continue;
+      const path = join(this.options.dir, name);
+      out.push({ baseOffset: base, path, sizeBytes: (await stat(path)).size });
+    }
+    return out.sort((a, b) => a.baseOffset - b.baseOffset);
+  }
+
+  private async contentIdOf(segment: SegmentFile): Promise<string> {
+    const key = `${segment.baseOffset}:${segment.sizeBytes}`;
+    let id = this.sealedContentIds.get(key);
+    if (id === undefined) {
+      const { crc32, lengthBytes } = await fileCrc32(segment.path);
+      if (lengthBytes !== segment.sizeBytes) throw new Error(`assertion: sealed segment ${segment.path} changed size while read`);
+      id = `seg-${segmentFileName(segment.baseOffset).slice(0, 20)}-${lengthBytes}-${crc32.toString(16).padStart(8, '0')}`;
+      this.sealedContentIds.set(key, id);
+    }
+    return id;
+  }
+}
