@@ -59,7 +59,7 @@ function formatList(body: ListBody, onlyGroup: number | undefined): string {
   for (const g of body.groups) {
     if (onlyGroup !== undefined && g.raftGroup !== onlyGroup) continue;
     const span = g.raftLog === null ? '-' : `${g.raftLog.firstIndex}..${g.raftLog.lastIndex}`;
-    const snaps = g.snapshots.map((s) => `${s.index}-${s.term}`).join(' ') || '-';
+    const snaps = g.snapshots === null ? `(store unavailable: ${g.listError ?? 'unknown'})` : g.snapshots.map((s) => `${s.index}-${s.term}`).join(' ') || '-';
     lines.push(
       [String(g.raftGroup).padEnd(10), g.kind.padEnd(8), String(g.appliedIndex).padStart(7), String(g.lastSnapshotIndex).padStart(14), (g.lastSnapshotAgeMs / 1000).toFixed(0).padStart(6), String(g.entriesSinceSnapshot).padStart(14), String(g.consecutiveFailures).padStart(9), ` ${span.padEnd(16)}`, snaps].join(' '),
     );

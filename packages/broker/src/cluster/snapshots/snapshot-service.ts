@@ -61,8 +61,10 @@ export interface GroupReport {
   readonly inFlight: boolean;
   readonly compactionPendingIndex: number | null;
   readonly raftLog: { firstIndex: number; lastIndex: number } | null;
-  /** Committed snapshots of this group under this node's prefix, oldest first. */
-  readonly snapshots: readonly { index: number; term: number; key: string }[];
+  /** Committed snapshots of this group under this node's prefix, oldest first; null if the store cannot list now. */
+  readonly snapshots: readonly { index: number; term: number; key: string }[] | null;
+  /** Why the listing failed (an object-store outage): the rest of the report still comes from memory. */
+  readonly listError?: string;
 }
 
 export type TriggerOutcome =
@@ -251,7 +253,14 @@ export class SnapshotService {
     const out: GroupReport[] = [];
     for (const [raftGroup, source] of [...this.sources].sort((a, b) => a[0] - b[0])) {
       const s = stats.get(raftGroup);
-      const listings: SnapshotListing[] = repository === undefined ? [] : await repository.list(source.raftGroupId);
+      let listings: SnapshotListing[] | null = [];
+      let listError: string | undefined;
+      try {
+        if (repository !== undefined) listings = await repository.list(source.raftGroupId);
+      } catch (error) {
+        listings = null;
+        listError = error instanceof Error ? error.message : String(error);
+      }
       out.push({
         raftGroup,
         kind: snapshotKindOf(source.raftGroupId),
@@ -264,7 +273,8 @@ export class SnapshotService {
         inFlight: s?.inFlight ?? false,
         compactionPendingIndex: s?.compactionPendingIndex ?? null,
         raftLog: source.raftLogSpan?.() ?? null,
-        snapshots: listings.map((l) => ({ index: l.index, term: l.term, key: l.manifestKey })),
+        snapshots: listings === null ? null : listings.map((l) => ({ index: l.index, term: l.term, key: l.manifestKey })),
+        ...(listError === undefined ? {} : { listError }),
       });
     }
     return out;
