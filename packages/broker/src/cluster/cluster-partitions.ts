@@ -197,7 +197,14 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     const snapshotGroup = snapshotGroupOf(group);
     let staged;
     try {
-      staged = await stageNewest({ raftGroup: group, snapshotGroup, dir, services: snapshots, logger, replicas: () => replicas }, [self, ...replicas.filter((r) => r !== self)], 0);
+      // Newest first across the replicas' prefixes (own first on a tie): the closer the restored index is to the
+      // group's log end, the less the leader sends, and a replica restored at or past the match index the leader
+      // still remembers for it is accepted at once (Raft never lowers a follower's match).
+      const newest = new Map<number, number>();
+      for (const r of replicas) newest.set(r, (await snapshots.repositoryOfNode(r).list(snapshotGroup)).at(-1)?.index ?? -1);
+      const order = [self, ...replicas.filter((r) => r !== self)].filter((r) => newest.get(r)! >= 0).sort((a, b) => newest.get(b)! - newest.get(a)!);
+      if (order.length === 0) return null;
+      staged = await stageNewest({ raftGroup: group, snapshotGroup, dir, services: snapshots, logger, replicas: () => replicas }, order, 0);
     } catch (err) {
       logger.warn({ err, raftGroup: group }, 'bootstrap from the object store failed; the leader will bring the replica up');
       snapshots.metricsHook.bootstrapFailed?.(snapshotGroup, err);
