@@ -19,24 +19,29 @@ export interface ClusterPartitionView {
  * Leader and epoch come from this broker's replica of the partition's Raft group when it hosts one (leader =
  * Raft leader, epoch = Raft term), else from the last leader recorded in the metadata group. ISR: on the leader,
  * the leadership service's view (leadership-isr.ts: caught up within the lag time and heard from recently);
- * elsewhere the replicas (a follower cannot see its peers' progress). No known leader: LEADER_NOT_AVAILABLE.
+ * elsewhere a follower cannot see its peers' progress, so it reports the replicas whose nodes it has heard from
+ * within the lag time (a dead broker is never reported in sync). Offline replicas: those whose node has not been
+ * heard from within the lag time. No known leader, or a recorded leader (on a broker without a replica) that is
+ * offline: LEADER_NOT_AVAILABLE (retriable).
  */
 export function clusterPartitions(topic: ClusterTopic, registry: unknown): ClusterPartitionView[] {
   const partitions = registry instanceof ClusterPartitionRegistry ? registry : undefined;
+  const live = (broker: number): boolean => partitions?.leadership?.isLive(broker) ?? true;
   return topic.assignments.map((a) => {
     const replica = partitions?.replica(topic.name, a.partition);
     const local = replica?.leadership();
+    const reachable = a.replicas.filter(live);
     let leaderId = -1;
     let leaderEpoch = -1;
     let isr: number[] = [];
     if (local !== undefined && local.leaderId !== 0) {
       leaderId = local.leaderId;
       leaderEpoch = local.term;
-      isr = (local.isLeader ? partitions?.leadership?.inSyncReplicas(replica!) : undefined) ?? [...a.replicas];
-    } else if (local === undefined && a.leader > 0) {
+      isr = (local.isLeader ? partitions?.leadership?.inSyncReplicas(replica!) : undefined) ?? reachable;
+    } else if (local === undefined && a.leader > 0 && live(a.leader)) {
       leaderId = a.leader;
       leaderEpoch = a.leaderTerm;
-      isr = [...a.replicas];
+      isr = reachable;
     }
     return {
       errorCode: leaderId === -1 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
@@ -45,7 +50,7 @@ export function clusterPartitions(topic: ClusterTopic, registry: unknown): Clust
       leaderEpoch,
       replicaNodes: [...a.replicas],
       isrNodes: isr,
-      offlineReplicas: [],
+      offlineReplicas: a.replicas.filter((r) => !live(r)),
     };
   });
 }

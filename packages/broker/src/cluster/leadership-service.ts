@@ -192,6 +192,13 @@ export class LeadershipService {
     return this.trackerOf(p).inSync(this.progressOf(raft), Date.now(), this.settings.replicaLagTimeMs, (peer) => this.node.peerHeardAtMs(peer));
   }
 
+  /** This node, or a peer heard from within the lag time (the ISR's liveness bound). */
+  isLive(broker: number): boolean {
+    if (broker === this.node.selfId) return true;
+    const heard = this.node.peerHeardAtMs(broker);
+    return heard !== undefined && Date.now() - heard <= this.settings.replicaLagTimeMs;
+  }
+
   private transferTargetAlive(peer: number): boolean {
     const heard = this.node.peerHeardAtMs(peer);
     return heard !== undefined && Date.now() - heard <= TRANSFER_TARGET_HEARD_MS && !this.leavingPeers.has(peer);

@@ -169,6 +169,11 @@ test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; IS
     const second = partitionOf(md, TOPIC, 0);
     assert.deepEqual([...second.isrNodes].sort(), [1, 2, 3].filter((id) => id !== leader), 'the dead replica left the ISR');
     const epoch2 = second.leaderEpoch as number;
+    assert.deepEqual(second.offlineReplicas, [leader]);
+    // A follower cannot see its peers' progress, but it knows the dead broker is not in sync.
+    const otherSurvivor = [1, 2, 3].find((id) => id !== leader && id !== leader2)!;
+    const followerView = partitionOf(await metadataUntil(port(otherSurvivor), (m) => partitionOf(m, TOPIC, 0)?.offlineReplicas.length === 1, 10_000), TOPIC, 0);
+    assert.deepEqual([followerView.leaderId, followerView.offlineReplicas, [...followerView.isrNodes].sort()], [leader2, [leader], [leader2, otherSurvivor].sort()]);
     assert.ok(epoch2 > epoch1, 'a new leader has a newer epoch (Raft term)');
     const refused = await produce(port(leader2), TOPIC, 0, -1, 'refused');
     assert.equal(refused.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS, refused.errorMessage);
