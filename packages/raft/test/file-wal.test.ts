@@ -92,6 +92,7 @@ test('file WAL: one fsync covers the writes of many groups; compacted segments a
     }
     const segsBefore = readdirSync(dir).filter((n) => n.startsWith('wal-')).length;
     for (const s of groups) s.compact({ meta: { index: 6 as RaftIndex, term: 1 as Term, conf: { voters: [1 as NodeId], learners: [] } }, data: Buffer.from('img') });
+    await wal.compactionsDone(); // images written and fsynced in the background; their records now staged
     for (let r = 0; r < 3; r++) { for (const s of groups) s.setHardState({ term: 1 as Term, vote: 1 as NodeId, commit: 6 as RaftIndex }); await wal.sync(); }
     assert.ok(wal.stats.segmentsDeleted > 0, `expected deleted segments (had ${segsBefore})`);
     await wal.close();
@@ -138,10 +139,14 @@ test('file WAL: a snapshot image superseded while a sync is in flight stays unti
     s.append([ent(1, 1, 'x1'), ent(2, 1, 'x2'), ent(3, 1, 'x3')]);
     const meta = (index: number) => ({ index: index as RaftIndex, term: 1 as Term, conf: { voters: [1 as NodeId], learners: [] } });
     s.compact({ meta: meta(1), data: Buffer.from('img1') });
+    await wal.compactionsDone();
     await s.sync();
     s.compact({ meta: meta(2), data: Buffer.from('img2') });
+    assert.equal(wal.storage(g(1)).loadSnapshot()!.meta.index, 1, 'a compaction takes effect only once its image is durable');
+    await wal.compactionsDone();
     const inFlight = s.sync(); // makes the record naming image 2 durable
-    s.compact({ meta: meta(3), data: Buffer.from('img3') }); // staged: supersedes image 2 only once IT is durable
+    s.compact({ meta: meta(3), data: Buffer.from('img3') });
+    await wal.compactionsDone(); // record 3 staged during that sync: it supersedes image 2 only once IT is durable
     await inFlight;
     const images = () => readdirSync(dir).filter((n) => n.startsWith('snap-')).sort();
     assert.deepEqual(images(), ['snap-1-2.bin', 'snap-1-3.bin'], 'image 2 is what the durable WAL names');
@@ -188,16 +193,19 @@ test('file WAL: a removed group is forgotten — tombstoned, its image deleted, 
     const gone = wal.storage(g(2), bootstrapState([1 as NodeId]));
     gone.append([ent(1, 1, 'g2-1'), ent(2, 1, 'g2-2')]);
     gone.compact({ meta: meta(1), data: Buffer.from('img-g2') });
+    await wal.compactionsDone();
     for (let i = 1; i <= 30; i++) { kept.append([ent(i, 1, `k${i}-${'p'.repeat(60)}`)]); await wal.sync(); }
     assert.ok(readdirSync(dir).includes('snap-2-1.bin'));
     gone.remove();
     assert.throws(() => gone.append([ent(3, 1, 'late')]), /removed/);
     kept.compact({ meta: meta(30), data: Buffer.from('img-g1') });
+    await wal.compactionsDone();
     await wal.sync();
     assert.ok(!readdirSync(dir).includes('snap-2-1.bin'), 'image deleted once the tombstone is durable');
     // group 1 moves on and compacts; once a segment's checkpoint covers group 1's older entries, the older segments go
     for (let i = 31; i <= 60; i++) { kept.append([ent(i, 1, `k${i}-${'p'.repeat(60)}`)]); await wal.sync(); }
     kept.compact({ meta: meta(60), data: Buffer.from('img-g1b') });
+    await wal.compactionsDone();
     for (let i = 61; i <= 90; i++) { kept.append([ent(i, 1, `k${i}-${'p'.repeat(60)}`)]); await wal.sync(); }
     // group 2's entry 2 (never compacted) would otherwise keep its segment forever
     const segs = readdirSync(dir).filter((n) => n.startsWith('wal-')).sort();
@@ -229,6 +237,7 @@ test('file WAL: with segments deleted behind compaction while entries keep comin
       if (i % 20 === 0) {
         compactedTo = i - 5;
         s.compact({ meta: { index: compactedTo as RaftIndex, term: 1 as Term, conf: { voters: [1 as NodeId], learners: [] } }, data: Buffer.from(`img${compactedTo}`) });
+        await wal.compactionsDone();
       }
       await wal.sync();
       if (i % 60 === 0) {

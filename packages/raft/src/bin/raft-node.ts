@@ -115,8 +115,9 @@ async function bench(seconds: number, inflight: number, payloadBytes: number): P
   ]);
   clearTimeout(graceTimer);
   if (stuck !== null) out(`error unresolved proposals after the bench window: ${stuck}`);
-  // a profiled follower (no groups led) keeps profiling for the whole window
-  if (session !== null) await new Promise((res) => setTimeout(res, Math.max(0, deadline - performance.now())));
+  // a node that leads nothing (a follower at 1 group) still measures (and profiles) the whole window: its CPU is part
+  // of every commit (it used to report at once, so "CPU per commit, 3 nodes" at 1 group counted the leader only)
+  await new Promise((res) => setTimeout(res, Math.max(0, deadline - performance.now())));
   const cpu = process.cpuUsage(cpu0);
   if (session !== null) {
     const { profile } = await session.post('Profiler.stop');

@@ -390,7 +390,8 @@ export class RaftHost {
     let c = 0;
     for (; c < this.durableCallbacks.length && this.durableCallbacks[c]!.gen <= gen; c++) this.durableCallbacks[c]!.resolve(true);
     this.durableCallbacks.splice(0, c);
-    if (this.outbox.size > 0) this.scheduleRound();
+    // the released acks and votes leave now, not with the next round: they are on the leader's commit path
+    this.flushOutbox();
   }
 
   /** Storage failed (e.g. fsync): nothing staged may be assumed durable, so stop (fail-stop, like etcd); the process should restart from disk. */

@@ -126,6 +126,10 @@ export class FileWal {
   /** snapshot images being written since the last sync: written and fsynced (with the directory) before the WAL records that name them */
   private unsyncedImages: { name: string; written: Promise<void> }[] = [];
   private imageSeq = 0;
+  /** local compactions whose image is being made durable, one at a time and off the WAL's path; their record follows */
+  private compactions: { group: number; snapshot: Snapshot }[] = [];
+  private compactor: Promise<void> | null = null;
+  private compactionError: Error | null = null;
   private closed = false;
   readonly stats = { syncs: 0, bytesWritten: 0, segmentsDeleted: 0, tornBytesTruncated: 0, syncMs: 0, imagesSynced: 0, imageSyncMs: 0 };
 
@@ -315,6 +319,14 @@ export class FileWal {
     this.push(entriesRecord(group, entries));
   }
   /** @internal */ recordSnapshot(group: number, snapshot: Snapshot, kind: 'install' | 'compact'): void {
+    if (kind === 'compact') {
+      // Not urgent (the entries it drops are durable anyway): the image is written and fsynced in the background,
+      // then its record is staged for the next sync. Writing images inline made that sync wait for every image's
+      // write + fsync, and a burst of compactions (every group at once) filled the thread pool the WAL writes through.
+      this.compactions.push({ group, snapshot });
+      this.compactor ??= this.runCompactions();
+      return;
+    }
     const st = this.state(group);
     const previous = st.snapshot.index;
     // the image is durable before any WAL record names it: it is written now, off the event loop, and the next sync
@@ -329,13 +341,51 @@ export class FileWal {
     if (previous > 0 && previous !== snapshot.meta.index) this.obsoleteSnapFiles.push(snapName(group, previous));
   }
 
-  private async writeImage(name: string, data: Uint8Array): Promise<void> {
+  private async writeImage(name: string, data: Uint8Array, fsync = false): Promise<void> {
     const tmp = join(this.dir, `${name}.${++this.imageSeq}.tmp`); // unique: two writes of one name must not share it
     const head = Buffer.allocUnsafe(4);
     head.writeUInt32BE(crc32(data), 0);
     const h = await open(tmp, 'w');
-    try { await h.writev([head, data]); } finally { await h.close(); }
+    try {
+      await h.writev([head, data]);
+      if (fsync) await h.sync();
+    } finally { await h.close(); }
     await rename(tmp, join(this.dir, name));
+  }
+
+  /** Writes queued compaction images one at a time (at most one thread-pool job), then stages their records. */
+  private async runCompactions(): Promise<void> {
+    try {
+      while (this.compactions.length > 0 && !this.closed) {
+        const written: { group: number; snapshot: Snapshot }[] = [];
+        for (const c of this.compactions.splice(0)) {
+          const st = this.groupsState.get(c.group);
+          if (st === undefined || c.snapshot.meta.index <= st.snapshot.index) continue; // removed, or superseded by an install
+          await this.writeImage(snapName(c.group, c.snapshot.meta.index), c.snapshot.data, this.doFsync);
+          written.push(c);
+        }
+        if (written.length === 0) continue;
+        if (this.doFsync) { const d = await open(this.dir, 'r'); try { await d.sync(); } finally { await d.close(); } }
+        for (const c of written) {
+          const st = this.groupsState.get(c.group);
+          const name = snapName(c.group, c.snapshot.meta.index);
+          if (st === undefined || c.snapshot.meta.index <= st.snapshot.index) { await unlink(join(this.dir, name)).catch(() => {}); continue; }
+          const previous = st.snapshot.index;
+          st.snapshot = c.snapshot.meta;
+          this.push(snapshotRecord(c.group, SNAP_COMPACT, c.snapshot.meta));
+          if (previous > 0) this.obsoleteSnapFiles.push(snapName(c.group, previous));
+        }
+      }
+    } catch (err) {
+      this.compactionError = err as Error; // storage failing: the next sync reports it (the host then stops)
+    } finally {
+      this.compactor = null;
+    }
+  }
+
+  /** Resolves once every compaction requested so far has its image durable and its record staged (the next sync writes it). */
+  async compactionsDone(): Promise<void> {
+    while (this.compactor !== null) await this.compactor;
   }
 
   private push(rec: Buffer): void {
@@ -357,6 +407,7 @@ export class FileWal {
   }
 
   private async syncNow(allowRotate = true): Promise<void> {
+    if (this.compactionError !== null) throw this.compactionError;
     if (this.pending.length === 0) return;
     const bufs = this.pending;
     let bytes = 0;
@@ -453,6 +504,7 @@ export class FileWal {
   }
 
   async close(): Promise<void> {
+    await this.compactionsDone();
     await this.sync();
     this.closed = true;
     if (this.fd !== null) await this.fd.close();
