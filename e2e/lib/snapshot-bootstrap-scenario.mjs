@@ -6,14 +6,24 @@ import { readFile } from 'node:fs/promises';
 import { recordLine } from './records.mjs';
 import { RawIdempotentProducer } from './raw-producer.mjs';
 import { healStopAndCheck, startCluster } from './cluster-suite.mjs';
+import { createTopic, withConnection } from './kafka-wire.mjs';
 import { S3ObjectStore } from '../../packages/snapshot/dist/src/index.js';
 
 const TOPIC = 'snapshot-bootstrap';
 const PARTITIONS = 3;
 const BEFORE = 300;
+const AWAY = 100;
 const AFTER = 150;
 /** What a replica logs when it was restored from the object store (packages/broker/src/cluster, issue 6). */
 const BOOTSTRAP_LOG = 'bootstrapped partition from snapshot';
+
+/** POST /admin/snapshots/trigger on each node (it answers once that node's snapshots are uploaded). */
+async function triggerSnapshots(nodes) {
+  for (const node of nodes) {
+    const res = await fetch(`http://127.0.0.1:${node.httpPort}/admin/snapshots/trigger`, { method: 'POST', signal: AbortSignal.timeout(120_000) });
+    if (!res.ok) throw new Error(`node ${node.id}: POST /admin/snapshots/trigger answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  }
+}
 
 /** @param {{ endpoint: string, bucket: string, accessKeyId: string, secretAccessKey: string }} s3 */
 export async function runSnapshotBootstrapScenario(ctx, s3) {
@@ -33,7 +43,7 @@ export async function runSnapshotBootstrapScenario(ctx, s3) {
   });
   await cluster.createTopic({ name: TOPIC, partitions: PARTITIONS, replicationFactor: 3 });
   const producer = await new RawIdempotentProducer(cluster, TOPIC).init();
-  const rows = [...Array(BEFORE + AFTER).keys()].map((i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`value ${i} `.repeat(1 + (i % 9))), headers: [] }));
+  const rows = [...Array(BEFORE + AWAY + AFTER).keys()].map((i) => ({ key: Buffer.from(`k${i}`), value: Buffer.from(`value ${i} `.repeat(1 + (i % 9))), headers: [] }));
   const acks = [];
   const send = async (from, to) => {
     for (let i = from; i < to; i++) {
@@ -43,24 +53,28 @@ export async function runSnapshotBootstrapScenario(ctx, s3) {
   };
   await send(0, BEFORE);
 
-  // One snapshot round on every node (the admin endpoint answers once the snapshots are uploaded).
-  for (const node of cluster.nodes) {
-    const res = await fetch(`http://127.0.0.1:${node.httpPort}/admin/snapshots/trigger`, { method: 'POST', signal: AbortSignal.timeout(120_000) });
-    if (!res.ok) throw new Error(`node ${node.id}: POST /admin/snapshots/trigger answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
-  }
+  // One snapshot round on every node.
+  await triggerSnapshots(cluster.nodes);
   const manifests = (await store.list('manifests/')).length;
   if (manifests === 0) throw new Error(`no snapshot manifests under s3://${s3.bucket}/${prefix}manifests/ after the trigger`);
   ctx.counts.manifests = manifests;
 
-  // Wipe node 3 (graceful stop, then its whole data directory) and start it again: it must rebuild from the bucket.
+  // Wipe node 3 (graceful stop, then its whole data directory). Raft never lowers the match index a leader remembers
+  // for a follower, so the rebuilt node is taken back only from a snapshot at or past what it had acknowledged: the
+  // survivors move on (records, and a topic creation for the metadata group) and snapshot again, then node 3 starts.
   const wiped = cluster.node(3);
   const stopped = await wiped.stop();
   if (stopped?.code !== 0) throw new Error(`node 3 exited ${stopped?.code ?? stopped?.signal} on SIGTERM`);
   rmSync(wiped.dataDir, { recursive: true, force: true });
+  await send(BEFORE, BEFORE + AWAY);
+  // Not through cluster.createTopic, which waits for a leader: the marker's one replica may be node 3.
+  const marker = await withConnection('127.0.0.1', cluster.node(1).kafkaPort, (c) => createTopic(c, { name: `${TOPIC}-marker`, partitions: 1, replicationFactor: 1 }));
+  if (marker.errorCode !== 0) throw new Error(`creating the marker topic: error ${marker.errorCode}`);
+  await triggerSnapshots(cluster.nodes.filter((n) => n !== wiped));
   const restartedMs = Date.now();
   await wiped.start(120_000);
   ctx.counts.rebuildMs = Date.now() - restartedMs;
-  await send(BEFORE, BEFORE + AFTER);
+  await send(BEFORE + AWAY, BEFORE + AWAY + AFTER);
   const stats = await healStopAndCheck(ctx, cluster, { topic: TOPIC, partitions: PARTITIONS, produced: rows.map(recordLine), acks });
   const log = await readFile(wiped.logFile, 'utf8');
   const restored = log.split('\n').filter((line) => line.includes(BOOTSTRAP_LOG)).length;

@@ -249,27 +249,8 @@ export class ClusterNode {
     }
     const reg = await this.propose({ kind: 'registerBroker', broker: self }, timeoutMs);
     if (reg.kind !== 'applied') throw new Error(`could not register broker ${self.nodeId}: ${reg.reason}`);
-    await this.untilLocalCopyShows(self, timeoutMs);
     this.logger.info({ clusterId: init.result.clusterId, broker: self }, 'joined the cluster');
     return init.result.clusterId;
-  }
-
-  /**
-   * A forwarded proposal is answered once the metadata leader applied it; this node's own copy can still be behind
-   * (a wiped node starts from an empty log and receives the whole history). The broker reads the cluster id and the
-   * broker list from the local copy right after joining, so joining waits until that copy holds this registration
-   * (entries apply in order, so the cluster id is there too). Bounded: the copy catches up or the start fails.
-   */
-  private async untilLocalCopyShows(self: BrokerRegistration, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const shows = (): boolean =>
-      this.store.clusterId !== undefined && this.store.brokers().some((b) => b.nodeId === self.nodeId && b.host === self.host && b.port === self.port);
-    while (!shows()) {
-      if (this.closed || Date.now() > deadline) {
-        throw new Error(`broker ${self.nodeId} registered, but this node's copy of the metadata did not catch up within ${timeoutMs} ms`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
   }
 
   /**
