@@ -2,7 +2,7 @@
 // failing suite's work dir), and the end of every run: heal, stop every node gracefully, read every replica's
 // partition log and run the checker (replica-check.mjs).
 import { LocalCluster } from './cluster.mjs';
-import { assertCluster } from './replica-check.mjs';
+import { assertCluster, checkCluster } from './replica-check.mjs';
 import { SkipSuite, target } from './suite.mjs';
 
 /** Starts an N-node cluster for a suite. Cluster suites check Tributary's own replica files: no Apache Kafka target. */
@@ -20,7 +20,12 @@ export async function startCluster(ctx, { nodes = 3, env = {} } = {}) {
  */
 export async function healStopAndCheck(ctx, cluster, { topic, partitions, produced, acks, consumed = [], ordered = true, healTimeoutMs = 90_000 }) {
   const healStartedMs = Date.now();
-  const leaders = await cluster.waitHealed(topic, partitions, { timeoutMs: healTimeoutMs });
+  let leaders;
+  try {
+    leaders = await cluster.waitHealed(topic, partitions, { timeoutMs: healTimeoutMs });
+  } catch (healError) {
+    throw await postMortem(ctx, cluster, { topic, produced, acks, consumed, ordered, healError });
+  }
   ctx.log(`healed in ${Date.now() - healStartedMs} ms`);
   const exits = await cluster.stopAll();
   const unclean = exits.filter((e) => e.code !== 0);
@@ -30,4 +35,16 @@ export async function healStopAndCheck(ctx, cluster, { topic, partitions, produc
   const stats = assertCluster({ produced, acks, consumed, replicaLogs, ordered });
   ctx.log(`checker: ${JSON.stringify({ ...stats, endOffsets: undefined })}`);
   return { ...stats, healMs: Date.now() - healStartedMs };
+}
+
+/**
+ * The cluster did not heal: stop every node anyway and run the checker over whatever the replicas hold, so the
+ * failure says what was lost or diverged, not only that something did not converge. Returns the error to throw.
+ */
+export async function postMortem(ctx, cluster, { topic, produced, acks, consumed = [], ordered = true, healError }) {
+  const assignments = new Map([...(await cluster.leaders(topic))].map(([p, l]) => [p, l.replicas]));
+  await cluster.stopAll();
+  const r = checkCluster({ produced, acks, consumed, replicaLogs: cluster.readReplicaLogs(topic, assignments), ordered });
+  ctx.log(`post-mortem checker (cluster not healed): ${JSON.stringify({ ...r.stats, endOffsets: undefined })}`);
+  return new Error(`${healError.message}\npost-mortem checker after stopping every node: ${r.ok ? 'no violation in the replica files' : `\n  ${r.errors.join('\n  ')}`}`);
 }

@@ -2,7 +2,9 @@
 // sequence-numbered records at a steady rate (logging every ack), a Java consumer-group member reading all along, and
 // a seeded fault loop that, one fault at a time, (a) kill -9s the leader of a random partition and restarts it,
 // (b) kill -9s a random broker and restarts it, (c) SIGSTOPs a random broker for longer than the election timeout
-// (1 s) and SIGCONTs it. Then it heals, lets the consumer catch up, stops every node gracefully and runs the checker
+// (1 s) and SIGCONTs it, (d) kill -9s a follower, lets it fall behind, SIGSTOPs the leader, restarts the follower
+// (so it cannot catch up) and SIGCONTs the leader seconds later: the stale follower must not win the election that
+// follows (Raft's up-to-date vote check; without it committed records are overwritten). Then it heals, lets the consumer catch up, stops every node gracefully and runs the checker
 // (replica-check.mjs) over the acks, the consumer's rows and every replica's log files.
 //
 // Consumer groups are not replicated yet in cluster mode (each broker coordinates groups locally; see
@@ -13,7 +15,7 @@
 // (replays a run: the seed is printed), TRIBUTARY_E2E_CHAOS_RATE (records/s, default 400).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { generateRecords, prng, readAcks, readConsumed, recordLine, writeRecordsFile } from './records.mjs';
-import { healStopAndCheck, startCluster } from './cluster-suite.mjs';
+import { healStopAndCheck, postMortem, startCluster } from './cluster-suite.mjs';
 import { javaClient, javaCommand, ensureJavaClient } from './java.mjs';
 import { ensureJavaProgram } from './java-programs.mjs';
 import { run, sleep } from './proc.mjs';
@@ -87,13 +89,13 @@ export async function runFaultLoop(ctx, { nodes }) {
   });
 
   // --- the fault loop ------------------------------------------------------------------------------------------
-  const faults = { killLeader: 0, killBroker: 0, pause: 0 };
+  const faults = { killLeader: 0, killBroker: 0, pause: 0, staleFollower: 0 };
   const candidates = cluster.nodes.filter((n) => n.id !== protectedNode);
   const startedMs = Date.now();
   while (Date.now() - startedMs < faultMs) {
     if (producer.child.exitCode !== null) throw new Error(`producer exited during the fault loop\n${producer.tail()}`);
     if (consumer.child.exitCode !== null) throw new Error(`consumer exited during the fault loop\n${consumer.tail()}`);
-    const kind = pick(['killLeader', 'killBroker', 'pause']);
+    const kind = pick(['killLeader', 'killBroker', 'pause', 'staleFollower']);
     const at = `+${((Date.now() - startedMs) / 1000).toFixed(1)}s acks=${lineCount(acksFile)}`;
     if (kind === 'killLeader') {
       const leaders = await cluster.leaders(TOPIC);
@@ -116,6 +118,29 @@ export async function runFaultLoop(ctx, { nodes }) {
       ctx.log(`${at} kill -9 node ${node.id}, restart after ${downMs} ms`);
       await sleep(downMs);
       await node.start();
+    } else if (kind === 'staleFollower') {
+      // A follower misses writes, comes back, and the leader dies before it caught up: the election must go to a
+      // replica holding every committed entry (Raft's up-to-date vote check), never to the stale one.
+      const leaders = await cluster.leaders(TOPIC);
+      const options = [...leaders].filter(([, l]) => candidates.some((n) => n.id === l.leader) && l.replicas.some((r) => r !== l.leader && candidates.some((n) => n.id === r)));
+      if (options.length === 0) {
+        await sleep(200);
+        continue;
+      }
+      const [partition, l] = pick(options);
+      const follower = cluster.node(pick(l.replicas.filter((r) => r !== l.leader && candidates.some((n) => n.id === r))));
+      const leader = cluster.node(l.leader);
+      const behindMs = between(1000, 2500);
+      await follower.kill9();
+      await sleep(behindMs);
+      // Freeze the leader first, so the restarted follower cannot catch up: the election that follows is between it
+      // (missing ~behindMs of committed writes) and the third replica (holding them).
+      leader.pause();
+      await follower.start();
+      const electionMs = between(2000, 3500);
+      ctx.log(`${at} kill -9 follower ${follower.id} for ${behindMs} ms, SIGSTOP leader ${leader.id} (partition ${partition}), restart ${follower.id} behind, SIGCONT ${leader.id} after ${electionMs} ms`);
+      await sleep(electionMs);
+      leader.resume();
     } else {
       const node = pick(candidates);
       const pausedMs = between(1500, 4000);
@@ -138,7 +163,14 @@ export async function runFaultLoop(ctx, { nodes }) {
   ctx.log(`producer exited ${produced.code}: ${acks.length - failed.length} acked, ${failed.length} failed${failed.length ? ` (first: ${failed[0].error})` : ''}`);
   if (acks.length - failed.length < count * 0.9) throw new Error(`only ${acks.length - failed.length} of ${count} records acknowledged\n${producer.tail()}`);
 
-  await cluster.waitHealed(TOPIC, PARTITIONS, { timeoutMs: 90_000 });
+  try {
+    await cluster.waitHealed(TOPIC, PARTITIONS, { timeoutMs: 90_000 });
+  } catch (healError) {
+    writeFileSync(stopFile, 'stop\n');
+    await consumer.wait(30_000, 'consumer').catch(() => {});
+    const consumed = existsSync(consumedFile) ? await readConsumed(consumedFile) : [];
+    throw await postMortem(ctx, cluster, { topic: TOPIC, produced: records.map(recordLine), acks, consumed, ordered: false, healError });
+  }
   const ackedPositions = new Set(acks.filter((a) => a.error === undefined).map((a) => `${a.partition}/${a.offset}`));
   const catchUpDeadline = Date.now() + 90_000;
   let seen = new Set();
@@ -175,6 +207,7 @@ export async function runFaultLoop(ctx, { nodes }) {
     killLeader: faults.killLeader,
     killBroker: faults.killBroker,
     pause: faults.pause,
+    staleFollower: faults.staleFollower,
     lost: stats.lost,
     duplicated: stats.duplicated,
     verdict: 'ok',
