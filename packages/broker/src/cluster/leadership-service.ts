@@ -133,7 +133,8 @@ export class LeadershipService {
     clearTimeout(this.rejoinTimer);
   }
 
-  private raftOf(p: RaftPartition): RaftNode | undefined {
+  /** The Raft node of a hosted partition (undefined once its group is gone). */
+  raftOf(p: RaftPartition): RaftNode | undefined {
     return this.node.host.group(p.raftGroup as RaftGroupId);
   }
 

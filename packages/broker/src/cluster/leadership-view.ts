@@ -2,6 +2,7 @@
 // the current leader epoch (= Raft term), the replica's epoch → start-offset cache, and the ISR. Undefined for a
 // single-node broker (its handlers keep epoch 0 and "this node is everything").
 import { ErrorCode } from '@tributary/protocol';
+import { Role } from '@tributary/raft';
 import type { KafkaOffset } from '@tributary/log';
 import type { PartitionRegistry } from '../partitions/partition-registry.js';
 import { ClusterPartitionRegistry } from './cluster-partitions.js';
@@ -23,12 +24,13 @@ export function partitionLeadership(registry: PartitionRegistry, topic: string, 
   if (!(registry instanceof ClusterPartitionRegistry)) return undefined;
   const replica = registry.replica(topic, partition);
   if (replica === undefined) return undefined;
-  const l = replica.leadership();
-  const known = l.leaderId !== 0;
+  // Read the Raft node directly: this runs for every partition of every Fetch, and leadership() copies the progress.
+  const raft = registry.leadership?.raftOf(replica);
+  const known = raft !== undefined && raft.leaderId !== 0;
   return {
-    isLeader: l.isLeader,
-    leaderId: known ? l.leaderId : -1,
-    leaderEpoch: known ? leaderEpoch(l.term) : NO_LEADER_EPOCH,
+    isLeader: raft?.role === Role.Leader,
+    leaderId: known ? raft.leaderId : -1,
+    leaderEpoch: known ? leaderEpoch(raft.term) : NO_LEADER_EPOCH,
     epochs: replica.epochs,
     logEndOffset: replica.logEndOffset,
     inSyncReplicas: () => registry.leadership?.inSyncReplicas(replica),
