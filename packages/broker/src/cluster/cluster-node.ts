@@ -140,6 +140,20 @@ export class ClusterNode {
     return this.wal.recoveredGroups().includes(id);
   }
 
+  /** Raft groups whose state this node's WAL holds, hosted or not. */
+  raftGroupsOnDisk(): RaftGroupId[] {
+    return this.wal.recoveredGroups();
+  }
+
+  /**
+   * Forgets the WAL state of a group this node does not host (a deleted topic's group found at start): a tombstone,
+   * made durable by the next group commit (if a crash loses it, the next start forgets the group again).
+   */
+  forgetGroup(id: RaftGroupId): void {
+    if (this.host.group(id) !== undefined) throw new Error(`assertion: raft group ${id} is hosted; remove it from the host instead`);
+    this.wal.storage(id).remove();
+  }
+
   /** Stops every Raft group (no more applies); the first step of shutdown, before partition logs close. */
   closeHost(): Promise<void> {
     this.hostClosed ??= this.host.close();

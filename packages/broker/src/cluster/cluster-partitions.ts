@@ -4,7 +4,7 @@
 // replica registers a PartitionSnapshotSource, can restore its state from the object store (InstallSnapshot), and a
 // replica hosted with an empty directory and no Raft state (a wiped node) is bootstrapped from the newest snapshot
 // before it is hosted, its Raft group starting at the snapshot's index (the leader then sends only the tail).
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { nodeId as nodeIdOf, raftGroupId, Role, type RaftGroupId } from '@tributary/raft';
@@ -51,6 +51,8 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   private reconciling: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
   private stopped = false;
+  /** The start-time sweep of deleted partitions' leftovers has run (see forgetDeletedGroups). */
+  private deletedGroupsForgotten = false;
   /** ISR, preferred-leader election and balancing (set once attached to the cluster node). */
   leadership: LeadershipService | undefined;
 
@@ -109,11 +111,16 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     const slots = new Semaphore(Math.max(1, this.snapshots?.bootstrapConcurrency ?? 1));
     const hosted = await Promise.allSettled(toHost.map((host) => slots.run(() => (this.stopped ? Promise.resolve() : host()))));
     for (const r of hosted) if (r.status === 'rejected') this.clusterLogger.error({ err: r.reason as unknown }, 'hosting a partition replica failed');
-    // Deleted topics: close their logs and drop the data (the Raft group stays registered in the host until restart:
-    // RaftHost has no removeGroup yet; its entries are then ignored).
+    if (!this.deletedGroupsForgotten && !this.stopped) {
+      this.deletedGroupsForgotten = true;
+      await this.forgetDeletedGroups(live);
+    }
+    // Deleted topics: stop their Raft groups first (no apply may touch a log being deleted; the WAL forgets them, so
+    // they do not come back at restart), then close their logs and drop the data.
     for (const [group, p] of [...this.byGroup]) {
       if (live.has(group)) continue;
       this.byGroup.delete(group);
+      await node.host.removeGroup(raftGroupId(group));
       this.snapshots?.unregister(group);
       const list = this.hosted.get(p.topic);
       if (list) {
@@ -122,6 +129,28 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
         else this.hosted.set(p.topic, rest);
       }
       await p.delete().catch((err: unknown) => this.clusterLogger.warn({ err, topic: p.topic }, 'deleting partition data failed'));
+    }
+  }
+
+  /**
+   * Once per start: the WAL state and partition directories of groups no topic has any more (topics deleted while
+   * this node was down). Safe because joining waited for this node's registration to apply, so the catalogue holds
+   * every topic whose group this node ever hosted unless it was deleted.
+   */
+  private async forgetDeletedGroups(live: ReadonlySet<number>): Promise<void> {
+    const node = this.node!;
+    for (const id of node.raftGroupsOnDisk()) {
+      if (id === METADATA_RAFT_GROUP || live.has(id) || this.byGroup.has(id)) continue;
+      node.forgetGroup(id);
+      this.clusterLogger.info({ raftGroup: id }, 'forgot the Raft state of a deleted partition');
+    }
+    const root = join(this.clusterConfig.dataDir, 'partitions');
+    const names = await readdir(root).catch(() => [] as string[]);
+    for (const name of names) {
+      const group = /^g(\d+)-/.exec(name)?.[1];
+      if (group === undefined || live.has(Number(group))) continue;
+      await rm(join(root, name), { recursive: true, force: true });
+      this.clusterLogger.info({ dir: name }, 'deleted the data of a deleted partition');
     }
   }
 
