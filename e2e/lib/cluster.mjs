@@ -216,6 +216,16 @@ export class LocalCluster {
 
   /** Chooses every node's ports, then starts all nodes together (the metadata group needs a quorum to serve). */
   async start(timeoutMs = 90_000) {
+    await this.prepare();
+    await Promise.all(this.nodes.map((n) => n.start(timeoutMs)));
+    await this.waitForBrokers(timeoutMs);
+    this.log(`cluster of ${this.size} serving: ${this.bootstrap}`);
+    return this;
+  }
+
+  /** Chooses every node's ports and environment without starting anything (for tests that start nodes one by one). */
+  async prepare() {
+    if (this.nodes.length > 0) return this;
     const ports = await distinctFreePorts(this.size * 3);
     const at = (id) => ({ kafka: ports[(id - 1) * 3], http: ports[(id - 1) * 3 + 1], cluster: ports[(id - 1) * 3 + 2] });
     for (let id = 1; id <= this.size; id++) {
@@ -230,14 +240,14 @@ export class LocalCluster {
         TRIBUTARY_CLUSTER_LISTEN: `${HOST}:${at(id).cluster}`,
         TRIBUTARY_PEERS: peers.join(','),
         TRIBUTARY_CLUSTER_ID: this.clusterId,
+        // Snapshots of one node must be readable by the others (a lagging or wiped node bootstraps from them): one
+        // local object store directory for the whole cluster, as on a single machine in production.
+        TRIBUTARY_OBJECT_STORE_DIR: join(this.workDir, 'object-store'),
         TRIBUTARY_LOG_LEVEL: 'info',
         ...this.extraEnv,
       };
       this.nodes.push(new ClusterNode({ id, dataDir, logFile: join(this.logDir, `node-${id}.log`), ports: at(id), env, nodeArgs: this.nodeArgs }));
     }
-    await Promise.all(this.nodes.map((n) => n.start(timeoutMs)));
-    await this.waitForBrokers(timeoutMs);
-    this.log(`cluster of ${this.size} serving: ${this.bootstrap}`);
     return this;
   }
 
