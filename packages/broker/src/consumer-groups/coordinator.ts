@@ -15,7 +15,7 @@ import {
   type RequestToken,
   type SyncResult,
 } from './group-state-machine.js';
-import type { CommittedOffset, ConsumerGroupStore, TopicPartitionRef } from './group-store.js';
+import { NotCoordinatorError, type CommittedOffset, type ConsumerGroupStore, type TopicPartitionRef } from './group-store.js';
 import { SqliteConsumerGroupStore } from './sqlite-group-store.js';
 import { TimerQueue } from './timer-queue.js';
 import type {
@@ -192,32 +192,8 @@ export class ConsumerGroupCoordinator {
   // ---- FindCoordinator ------------------------------------------------------------------------------------
 
   async findCoordinator(request: FindCoordinatorRequest, apiVersion: number, _ctx: RequestContext): Promise<FindCoordinatorResponse> {
-    const keyType = request.keyType ?? COORDINATOR_KEY_GROUP;
-    if (apiVersion >= 4) {
-      const coordinators = (request.coordinatorKeys ?? []).map((key) => this.coordinatorFor(key ?? '', keyType));
-      return { throttleTimeMs: 0, errorCode: GroupErrorCode.NONE, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators };
-    }
-    const single = this.coordinatorFor(request.key ?? '', keyType);
-    return {
-      throttleTimeMs: 0,
-      errorCode: single.errorCode,
-      errorMessage: single.errorMessage,
-      nodeId: single.nodeId,
-      host: single.host,
-      port: single.port,
-      coordinators: [],
-    };
-  }
-
-  private coordinatorFor(key: string, keyType: number): FindCoordinatorResponseCoordinator {
-    if (keyType === COORDINATOR_KEY_GROUP) {
-      return { key, nodeId: this.options.nodeId, host: this.options.advertisedHost, port: this.options.advertisedPort, errorCode: GroupErrorCode.NONE, errorMessage: null };
-    }
-    const [errorCode, errorMessage] =
-      keyType === COORDINATOR_KEY_TRANSACTION
-        ? [GroupErrorCode.COORDINATOR_NOT_AVAILABLE, 'transactions are not supported by this broker yet']
-        : [GroupErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`];
-    return { key, nodeId: -1, host: '', port: -1, errorCode, errorMessage };
+    const self: CoordinatorAddress = { nodeId: this.options.nodeId, host: this.options.advertisedHost, port: this.options.advertisedPort };
+    return findCoordinatorResponse(request, apiVersion, () => self);
   }
 
   // ---- JoinGroup / SyncGroup / Heartbeat / LeaveGroup ---------------------------------------------------------
@@ -403,8 +379,12 @@ export class ConsumerGroupCoordinator {
     try {
       await this.enqueueWrite(() => store.commitOffsets(groupId, accepted));
     } catch (error) {
-      this.logger.error({ err: error, groupId }, 'offset commit could not be stored');
-      for (const t of topics) for (const p of t.partitions) if (p.errorCode === GroupErrorCode.NONE) p.errorCode = GroupErrorCode.COORDINATOR_NOT_AVAILABLE;
+      // A coordinator that lost its role says so (the client finds the new one); any other failure is retriable.
+      const moved = error instanceof NotCoordinatorError;
+      if (moved) this.logger.info({ groupId, reason: error.message }, 'offset commit not stored: no longer the coordinator');
+      else this.logger.error({ err: error, groupId }, 'offset commit could not be stored');
+      const errorCode = moved ? GroupErrorCode.NOT_COORDINATOR : GroupErrorCode.COORDINATOR_NOT_AVAILABLE;
+      for (const t of topics) for (const p of t.partitions) if (p.errorCode === GroupErrorCode.NONE) p.errorCode = errorCode;
       return { throttleTimeMs: 0, topics };
     } finally {
       const left = (this.commitsInFlight.get(groupId) ?? 1) - 1;
@@ -748,6 +728,44 @@ export class ConsumerGroupCoordinator {
       if (partitionsOfTopic?.size === 0) byTopic.delete(p.topic);
     }
   }
+}
+
+/** The broker that coordinates consumer groups; null when none is known right now. */
+export interface CoordinatorAddress {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * FindCoordinator (v0-v4) for group keys, naming `coordinator()` (one node coordinates every group key: this node
+ * when single, the metadata leader in cluster mode). No known coordinator is COORDINATOR_NOT_AVAILABLE, which
+ * clients retry. Transaction keys are not served yet.
+ */
+export function findCoordinatorResponse(request: FindCoordinatorRequest, apiVersion: number, coordinator: () => CoordinatorAddress | null): FindCoordinatorResponse {
+  const keyType = request.keyType ?? COORDINATOR_KEY_GROUP;
+  const coordinatorFor = (key: string): FindCoordinatorResponseCoordinator => {
+    const fail = (errorCode: number, errorMessage: string): FindCoordinatorResponseCoordinator => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage });
+    if (keyType === COORDINATOR_KEY_TRANSACTION) return fail(GroupErrorCode.COORDINATOR_NOT_AVAILABLE, 'transactions are not supported by this broker yet');
+    if (keyType !== COORDINATOR_KEY_GROUP) return fail(GroupErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
+    const address = coordinator();
+    if (address === null) return fail(GroupErrorCode.COORDINATOR_NOT_AVAILABLE, 'no group coordinator is known right now');
+    return { key, nodeId: address.nodeId, host: address.host, port: address.port, errorCode: GroupErrorCode.NONE, errorMessage: null };
+  };
+  if (apiVersion >= 4) {
+    const coordinators = (request.coordinatorKeys ?? []).map((key) => coordinatorFor(key ?? ''));
+    return { throttleTimeMs: 0, errorCode: GroupErrorCode.NONE, errorMessage: null, nodeId: -1, host: '', port: -1, coordinators };
+  }
+  const single = coordinatorFor(request.key ?? '');
+  return {
+    throttleTimeMs: 0,
+    errorCode: single.errorCode,
+    errorMessage: single.errorMessage,
+    nodeId: single.nodeId,
+    host: single.host,
+    port: single.port,
+    coordinators: [],
+  };
 }
 
 function timerKey(groupId: string, timer: GroupTimer): string {

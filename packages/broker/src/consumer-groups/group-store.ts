@@ -25,6 +25,15 @@ export interface StoredConsumerGroups {
   readonly offsets: ReadonlyMap<string, CommittedOffset[]>;
 }
 
+/**
+ * Thrown by a store write when this node no longer coordinates consumer groups (cluster mode: it lost the metadata
+ * group's leadership, so the write may not have been committed). The coordinator answers NOT_COORDINATOR, which
+ * makes the client look the coordinator up again.
+ */
+export class NotCoordinatorError extends Error {
+  override readonly name = 'NotCoordinatorError';
+}
+
 export interface ConsumerGroupStore {
   /** Everything stored, read once at start. */
   load(): Promise<StoredConsumerGroups>;

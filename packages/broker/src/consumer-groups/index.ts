@@ -1,5 +1,11 @@
 // Consumer groups: the group coordinator seam the broker's request dispatcher routes the group APIs to.
-export { ConsumerGroupCoordinator, type ConsumerGroupCoordinatorOptions, type TimerScheduler } from './coordinator.js';
+export {
+  ConsumerGroupCoordinator,
+  findCoordinatorResponse,
+  type ConsumerGroupCoordinatorOptions,
+  type CoordinatorAddress,
+  type TimerScheduler,
+} from './coordinator.js';
 export {
   ConsumerGroupStateMachine,
   NEW_MEMBER_JOIN_TIMEOUT_MS,
@@ -18,7 +24,8 @@ export {
   type SyncInput,
   type SyncResult,
 } from './group-state-machine.js';
-export type { CommittedOffset, ConsumerGroupStore, StoredConsumerGroups, TopicPartitionRef } from './group-store.js';
+export { NotCoordinatorError, type CommittedOffset, type ConsumerGroupStore, type StoredConsumerGroups, type TopicPartitionRef } from './group-store.js';
+export { ConsumerGroupTables, CONSUMER_GROUP_SCHEMA, groupFromJson, groupToJson, type PersistedGroupJson, type PersistedMemberJson } from './consumer-group-tables.js';
 export { SqliteConsumerGroupStore, CONSUMER_GROUPS_DB_FILE } from './sqlite-group-store.js';
 export { GroupErrorCode } from './error-codes.js';
 export { parseSubscribedTopics, encodeSubscription } from './consumer-protocol.js';

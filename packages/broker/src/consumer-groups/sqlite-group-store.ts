@@ -1,89 +1,19 @@
 // ConsumerGroupStore on better-sqlite3 at <dataDir>/consumer-groups.sqlite (WAL, synchronous=FULL): every
 // write is one transaction, durable when the call returns.
-import { openSqlite, type SqliteDatabase, type SqliteStatement } from '../sqlite.js';
+import { openSqlite, type SqliteDatabase } from '../sqlite.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PersistedGroup, PersistedMember } from './group-state-machine.js';
+import { ConsumerGroupTables, groupToJson } from './consumer-group-tables.js';
+import type { PersistedGroup } from './group-state-machine.js';
 import type { CommittedOffset, ConsumerGroupStore, StoredConsumerGroups, TopicPartitionRef } from './group-store.js';
 
 export const CONSUMER_GROUPS_DB_FILE = 'consumer-groups.sqlite';
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS consumer_groups (
-  group_id TEXT PRIMARY KEY,
-  protocol_type TEXT,
-  protocol_name TEXT,
-  generation_id INTEGER NOT NULL,
-  leader_id TEXT,
-  state_timestamp_ms INTEGER NOT NULL,
-  members_json TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS committed_offsets (
-  group_id TEXT NOT NULL,
-  topic TEXT NOT NULL,
-  partition INTEGER NOT NULL,
-  committed_offset INTEGER NOT NULL,
-  leader_epoch INTEGER NOT NULL,
-  metadata TEXT NOT NULL,
-  commit_timestamp_ms INTEGER NOT NULL,
-  expire_timestamp_ms INTEGER,
-  PRIMARY KEY (group_id, topic, partition)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS committed_offsets_by_topic ON committed_offsets (topic);
-`;
-
-interface GroupRow {
-  group_id: string;
-  protocol_type: string | null;
-  protocol_name: string | null;
-  generation_id: number;
-  leader_id: string | null;
-  state_timestamp_ms: number;
-  members_json: string;
-}
-
-interface OffsetRow {
-  group_id: string;
-  topic: string;
-  partition: number;
-  committed_offset: number;
-  leader_epoch: number;
-  metadata: string;
-  commit_timestamp_ms: number;
-  expire_timestamp_ms: number | null;
-}
-
-interface StoredMemberJson extends Omit<PersistedMember, 'subscription' | 'assignment'> {
-  subscription: string;
-  assignment: string;
-}
-
 export class SqliteConsumerGroupStore implements ConsumerGroupStore {
-  private readonly db: SqliteDatabase;
-  private readonly upsertGroup: SqliteStatement;
-  private readonly removeGroup: SqliteStatement;
-  private readonly removeGroupOffsets: SqliteStatement;
-  private readonly upsertOffset: SqliteStatement;
-  private readonly removeOffset: SqliteStatement;
-  private readonly removeTopicOffsets: SqliteStatement;
+  private readonly tables: ConsumerGroupTables;
 
-  private constructor(db: SqliteDatabase) {
-    this.db = db;
-    this.upsertGroup = db.prepare(
-      `INSERT INTO consumer_groups (group_id, protocol_type, protocol_name, generation_id, leader_id, state_timestamp_ms, members_json)
-       VALUES (@group_id, @protocol_type, @protocol_name, @generation_id, @leader_id, @state_timestamp_ms, @members_json)
-       ON CONFLICT (group_id) DO UPDATE SET protocol_type = excluded.protocol_type, protocol_name = excluded.protocol_name,
-         generation_id = excluded.generation_id, leader_id = excluded.leader_id, state_timestamp_ms = excluded.state_timestamp_ms,
-         members_json = excluded.members_json`,
-    );
-    this.removeGroup = db.prepare('DELETE FROM consumer_groups WHERE group_id = ?');
-    this.removeGroupOffsets = db.prepare('DELETE FROM committed_offsets WHERE group_id = ?');
-    this.upsertOffset = db.prepare(
-      `INSERT OR REPLACE INTO committed_offsets (group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms, expire_timestamp_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.removeOffset = db.prepare('DELETE FROM committed_offsets WHERE group_id = ? AND topic = ? AND partition = ?');
-    this.removeTopicOffsets = db.prepare('DELETE FROM committed_offsets WHERE topic = ?');
+  private constructor(private readonly db: SqliteDatabase) {
+    this.tables = new ConsumerGroupTables(db);
   }
 
   /** Opens (creating if needed) the database in `dataDir`. */
@@ -92,89 +22,34 @@ export class SqliteConsumerGroupStore implements ConsumerGroupStore {
     const db = openSqlite(join(dataDir, CONSUMER_GROUPS_DB_FILE));
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.exec(SCHEMA);
     return new SqliteConsumerGroupStore(db);
   }
 
   async load(): Promise<StoredConsumerGroups> {
-    const groups = (this.db.prepare('SELECT * FROM consumer_groups').all() as GroupRow[]).map(rowToGroup);
-    const offsets = new Map<string, CommittedOffset[]>();
-    for (const row of this.db.prepare('SELECT * FROM committed_offsets').all() as OffsetRow[]) {
-      let list = offsets.get(row.group_id);
-      if (list === undefined) offsets.set(row.group_id, (list = []));
-      list.push({
-        topic: row.topic,
-        partition: row.partition,
-        offset: row.committed_offset,
-        leaderEpoch: row.leader_epoch,
-        metadata: row.metadata,
-        commitTimestampMs: row.commit_timestamp_ms,
-        expireTimestampMs: row.expire_timestamp_ms,
-      });
-    }
-    return { groups, offsets };
+    return this.tables.load();
   }
 
   async saveGroup(record: PersistedGroup): Promise<void> {
-    const members: StoredMemberJson[] = record.members.map((m) => ({
-      ...m,
-      subscription: m.subscription.toString('base64'),
-      assignment: m.assignment.toString('base64'),
-    }));
-    this.upsertGroup.run({
-      group_id: record.groupId,
-      protocol_type: record.protocolType,
-      protocol_name: record.protocolName,
-      generation_id: record.generationId,
-      leader_id: record.leaderId,
-      state_timestamp_ms: record.stateTimestampMs,
-      members_json: JSON.stringify(members),
-    });
+    this.tables.saveGroup(groupToJson(record));
   }
 
   async deleteGroup(groupId: string): Promise<void> {
-    this.db.transaction(() => {
-      this.removeGroup.run(groupId);
-      this.removeGroupOffsets.run(groupId);
-    })();
+    this.db.transaction(() => this.tables.deleteGroup(groupId))();
   }
 
   async commitOffsets(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const o of offsets) {
-        this.upsertOffset.run(groupId, o.topic, o.partition, o.offset, o.leaderEpoch, o.metadata, o.commitTimestampMs, o.expireTimestampMs);
-      }
-    })();
+    this.db.transaction(() => this.tables.commitOffsets(groupId, offsets))();
   }
 
   async deleteOffsets(groupId: string, partitions: readonly TopicPartitionRef[]): Promise<void> {
-    this.db.transaction(() => {
-      for (const p of partitions) this.removeOffset.run(groupId, p.topic, p.partition);
-    })();
+    this.db.transaction(() => this.tables.deleteOffsets(groupId, partitions))();
   }
 
   async deleteTopicOffsets(topic: string): Promise<void> {
-    this.removeTopicOffsets.run(topic);
+    this.tables.deleteTopicOffsets(topic);
   }
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
-}
-
-function rowToGroup(row: GroupRow): PersistedGroup {
-  const members = (JSON.parse(row.members_json) as StoredMemberJson[]).map((m) => ({
-    ...m,
-    subscription: Buffer.from(m.subscription, 'base64'),
-    assignment: Buffer.from(m.assignment, 'base64'),
-  }));
-  return {
-    groupId: row.group_id,
-    protocolType: row.protocol_type,
-    protocolName: row.protocol_name,
-    generationId: row.generation_id,
-    leaderId: row.leader_id,
-    stateTimestampMs: row.state_timestamp_ms,
-    members,
-  };
 }
