@@ -24,6 +24,8 @@ import { ClusterTopicService } from './cluster/cluster-topic-service.js';
 import { ClusterPartitionRegistry } from './cluster/cluster-partitions.js';
 import { SnapshotService } from './cluster/snapshots/snapshot-service.js';
 import { snapshotAdminHandler } from './cluster/snapshots/admin-http.js';
+import { ClusterGroupCoordinator } from './cluster/cluster-group-coordinator.js';
+import type { ConsumerGroupStore } from './consumer-groups/index.js';
 
 export interface BrokerDeps {
   readonly codec: WireCodec;
@@ -37,6 +39,8 @@ export interface BrokerDeps {
     dataDir: string;
     logger: Logger;
     topicPartitionCount: (topic: string) => number | undefined;
+    /** Cluster mode: the replicated store (else the coordinator opens SQLite in dataDir). */
+    store?: ConsumerGroupStore;
   } & ConsumerGroupSettings) => GroupCoordinatorLike;
 }
 
@@ -167,15 +171,24 @@ export class Broker implements BrokerState {
       if (this.partitions instanceof ClusterPartitionRegistry) await this.partitions.attach(this.clusterNode);
     }
     if (this.deps.createGroupCoordinator) {
-      this.coordinator = this.deps.createGroupCoordinator({
+      const createGroupCoordinator = this.deps.createGroupCoordinator;
+      const coordinatorOptions = {
         nodeId: config.nodeId,
         advertisedHost: this.advertisedAddress.host,
         advertisedPort: this.advertisedAddress.port,
         dataDir: config.dataDir,
         logger: logger.child({ component: 'consumer-groups' }),
-        topicPartitionCount: (topic) => this.catalogue.getTopic(topic)?.partitionCount,
+        topicPartitionCount: (topic: string) => this.catalogue.getTopic(topic)?.partitionCount,
         ...config.consumerGroups,
-      });
+      };
+      // Cluster mode: the metadata leader coordinates every group, on the metadata group's replicated state.
+      this.coordinator = this.clusterNode
+        ? new ClusterGroupCoordinator({
+            node: this.clusterNode,
+            createCoordinator: (store) => createGroupCoordinator({ ...coordinatorOptions, store }),
+            logger: coordinatorOptions.logger,
+          })
+        : createGroupCoordinator(coordinatorOptions);
       await this.coordinator.start();
       const coordinator = this.coordinator;
       this.topics.onTopicDeleted((topic) => coordinator.onTopicDeleted(topic));

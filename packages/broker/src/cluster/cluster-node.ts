@@ -5,7 +5,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { FileWal, RaftHost, TcpTransport, bootstrapState, nodeId as toNodeId, raftGroupId, raftIndex, term as raftTerm, Role, type GroupStateMachine, type NodeId, type RaftGroupId, type Snapshot } from '@tributary/raft';
+import { FileWal, RaftHost, TcpTransport, bootstrapState, nodeId as toNodeId, raftGroupId, raftIndex, term as raftTerm, Role, type GroupStateMachine, type NodeId, type RaftGroupId, type Snapshot, type Term } from '@tributary/raft';
 import type { BrokerConfig } from '../config.js';
 import { ControlChannelTransport } from './control-channel.js';
 import { encodeCommand, type BrokerRegistration, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
@@ -35,10 +35,13 @@ export type ControlHandler = (from: NodeId, request: ControlRequest) => Promise<
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
+export type MetadataLeaderListener = (leaderId: NodeId, term: Term, role: Role) => void;
+
 export class ClusterNode {
   private closed = false;
   private hostClosed: Promise<void> | null = null;
   private readonly controlHandlers = new Map<string, ControlHandler>();
+  private readonly leaderListeners: MetadataLeaderListener[] = [];
 
   private constructor(
     readonly selfId: NodeId,
@@ -85,7 +88,10 @@ export class ClusterNode {
         ? undefined
         : new MetadataGroupSnapshots(METADATA_RAFT_GROUP, store, snapshots, join(config.dataDir, 'snapshot-work'), logger.child({ component: 'metadata-snapshots' }));
     const node = new ClusterNode(selfId, host, control, wal, store, logger, snapshots, metadataSnapshots);
-    const onLeaderChange: GroupStateMachine['onLeaderChange'] = (leaderId, term, role) => logger.info({ raftGroup: 'metadata', leaderId, term, role }, 'metadata leader changed');
+    const onLeaderChange: GroupStateMachine['onLeaderChange'] = (leaderId, term, role) => {
+      logger.info({ raftGroup: 'metadata', leaderId, term, role }, 'metadata leader changed');
+      for (const listener of node.leaderListeners) listener(leaderId, term, role);
+    };
     const machine: GroupStateMachine =
       metadataSnapshots === undefined
         ? {
@@ -158,6 +164,11 @@ export class ClusterNode {
   closeHost(): Promise<void> {
     this.hostClosed ??= this.host.close();
     return this.hostClosed;
+  }
+
+  /** Called on every change of the metadata group's leader or of this node's role in it (from the Raft host's round). */
+  onMetadataLeaderChange(listener: MetadataLeaderListener): void {
+    this.leaderListeners.push(listener);
   }
 
   /** The metadata group's current leader as this node knows it (0 = none known). */

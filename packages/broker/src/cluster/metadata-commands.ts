@@ -1,6 +1,7 @@
 // Commands of the metadata Raft group (JSON: the metadata rate is low and the format stays readable in a WAL dump)
 // and their results. A command carries every non-deterministic input (topic ids, timestamps, replica assignments),
 // chosen by the node that proposes it, so applying it is deterministic on every replica.
+import type { CommittedOffset, PersistedGroupJson, TopicPartitionRef } from '../consumer-groups/index.js';
 
 export interface BrokerRegistration {
   readonly nodeId: number;
@@ -32,7 +33,26 @@ export type MetadataCommand =
       readonly raftGroup: number;
       readonly leaderId: number;
       readonly term: number;
-    };
+    }
+  | ConsumerGroupCommand;
+
+/**
+ * Consumer-group state replicated in the metadata group (DESIGN §5): proposed only by the group coordinator (the
+ * metadata leader). One OffsetCommit request is one `commitOffsets` entry, whatever its partition count; timestamps
+ * are the coordinator's, carried in the command.
+ */
+export type ConsumerGroupCommand =
+  | { readonly kind: 'commitOffsets'; readonly groupId: string; readonly offsets: readonly CommittedOffset[] }
+  | { readonly kind: 'putGroup'; readonly group: PersistedGroupJson }
+  | { readonly kind: 'deleteGroup'; readonly groupId: string }
+  | { readonly kind: 'deleteOffsets'; readonly groupId: string; readonly partitions: readonly TopicPartitionRef[] }
+  | { readonly kind: 'deleteTopicOffsets'; readonly topic: string };
+
+const CONSUMER_GROUP_COMMANDS: ReadonlySet<string> = new Set<ConsumerGroupCommand['kind']>(['commitOffsets', 'putGroup', 'deleteGroup', 'deleteOffsets', 'deleteTopicOffsets']);
+
+export function isConsumerGroupCommand(command: MetadataCommand): command is ConsumerGroupCommand {
+  return CONSUMER_GROUP_COMMANDS.has(command.kind);
+}
 
 export type MetadataResult =
   | { readonly ok: true; readonly clusterId?: string; readonly firstProducerId?: number }

@@ -8,7 +8,8 @@ import { dirname } from 'node:path';
 import { openSqlite, type SqliteDatabase } from '../sqlite.js';
 import type { Entry } from '@tributary/raft';
 import type { ProducerId, TopicId, TopicRecord } from '../catalogue/catalogue.js';
-import { decodeCommand, type BrokerRegistration, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
+import { ConsumerGroupTables, type StoredConsumerGroups } from '../consumer-groups/index.js';
+import { decodeCommand, isConsumerGroupCommand, type BrokerRegistration, type ConsumerGroupCommand, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -61,6 +62,9 @@ export class MetadataStore {
   /** Results of entries applied in this process, by Raft index, for the proposer to pick up (bounded). */
   private readonly results = new Map<number, MetadataResult>();
   private readonly appliedListeners: (() => void)[] = [];
+  private readonly topicDeletedListeners: ((topic: string) => void)[] = [];
+  /** Consumer-group tables on the current database handle (re-created if the handle is ever replaced). */
+  private groupTables: ConsumerGroupTables | undefined;
 
   /** Wall-clock ms of the last applied entry in this process (null: none yet); the snapshot time trigger reads it. */
   private lastApplyAtMs: number | null = null;
@@ -68,6 +72,7 @@ export class MetadataStore {
   constructor(private readonly path: string) {
     this.db = MetadataStore.openDatabase(path);
     this.applied = Number(this.getMeta('applied_index') ?? '0');
+    this.consumerGroupTables(); // creates the tables
     this.reload();
   }
 
@@ -149,7 +154,10 @@ export class MetadataStore {
     return this.topicsById.get(topicId.toString('hex'));
   }
 
-  /** Called after every applied round of entries (the views are reloaded by then). */
+  /**
+   * Called after every applied round of entries that changed the catalogue (the views are reloaded by then).
+   * Consumer-group entries (offset commits, the most frequent) change no view and call no listener.
+   */
   onApplied(listener: () => void): void {
     this.appliedListeners.push(listener);
   }
@@ -160,12 +168,30 @@ export class MetadataStore {
     return r;
   }
 
+  /** Called after an applied `deleteTopic` (the topic's committed consumer-group offsets are already gone). */
+  onTopicDeleted(listener: (topic: string) => void): void {
+    this.topicDeletedListeners.push(listener);
+  }
+
+  /** Every consumer group's record and committed offsets as of the applied index (read by a new coordinator). */
+  consumerGroupState(): StoredConsumerGroups {
+    return this.consumerGroupTables().load();
+  }
+
   /** Applies committed entries in order (no-ops and configuration entries only advance applied_index). */
   apply(entries: readonly Entry[]): void {
+    let catalogueChanged = false;
+    const deletedTopics: string[] = [];
     for (const e of entries) {
       if (e.index <= this.applied) continue; // applied before a restart
       const run = this.db.transaction(() => {
-        const result = e.type === 0 && e.data.length > 0 ? this.execute(decodeCommand(e.data)) : { ok: true as const };
+        let result: MetadataResult = { ok: true };
+        if (e.type === 0 && e.data.length > 0) {
+          const command = decodeCommand(e.data);
+          if (!isConsumerGroupCommand(command)) catalogueChanged = true;
+          result = this.execute(command);
+          if (command.kind === 'deleteTopic' && result.ok) deletedTopics.push(command.name);
+        }
         this.setMeta('applied_index', String(e.index));
         this.setMeta('applied_term', String(e.term));
         return result;
@@ -176,8 +202,10 @@ export class MetadataStore {
       this.results.set(e.index, result);
       if (this.results.size > 10_000) this.results.delete(this.results.keys().next().value!);
     }
+    if (!catalogueChanged) return;
     this.reload();
     for (const l of this.appliedListeners) l();
+    for (const topic of deletedTopics) for (const l of this.topicDeletedListeners) l(topic);
   }
 
   private execute(c: MetadataCommand): MetadataResult {
@@ -203,6 +231,8 @@ export class MetadataStore {
       }
       case 'deleteTopic': {
         const r = this.db.prepare('DELETE FROM topics WHERE name = ?').run(c.name);
+        // A topic re-created under this name must not inherit the old topic's committed offsets.
+        if (r.changes > 0) this.consumerGroupTables().deleteTopicOffsets(c.name);
         return r.changes > 0 ? { ok: true } : { ok: false, error: 'unknownTopic', message: `topic "${c.name}" does not exist` };
       }
       case 'addPartitions': {
@@ -233,9 +263,50 @@ export class MetadataStore {
         this.setMeta('next_producer_id', String(first + c.count));
         return { ok: true, firstProducerId: first };
       }
+      case 'commitOffsets':
+      case 'putGroup':
+      case 'deleteGroup':
+      case 'deleteOffsets':
+      case 'deleteTopicOffsets':
+        return this.executeConsumerGroupCommand(c);
       default:
         return { ok: false, error: 'invalid', message: `unknown metadata command ${(c as { kind: string }).kind}` };
     }
+  }
+
+  private executeConsumerGroupCommand(c: ConsumerGroupCommand): MetadataResult {
+    const tables = this.consumerGroupTables();
+    switch (c.kind) {
+      case 'commitOffsets': {
+        // A commit validated before a concurrent deleteTopic was applied stores nothing for the deleted topic: as if
+        // it had been committed just before the deletion (which removed it), on every replica alike.
+        const existing = new Map<string, boolean>();
+        const exists = (topic: string): boolean => {
+          let known = existing.get(topic);
+          if (known === undefined) existing.set(topic, (known = this.db.prepare('SELECT 1 FROM topics WHERE name = ?').get(topic) !== undefined));
+          return known;
+        };
+        tables.commitOffsets(c.groupId, c.offsets.filter((o) => exists(o.topic)));
+        return { ok: true };
+      }
+      case 'putGroup':
+        tables.saveGroup(c.group);
+        return { ok: true };
+      case 'deleteGroup':
+        tables.deleteGroup(c.groupId);
+        return { ok: true };
+      case 'deleteOffsets':
+        tables.deleteOffsets(c.groupId, c.partitions);
+        return { ok: true };
+      case 'deleteTopicOffsets':
+        tables.deleteTopicOffsets(c.topic);
+        return { ok: true };
+    }
+  }
+
+  private consumerGroupTables(): ConsumerGroupTables {
+    if (this.groupTables?.db !== this.db) this.groupTables = new ConsumerGroupTables(this.db);
+    return this.groupTables;
   }
 
   private insertConfigs(topic: string, configs: readonly (readonly [string, string])[]): void {

@@ -28,6 +28,7 @@ export { NotCoordinatorError, type CommittedOffset, type ConsumerGroupStore, typ
 export { ConsumerGroupTables, CONSUMER_GROUP_SCHEMA, groupFromJson, groupToJson, type PersistedGroupJson, type PersistedMemberJson } from './consumer-group-tables.js';
 export { SqliteConsumerGroupStore, CONSUMER_GROUPS_DB_FILE } from './sqlite-group-store.js';
 export { GroupErrorCode } from './error-codes.js';
+export { refuseGroupRequest } from './refusals.js';
 export { parseSubscribedTopics, encodeSubscription } from './consumer-protocol.js';
 export { TimerQueue } from './timer-queue.js';
 export type * from './wire-types.js';
