@@ -688,8 +688,21 @@ export class ConsumerGroupCoordinator {
     return token;
   }
 
+  /**
+   * Issues a store write now and completes it in issue order: it resolves (or rejects) only after every earlier
+   * write settled. Issuing without waiting lets a replicated store pipeline its writes (many commits share one Raft
+   * round) while callers still see them durable in order; the store applies them in issue order (SQLite at call
+   * time, Raft in proposal order).
+   */
   private enqueueWrite(write: () => Promise<void>): Promise<void> {
-    const result = this.writes.then(write);
+    let issued: Promise<void>;
+    try {
+      issued = write();
+    } catch (error) {
+      issued = Promise.reject(error);
+    }
+    issued.catch(() => undefined); // observed below, after the earlier writes
+    const result = this.writes.then(() => issued);
     this.writes = result.catch(() => undefined);
     return result;
   }

@@ -77,7 +77,7 @@ const nodes: ClusterNodeProcess[] = [];
 try {
   const clusterPorts = await freePorts(3);
   for (const id of [1, 2, 3]) mkdirSync(join(dir, `node-${id}`), { recursive: true });
-  nodes.push(...(await Promise.all([1, 2, 3].map((id) => startClusterNode(id, { ...clusterEnv(id, join(dir, `node-${id}`), clusterPorts, 'Benchoffsetcommitclust'), TRIBUTARY_LOG_LEVEL: 'warn' })))));
+  nodes.push(...(await Promise.all([1, 2, 3].map((id) => startClusterNode(id, { ...clusterEnv(id, join(dir, `node-${id}`), clusterPorts, 'Benchoffsetcommitclust') })))));
   const md = await metadataUntil(nodes[0]!.kafkaPort, (m) => m.controllerId > 0 && m.brokers.length === 3);
   const coordinator = nodes.find((n) => n.id === md.controllerId)!;
   await createTopic(coordinator.kafkaPort, 3);
@@ -86,7 +86,7 @@ try {
   await Promise.all(nodes.map((n) => n.exited));
 
   mkdirSync(join(dir, 'single'), { recursive: true });
-  const single = await startBroker({ dataDir: join(dir, 'single'), env: { TRIBUTARY_LOG_LEVEL: 'warn' } });
+  const single = await startBroker({ dataDir: join(dir, 'single') });
   try {
     await createTopic(single.kafka.port, 1);
     await measure('single node (SQLite synchronous=FULL)', single.kafka.port);
