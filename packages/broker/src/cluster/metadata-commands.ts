@@ -42,11 +42,37 @@ export type MetadataCommand =
  * are the coordinator's, carried in the command.
  */
 export type ConsumerGroupCommand =
-  | { readonly kind: 'commitOffsets'; readonly groupId: string; readonly offsets: readonly CommittedOffset[] }
+  | { readonly kind: 'commitOffsets'; readonly groupId: string; readonly topics: readonly CommittedTopicOffsets[] }
   | { readonly kind: 'putGroup'; readonly group: PersistedGroupJson }
   | { readonly kind: 'deleteGroup'; readonly groupId: string }
   | { readonly kind: 'deleteOffsets'; readonly groupId: string; readonly partitions: readonly TopicPartitionRef[] }
   | { readonly kind: 'deleteTopicOffsets'; readonly topic: string };
+
+/**
+ * A commit's offsets of one topic, a tuple per partition: the most frequent metadata entry stays small (about 300
+ * bytes for 6 partitions instead of 900 as objects) while every field is still carried as given.
+ */
+export interface CommittedTopicOffsets {
+  readonly topic: string;
+  /** [partition, offset, leaderEpoch, metadata, commitTimestampMs, expireTimestampMs] */
+  readonly partitions: readonly (readonly [number, number, number, string, number, number | null])[];
+}
+
+export function commitOffsetsCommand(groupId: string, offsets: readonly CommittedOffset[]): ConsumerGroupCommand {
+  const byTopic = new Map<string, [number, number, number, string, number, number | null][]>();
+  for (const o of offsets) {
+    let list = byTopic.get(o.topic);
+    if (list === undefined) byTopic.set(o.topic, (list = []));
+    list.push([o.partition, o.offset, o.leaderEpoch, o.metadata, o.commitTimestampMs, o.expireTimestampMs]);
+  }
+  return { kind: 'commitOffsets', groupId, topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })) };
+}
+
+export function committedOffsetsOf(topics: readonly CommittedTopicOffsets[]): CommittedOffset[] {
+  return topics.flatMap(({ topic, partitions }) =>
+    partitions.map(([partition, offset, leaderEpoch, metadata, commitTimestampMs, expireTimestampMs]) => ({ topic, partition, offset, leaderEpoch, metadata, commitTimestampMs, expireTimestampMs })),
+  );
+}
 
 const CONSUMER_GROUP_COMMANDS: ReadonlySet<string> = new Set<ConsumerGroupCommand['kind']>(['commitOffsets', 'putGroup', 'deleteGroup', 'deleteOffsets', 'deleteTopicOffsets']);
 

@@ -9,7 +9,7 @@ import { openSqlite, type SqliteDatabase } from '../sqlite.js';
 import type { Entry } from '@tributary/raft';
 import type { ProducerId, TopicId, TopicRecord } from '../catalogue/catalogue.js';
 import { ConsumerGroupTables, type StoredConsumerGroups } from '../consumer-groups/index.js';
-import { decodeCommand, isConsumerGroupCommand, type BrokerRegistration, type ConsumerGroupCommand, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
+import { committedOffsetsOf, decodeCommand, isConsumerGroupCommand, type BrokerRegistration, type ConsumerGroupCommand, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -286,7 +286,7 @@ export class MetadataStore {
           if (known === undefined) existing.set(topic, (known = this.db.prepare('SELECT 1 FROM topics WHERE name = ?').get(topic) !== undefined));
           return known;
         };
-        tables.commitOffsets(c.groupId, c.offsets.filter((o) => exists(o.topic)));
+        tables.commitOffsets(c.groupId, committedOffsetsOf(c.topics.filter((t) => exists(t.topic))));
         return { ok: true };
       }
       case 'putGroup':

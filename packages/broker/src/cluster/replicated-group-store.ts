@@ -14,7 +14,7 @@ import {
   type TopicPartitionRef,
 } from '../consumer-groups/index.js';
 import { METADATA_RAFT_GROUP } from './cluster-node.js';
-import { encodeCommand, type ConsumerGroupCommand } from './metadata-commands.js';
+import { commitOffsetsCommand, encodeCommand, type ConsumerGroupCommand } from './metadata-commands.js';
 import type { MetadataStore } from './metadata-store.js';
 
 export class ReplicatedConsumerGroupStore implements ConsumerGroupStore {
@@ -41,7 +41,7 @@ export class ReplicatedConsumerGroupStore implements ConsumerGroupStore {
   }
 
   commitOffsets(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
-    return this.propose({ kind: 'commitOffsets', groupId, offsets });
+    return this.propose(commitOffsetsCommand(groupId, offsets));
   }
 
   deleteOffsets(groupId: string, partitions: readonly TopicPartitionRef[]): Promise<void> {

@@ -108,7 +108,7 @@ test('ReplicatedConsumerGroupStore: one metadata entry per commit, applied on ev
     const appliedBefore = leader.store.appliedIndex;
     await store.commitOffsets('g1', [offset(0, 10), offset(1, 20), offset(2, 30)]);
     assert.equal(leader.store.appliedIndex, appliedBefore + 1, 'three partitions, one metadata entry');
-    await store.commitOffsets('g1', [offset(1, 21), { ...offset(0, 99), topic: 'deleted-or-never-created' }]);
+    await store.commitOffsets('g1', [{ ...offset(1, 21), expireTimestampMs: 5_000 }, { ...offset(0, 99), topic: 'deleted-or-never-created' }]);
     await store.saveGroup({
       groupId: 'g1',
       protocolType: 'consumer',
@@ -128,7 +128,11 @@ test('ReplicatedConsumerGroupStore: one metadata entry per commit, applied on ev
     for (const n of cluster.nodes) {
       const state = await new ReplicatedConsumerGroupStore(n.host, n.store, raft.term).load();
       const g1 = state.offsets.get('g1')!.sort((a, b) => a.partition - b.partition);
-      assert.deepEqual(g1.map((o) => [o.partition, o.offset, o.leaderEpoch, o.metadata]), [[0, 10, 3, 'm0'], [1, 21, 3, 'm1'], [2, 30, 3, 'm2']], `node ${n.selfId}: offsets of g1 (none for an unknown topic)`);
+      assert.deepEqual(
+        g1.map((o) => [o.partition, o.offset, o.leaderEpoch, o.metadata, o.commitTimestampMs, o.expireTimestampMs]),
+        [[0, 10, 3, 'm0', 1_000, null], [1, 21, 3, 'm1', 1_001, 5_000], [2, 30, 3, 'm2', 1_002, null]],
+        `node ${n.selfId}: offsets of g1 (none for an unknown topic)`,
+      );
       assert.equal(state.offsets.has('g2'), false, `node ${n.selfId}: deleted offsets`);
       assert.equal(state.offsets.has('g3'), false, `node ${n.selfId}: deleted group`);
       assert.equal(state.groups.length, 1);
