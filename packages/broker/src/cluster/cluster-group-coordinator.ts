@@ -41,6 +41,8 @@ export interface MetadataGroupMember {
   readonly host: RaftHost;
   readonly store: MetadataStore;
   onMetadataLeaderChange(listener: MetadataLeaderListener): void;
+  /** Resolves once the local store has applied every entry the host handed over (a snapshot restore queues them). */
+  whenMetadataApplied(): Promise<void>;
 }
 
 export interface ClusterGroupCoordinatorOptions {
@@ -110,6 +112,7 @@ export class ClusterGroupCoordinator implements GroupCoordinatorLike {
       if (!stillPending() || raft === undefined || raft.role !== Role.Leader || raft.term !== term) return;
       const barrier = await node.host.propose(METADATA_RAFT_GROUP, new Uint8Array(0));
       if (barrier.ok) {
+        await node.whenMetadataApplied();
         node.store.takeResult(barrier.index);
         break;
       }
@@ -118,7 +121,7 @@ export class ClusterGroupCoordinator implements GroupCoordinatorLike {
     }
     if (!stillPending()) return;
     this.pendingTerm = null;
-    const store = new ReplicatedConsumerGroupStore(node.host, node.store, term);
+    const store = new ReplicatedConsumerGroupStore(node, term);
     const coordinating: Coordinating = { term, coordinator: this.options.createCoordinator(store), loaded: false };
     this.coordinating = coordinating;
     const startedMs = Date.now();

@@ -166,6 +166,14 @@ export class ClusterNode {
     return this.hostClosed;
   }
 
+  /**
+   * Resolves once every committed entry the Raft host handed to the metadata state machine is applied to the local
+   * store: at once, unless a snapshot restore is running (entries arriving meanwhile are queued until it ends).
+   */
+  whenMetadataApplied(): Promise<void> {
+    return this.metadataSnapshots === undefined ? Promise.resolve() : this.metadataSnapshots.whenCaughtUp();
+  }
+
   /** Called on every change of the metadata group's leader or of this node's role in it (from the Raft host's round). */
   onMetadataLeaderChange(listener: MetadataLeaderListener): void {
     this.leaderListeners.push(listener);
@@ -274,13 +282,6 @@ export class ClusterNode {
     }
     const reg = await this.propose({ kind: 'registerBroker', broker: self }, timeoutMs);
     if (reg.kind !== 'applied') throw new Error(`could not register broker ${self.nodeId}: ${reg.reason}`);
-    // Applied on the leader; a follower's own copy may lag, and the broker reads the cluster id (and its
-    // registration) locally right after joining. Wait (bounded) until this node has applied both.
-    const deadline = Date.now() + timeoutMs;
-    while (this.store.clusterId === undefined || !this.store.brokers().some((b) => b.nodeId === self.nodeId && b.port === self.port && b.host === self.host)) {
-      if (Date.now() > deadline) throw new Error('joined the cluster but this node did not apply its registration in time');
-      await sleep(RETRY_DELAY_MS / 10);
-    }
     this.logger.info({ clusterId: init.result.clusterId, broker: self }, 'joined the cluster');
     return init.result.clusterId;
   }

@@ -17,15 +17,28 @@ import { METADATA_RAFT_GROUP } from './cluster-node.js';
 import { commitOffsetsCommand, encodeCommand, type ConsumerGroupCommand } from './metadata-commands.js';
 import type { MetadataStore } from './metadata-store.js';
 
+/** This node's metadata group: its Raft host and state machine (ClusterNode provides both). */
+export interface MetadataGroupAccess {
+  readonly host: RaftHost;
+  readonly store: MetadataStore;
+  /** Resolves once the local store has applied every entry the host handed over (a snapshot restore queues them). */
+  whenMetadataApplied(): Promise<void>;
+}
+
 export class ReplicatedConsumerGroupStore implements ConsumerGroupStore {
   private closed = false;
 
+  private readonly host: RaftHost;
+  private readonly metadata: MetadataStore;
+
   constructor(
-    private readonly host: RaftHost,
-    private readonly metadata: MetadataStore,
+    private readonly node: MetadataGroupAccess,
     /** The metadata leadership term this store writes in. */
     readonly leaderTerm: Term,
-  ) {}
+  ) {
+    this.host = node.host;
+    this.metadata = node.store;
+  }
 
   /** The state applied locally. Call after a barrier entry of `leaderTerm` was applied (see ClusterGroupCoordinator). */
   async load(): Promise<StoredConsumerGroups> {
@@ -67,6 +80,7 @@ export class ReplicatedConsumerGroupStore implements ConsumerGroupStore {
     const committed = await this.host.propose(METADATA_RAFT_GROUP, encodeCommand(command));
     // The entry may still commit under the next leader; the client hears NOT_COORDINATOR and retries there.
     if (!committed.ok) throw new NotCoordinatorError(`metadata entry not committed: ${committed.reason}`);
+    await this.node.whenMetadataApplied();
     const result = this.metadata.takeResult(committed.index);
     if (result === undefined) throw new Error(`assertion: no result recorded for applied metadata entry ${committed.index}`);
     if (!result.ok) throw new Error(`assertion: consumer-group command ${command.kind} rejected at apply: ${result.message}`);

@@ -55,7 +55,7 @@ async function inProcessCluster(): Promise<InProcessCluster> {
       onLeaderChange: (leaderId, term, role) => listeners.forEach((l) => l(leaderId, term, role)),
     });
     host.start();
-    return { selfId: id, host, store, dir, onMetadataLeaderChange: (l) => listeners.push(l) };
+    return { selfId: id, host, store, dir, onMetadataLeaderChange: (l) => listeners.push(l), whenMetadataApplied: async () => undefined };
   });
   const leader = (): InProcessNode => {
     const found = nodes.find((n) => n.host.group(METADATA_RAFT_GROUP)?.role === Role.Leader);
@@ -104,7 +104,7 @@ test('ReplicatedConsumerGroupStore: one metadata entry per commit, applied on ev
   try {
     const leader = cluster.leader();
     const raft = leader.host.group(METADATA_RAFT_GROUP)!;
-    const store = new ReplicatedConsumerGroupStore(leader.host, leader.store, raft.term);
+    const store = new ReplicatedConsumerGroupStore(leader, raft.term);
     const appliedBefore = leader.store.appliedIndex;
     await store.commitOffsets('g1', [offset(0, 10), offset(1, 20), offset(2, 30)]);
     assert.equal(leader.store.appliedIndex, appliedBefore + 1, 'three partitions, one metadata entry');
@@ -126,7 +126,7 @@ test('ReplicatedConsumerGroupStore: one metadata entry per commit, applied on ev
     const final = leader.store.appliedIndex;
     await until('every replica applied the writes', () => cluster.nodes.every((n) => n.store.appliedIndex >= final));
     for (const n of cluster.nodes) {
-      const state = await new ReplicatedConsumerGroupStore(n.host, n.store, raft.term).load();
+      const state = await new ReplicatedConsumerGroupStore(n, raft.term).load();
       const g1 = state.offsets.get('g1')!.sort((a, b) => a.partition - b.partition);
       assert.deepEqual(
         g1.map((o) => [o.partition, o.offset, o.leaderEpoch, o.metadata, o.commitTimestampMs, o.expireTimestampMs]),
@@ -141,8 +141,8 @@ test('ReplicatedConsumerGroupStore: one metadata entry per commit, applied on ev
     }
 
     const follower = cluster.nodes.find((n) => n !== leader)!;
-    await assert.rejects(new ReplicatedConsumerGroupStore(follower.host, follower.store, raft.term).commitOffsets('g1', [offset(0, 1)]), NotCoordinatorError);
-    await assert.rejects(new ReplicatedConsumerGroupStore(leader.host, leader.store, (raft.term - 1) as Term).commitOffsets('g1', [offset(0, 1)]), NotCoordinatorError);
+    await assert.rejects(new ReplicatedConsumerGroupStore(follower, raft.term).commitOffsets('g1', [offset(0, 1)]), NotCoordinatorError);
+    await assert.rejects(new ReplicatedConsumerGroupStore(leader, (raft.term - 1) as Term).commitOffsets('g1', [offset(0, 1)]), NotCoordinatorError);
 
     // Deleting the topic removes its offsets on every replica (a topic re-created under that name starts clean).
     assert.equal((await leader.host.propose(METADATA_RAFT_GROUP, encodeCommand({ kind: 'deleteTopic', name: TOPIC }))).ok, true);
