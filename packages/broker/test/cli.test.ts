@@ -54,7 +54,7 @@ test('start with TRIBUTARY_PEERS runs cluster mode without any flag; --experimen
     await Promise.all(starting);
     nodes.sort((a, b) => a.id - b.id);
     const md = await metadataUntil(nodes[0]!.kafkaPort, (m) => m.brokers.length === 3 && m.controllerId > 0, 30_000);
-    assert.deepEqual(md.brokers.map((b: any) => b.nodeId).sort(), [1, 2, 3], 'all three registered in one metadata group');
+    assert.deepEqual(md.brokers.map((b: { nodeId: number }) => b.nodeId).sort(), [1, 2, 3], 'all three registered in one metadata group');
     assert.equal(md.clusterId, clusterId);
     assert.ok([1, 2, 3].includes(md.controllerId));
     assert.match(nodes[2]!.output(), /--experimental-cluster is deprecated and has no effect/);
