@@ -642,9 +642,11 @@ export class ConsumerGroupCoordinator {
         case 'persistGroup': {
           const store = this.requireStore();
           const record = effect.record;
-          this.enqueueWrite(() => store.saveGroup(record)).catch((error: unknown) =>
-            this.logger.error({ err: error, groupId: record.groupId }, 'group metadata could not be stored'),
-          );
+          this.enqueueWrite(() => store.saveGroup(record)).catch((error: unknown) => {
+            // A coordinator that lost its role (cluster mode) leaves the group to its successor: not an error here.
+            if (error instanceof NotCoordinatorError) this.logger.info({ groupId: record.groupId, reason: error.message }, 'group metadata not stored: no longer the coordinator');
+            else this.logger.error({ err: error, groupId: record.groupId }, 'group metadata could not be stored');
+          });
           this.logger.info(
             { groupId: record.groupId, generationId: record.generationId, members: record.members.length, protocol: record.protocolName },
             'consumer group generation stored',

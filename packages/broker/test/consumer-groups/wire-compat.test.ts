@@ -6,10 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { ApiKey, decodeResponse, encodeResponse, supportedApiVersions } from '@tributary/protocol';
+import { ApiKey, ErrorCode, decodeResponse, encodeResponse, supportedApiVersions } from '@tributary/protocol';
 import type * as P from '@tributary/protocol';
 import type * as W from '../../src/consumer-groups/wire-types.js';
-import { ConsumerGroupCoordinator } from '../../src/consumer-groups/coordinator.js';
+import { ConsumerGroupCoordinator, findCoordinatorResponse } from '../../src/consumer-groups/coordinator.js';
+import { refuseGroupRequest } from '../../src/consumer-groups/refusals.js';
 import { encodeSubscription } from '../../src/consumer-groups/consumer-protocol.js';
 
 type Assignable<A, B> = [A] extends [B] ? true : false;
@@ -101,4 +102,31 @@ test('every coordinator response encodes and decodes at every supported version'
     await c.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+test('every refusal (a broker that does not coordinate) and a FindCoordinator without a coordinator encode at every version', () => {
+  const versions = (apiKey: number): number[] => {
+    const range = supportedApiVersions().find((v) => v.apiKey === apiKey)!;
+    return Array.from({ length: range.maxVersion - range.minVersion + 1 }, (_, i) => range.minVersion + i);
+  };
+  const roundTrip = (apiKey: number, version: number, body: unknown): any => (decodeResponse(apiKey as never, version, encodeResponse(apiKey as never, version, 7, body as never).subarray(4)) as { body: unknown }).body;
+  const code = ErrorCode.NOT_COORDINATOR;
+  for (const v of versions(ApiKey.FindCoordinator)) {
+    const decoded = roundTrip(ApiKey.FindCoordinator, v, findCoordinatorResponse({ key: 'g', keyType: 0, coordinatorKeys: ['g'] }, v, () => null));
+    assert.equal(v >= 4 ? decoded.coordinators[0].errorCode : decoded.errorCode, ErrorCode.COORDINATOR_NOT_AVAILABLE);
+  }
+  for (const v of versions(ApiKey.JoinGroup)) assert.equal(roundTrip(ApiKey.JoinGroup, v, refuseGroupRequest.joinGroup({ groupId: 'g', sessionTimeoutMs: 1, memberId: 'm', protocolType: 'consumer', protocols: [] }, v, code)).errorCode, code);
+  for (const v of versions(ApiKey.SyncGroup)) assert.equal(roundTrip(ApiKey.SyncGroup, v, refuseGroupRequest.syncGroup(code)).errorCode, code);
+  for (const v of versions(ApiKey.Heartbeat)) assert.equal(roundTrip(ApiKey.Heartbeat, v, refuseGroupRequest.heartbeat(code)).errorCode, code);
+  for (const v of versions(ApiKey.LeaveGroup)) assert.equal(roundTrip(ApiKey.LeaveGroup, v, refuseGroupRequest.leaveGroup(code)).errorCode, code);
+  const commit = { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1, committedMetadata: null }] }] };
+  for (const v of versions(ApiKey.OffsetCommit)) assert.equal(roundTrip(ApiKey.OffsetCommit, v, refuseGroupRequest.offsetCommit(commit, code)).topics[0].partitions[0].errorCode, code);
+  for (const v of versions(ApiKey.OffsetFetch)) {
+    const decoded = roundTrip(ApiKey.OffsetFetch, v, refuseGroupRequest.offsetFetch({ groupId: 'g', topics: null, groups: [{ groupId: 'g', topics: null }] }, v, code));
+    if (v >= 2) assert.equal(v >= 8 ? decoded.groups[0].errorCode : decoded.errorCode, code);
+  }
+  for (const v of versions(ApiKey.ListGroups)) assert.deepEqual(roundTrip(ApiKey.ListGroups, v, refuseGroupRequest.listGroups(code)).groups, []);
+  for (const v of versions(ApiKey.DescribeGroups)) assert.equal(roundTrip(ApiKey.DescribeGroups, v, refuseGroupRequest.describeGroups({ groups: ['g'] }, code)).groups[0].errorCode, code);
+  for (const v of versions(ApiKey.DeleteGroups)) assert.equal(roundTrip(ApiKey.DeleteGroups, v, refuseGroupRequest.deleteGroups({ groupsNames: ['g'] }, code)).results[0].errorCode, code);
+  for (const v of versions(ApiKey.OffsetDelete)) assert.equal(roundTrip(ApiKey.OffsetDelete, v, refuseGroupRequest.offsetDelete(code)).errorCode, code);
 });
