@@ -17,6 +17,7 @@ export const SUITES = [
   'cluster-fault-loop-5',
   'compose-coherence',
   'minio-testcontainers',
+  'operations-guide',
 ];
 
 export async function loadSuite(name) {

@@ -28,14 +28,14 @@ test('docker/compose.yaml is coherent', () => {
 test('each way of breaking the file is reported', () => {
   const cases = [
     [(c) => (c.services['broker-2'].environment.TRIBUTARY_S3_BUCKET = 'other'), /broker-2: TRIBUTARY_S3_BUCKET other is not the bucket/],
-    [(c) => (c.services['broker-1'].environment.TRIBUTARY_ADVERTISED_ADDRESS = 'broker-1:9092'), /broker-1: advertises broker-1:9092, but host clients reach it at 127.0.0.1:19092/],
+    [(c) => (c.services['broker-1'].environment.TRIBUTARY_ADVERTISED_ADDRESS = 'broker-1:9092'), /broker-1: advertises broker-1:9092, but host clients reach it at 127.0.0.1:11092/],
     [(c) => (c.services['broker-3'].environment.TRIBUTARY_PEERS = '1@broker-1:9093'), /broker-3: TRIBUTARY_PEERS is 1@broker-1:9093, expected/],
     [(c) => (c.services['broker-3'].environment.TRIBUTARY_PEERS = '1@broker-1:9093,2@broker-2:9094'), /broker-3: TRIBUTARY_PEERS/],
     [(c) => (c.services['broker-1'].environment.AWS_SECRET_ACCESS_KEY = 'wrong'), /broker-1: AWS_\* credentials differ/],
     [(c) => (c.services['broker-1'].environment.TRIBUTARY_S3_ENDPOINT = 'http://localhost:9000'), /broker-1: TRIBUTARY_S3_ENDPOINT/],
     [(c) => (c.services['broker-2'].environment.TRIBUTARY_SNAPHSOT_ENABLED = 'false'), /TRIBUTARY_SNAPHSOT_ENABLED is not a variable the broker reads/],
     [(c) => (c.services['broker-2'].environment.KAFKA_HEAP_OPTS = '-Xmx1g'), /KAFKA_HEAP_OPTS is not a TRIBUTARY_\* or AWS_\* variable/],
-    [(c) => (c.services['broker-1'].ports = ['127.0.0.1:19644:9644']), /broker-1: Kafka port 9092 is not published/],
+    [(c) => (c.services['broker-1'].ports = ['127.0.0.1:11644:9644']), /broker-1: Kafka port 9092 is not published/],
     [(c) => (c.services['broker-3'].volumes = ['broker-1-data:/var/lib/tributary']), /broker-1-data is shared with another broker/],
     [(c) => (c.services['broker-3'].volumes = ['/tmp/x:/var/lib/tributary']), /\/tmp\/x is not a named volume/],
     [(c) => (c.services['broker-2'].environment.TRIBUTARY_NODE_ID = '1'), /node ids are not unique/],
