@@ -51,6 +51,8 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   private reconciling: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
   private stopped = false;
+  /** Per Raft group: the log configs (JSON) its log was last opened with, to notice topic config changes. */
+  private readonly openedWith = new Map<number, string>();
   /** The start-time sweep of deleted partitions' leftovers has run (see forgetDeletedGroups). */
   private deletedGroupsForgotten = false;
   /** ISR, preferred-leader election and balancing (set once attached to the cluster node). */
@@ -115,12 +117,14 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
       this.deletedGroupsForgotten = true;
       await this.forgetDeletedGroups(live);
     }
+    await this.reconfigureChanged();
     // Deleted topics: stop their Raft groups first (no apply may touch a log being deleted; the WAL forgets them, so
     // they do not come back at restart), then close their logs and drop the data.
     for (const [group, p] of [...this.byGroup]) {
       if (live.has(group)) continue;
       this.byGroup.delete(group);
       await node.host.removeGroup(raftGroupId(group));
+      this.openedWith.delete(group);
       this.snapshots?.unregister(group);
       const list = this.hosted.get(p.topic);
       if (list) {
@@ -129,6 +133,33 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
         else this.hosted.set(p.topic, rest);
       }
       await p.delete().catch((err: unknown) => this.clusterLogger.warn({ err, topic: p.topic }, 'deleting partition data failed'));
+    }
+  }
+
+  /**
+   * Config changes (AlterConfigs / IncrementalAlterConfigs, applied from the metadata group): every hosted replica
+   * whose topic's log configs differ from those its log was opened with reopens it (RaftPartition.replaceLog; the
+   * content is unchanged, segment size/age apply from then on). Replicas apply the change at different points of
+   * their logs, so segment boundaries may differ between replicas; the records and offsets do not.
+   */
+  private async reconfigureChanged(): Promise<void> {
+    const node = this.node!;
+    for (const [group, p] of [...this.byGroup]) {
+      const topic = node.store.getTopic(p.topic);
+      if (topic === undefined || this.stopped) continue;
+      const config = this.logConfigFor(topic);
+      if (JSON.stringify(config) === this.openedWith.get(group)) continue;
+      const dir = this.raftPartitionDir(p.topic, p.partition, group);
+      try {
+        await p.replaceLog(async (old) => {
+          await old.close();
+          this.openedWith.set(group, JSON.stringify(config));
+          return this.openStorage(dir, config);
+        });
+        this.clusterLogger.info({ topic: p.topic, partition: p.partition, segmentBytesMax: config.segmentBytesMax, segmentMsMax: config.segmentMsMax }, 'partition log reopened with new topic configs');
+      } catch (err) {
+        this.clusterLogger.error({ err, topic: p.topic, partition: p.partition }, 'reopening a partition log with new configs failed');
+      }
     }
   }
 
@@ -166,7 +197,12 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
         bootstrapped = await snapshots.trackRestore(group, this.bootstrapFromStore(dir, group, replicas, logger));
       }
     }
-    const openLog = () => this.openStorage(dir, this.logConfigFor(topic));
+    // The topic's configs as they are when (re)opened: a restore after a config change uses the new ones.
+    const openLog = () => {
+      const config = this.logConfigFor(node.store.getTopic(topic.name) ?? topic);
+      this.openedWith.set(group, JSON.stringify(config));
+      return this.openStorage(dir, config);
+    };
     const log = await openLog();
     let recovered;
     try {

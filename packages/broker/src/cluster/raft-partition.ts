@@ -122,6 +122,8 @@ export class RaftPartition implements PartitionReplica {
   private lastWriteAtMs: number | null = null;
   /** While the state is replaced from the object store: committed entries wait here, in order. */
   private restoring: { queue: Entry[]; target: Snapshot; done: Promise<void> } | null = null;
+  /** While the log is reopened with new topic configs (replaceLog): committed entries wait here, in order. */
+  private reopening: { queue: Entry[]; done: Promise<void> } | null = null;
   private restorer: PartitionStateRestorer | null = null;
   /** The Raft snapshot image this replica's Raft storage holds (what a lagging follower is sent). */
   private raftImage: { index: number; data: Uint8Array } | null = null;
@@ -216,6 +218,10 @@ export class RaftPartition implements PartitionReplica {
   apply(entries: readonly Entry[]): void {
     if (this.restoring !== null) {
       for (const e of entries) this.restoring.queue.push(e);
+      return;
+    }
+    if (this.reopening !== null) {
+      for (const e of entries) this.reopening.queue.push(e);
       return;
     }
     this.applyInOrder(entries);
@@ -389,7 +395,7 @@ export class RaftPartition implements PartitionReplica {
    * ahead of the applied index).
    */
   captureState(): CapturedPartitionState | null {
-    if (this.closed || this.restoring !== null || this.replayCursor < this.replayBatches.length) return null;
+    if (this.closed || this.restoring !== null || this.reopening !== null || this.replayCursor < this.replayBatches.length) return null;
     const nextOffset = this.log.logEndOffset;
     return {
       raftIndex: this.appliedIndex,
@@ -428,6 +434,8 @@ export class RaftPartition implements PartitionReplica {
     // acks=1 and acks=-1 are both answered after commit + apply on the leader (acks=1 earlier is future work).
     const r = await committed;
     if (!r.ok) return { kind: 'notLeader', message: `${r.reason} (leader ${r.leaderId})` };
+    // The host counts an entry applied once handed over; a log swap in progress queues it: wait for its outcome.
+    while (this.reopening !== null) await this.reopening.done;
     const applied = this.results.get(r.index);
     this.results.delete(r.index);
     if (applied === undefined) throw new Error(`assertion: committed entry ${r.index} of ${this.topic}-${this.partition} has no applied outcome`);
@@ -435,6 +443,7 @@ export class RaftPartition implements PartitionReplica {
   }
 
   async read(fetchOffset: KafkaOffset, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome> {
+    while (this.reopening !== null) await this.reopening.done; // not from a log being closed
     const hw = this.highWatermark;
     const logStartOffset = this.log.logStartOffset;
     if (fetchOffset < logStartOffset || fetchOffset > hw) return { kind: 'offsetOutOfRange' };
@@ -478,19 +487,44 @@ export class RaftPartition implements PartitionReplica {
     return Promise.resolve();
   }
 
-  replaceLog(): Promise<void> {
-    return Promise.reject(new Error('reopening a Raft partition log with new configs is not supported yet'));
+  /**
+   * Reopens the log with new topic configs (segment size and age are fixed at open): `reopen` closes the old log
+   * and opens the same directory. Committed entries arriving meanwhile queue and are applied, in order, on the new
+   * log; the content, producer state, epochs and applied index are unchanged. A reopen that fails leaves the replica
+   * unable to follow its group (the process exits and recovers by replay, like a failed append).
+   */
+  async replaceLog(reopen: (old: StorageLog) => Promise<StorageLog>): Promise<void> {
+    await this.restored(); // one log swap at a time
+    while (this.reopening !== null) await this.reopening.done;
+    if (this.closed) return;
+    let finish!: () => void;
+    const state = { queue: [] as Entry[], done: new Promise<void>((r) => (finish = r)) };
+    this.reopening = state;
+    try {
+      this.log = await reopen(this.log);
+    } catch (err) {
+      this.reopening = null;
+      finish();
+      if (!this.closed) this.fail(err as Error, this.appliedIndex);
+      return;
+    }
+    this.reopening = null;
+    this.applyInOrder(state.queue);
+    finish();
+    for (const l of [...this.hwListeners]) l();
   }
 
   async close(): Promise<void> {
     this.closed = true;
     await this.restoring?.done;
+    await this.reopening?.done;
     await this.log.close();
   }
 
   async delete(): Promise<void> {
     this.closed = true;
     await this.restoring?.done;
+    await this.reopening?.done;
     await this.log.close();
     await this.log.deleteAll();
   }
