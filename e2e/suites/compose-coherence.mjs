@@ -188,8 +188,8 @@ export default {
     }
     ctx.counts.acked = acks.length;
 
-    // Consumer groups are coordinated per broker until they are replicated: one bootstrap broker for the group.
-    const consumer = kafkaClient([advertised[0]], 'compose-consumer').consumer({ groupId: 'compose-coherence', sessionTimeout: 10_000, heartbeatInterval: 1000 });
+    // Bootstrapped from every broker: the metadata leader coordinates the group whichever broker is asked.
+    const consumer = kafkaClient(advertised, 'compose-consumer').consumer({ groupId: 'compose-coherence', sessionTimeout: 10_000, heartbeatInterval: 1000 });
     const consumed = [];
     await consumer.connect();
     try {

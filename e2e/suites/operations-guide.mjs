@@ -102,8 +102,7 @@ function startProbeProducer() {
 
 /** Every record of the topic, read from the partition leaders with a group-less consumer per partition. */
 async function readTopic(expected) {
-  // One bootstrap broker for the consumer group (see the guide's status table).
-  const kafka = new Kafka({ clientId: 'ops-guide-reader', brokers: [BOOTSTRAP[0]], logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ clientId: 'ops-guide-reader', brokers: BOOTSTRAP, logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `ops-guide-reader-${Date.now()}` });
   const rows = [];
   await consumer.connect();
