@@ -206,7 +206,8 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     const log = await openLog();
     let recovered;
     try {
-      recovered = await RaftPartition.recover(log, snapshots === undefined ? null : await readCheckpoint(dir));
+      // read even with snapshots off: a log compacted by an earlier run with snapshots on starts at its checkpoint
+      recovered = await RaftPartition.recover(log, await readCheckpoint(dir));
     } catch (err) {
       await log.close();
       throw err;

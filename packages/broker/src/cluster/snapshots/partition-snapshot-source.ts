@@ -22,6 +22,9 @@ import { encodePartitionRest, fileCrc32, parseSegmentFileName, segmentFileName, 
 import { encodeSnapshotReference } from './snapshot-reference.js';
 import type { HostedSnapshotSource } from './snapshot-service.js';
 
+/** Positions of created snapshots remembered for compactLog (term of the reference). */
+const CREATED_KEPT = 8;
+
 interface SegmentFile {
   readonly baseOffset: number;
   readonly path: string;
@@ -108,6 +111,8 @@ export class PartitionSnapshotSource implements HostedSnapshotSource {
       producers: state.producers,
     };
     this.created.set(state.raftIndex, state.raftTerm);
+    // only the newest few can still be compacted to (a failed upload leaves its entry behind)
+    for (const index of [...this.created.keys()].sort((a, b) => a - b).slice(0, -CREATED_KEPT)) this.created.delete(index);
     return {
       index: raftIndex(state.raftIndex),
       term: raftTerm(state.raftTerm),
