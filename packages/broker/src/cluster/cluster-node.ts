@@ -37,6 +37,16 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()
 
 export type MetadataLeaderListener = (leaderId: NodeId, term: Term, role: Role) => void;
 
+/**
+ * Control request of a node that opened an empty Raft WAL (wiped or new). A leader never lowers a follower's `match`
+ * on its own (a rejection below it looks stale), so a wiped follower would be stuck until the leader changed; the
+ * receiving host resets the peer's progress in every group it leads (RaftHost.resetPeerProgress) and re-probes it,
+ * which walks back to what it really holds or sends InstallSnapshot.
+ */
+const PEER_RESTARTED_EMPTY = 'peerRestartedEmpty';
+/** How long a wiped node keeps telling an unreachable peer that it restarted empty. */
+const ANNOUNCE_EMPTY_RESTART_MS = 60_000;
+
 export class ClusterNode {
   private closed = false;
   private hostClosed: Promise<void> | null = null;
@@ -65,6 +75,8 @@ export class ClusterNode {
     const raftDir = join(config.dataDir, 'raft');
     await mkdir(raftDir, { recursive: true });
     const wal = await FileWal.open(raftDir, {});
+    // An empty WAL is a brand-new or wiped node: peers leading groups with it must forget what they knew it held.
+    const walWasEmpty = wal.recoveredGroups().length === 0;
     const store = new MetadataStore(join(config.dataDir, 'cluster-metadata.sqlite'));
     const tcp = new TcpTransport({
       nodeId: selfId,
@@ -118,8 +130,14 @@ export class ClusterNode {
     host.addGroup(METADATA_RAFT_GROUP, wal.storage(METADATA_RAFT_GROUP, bootstrapState(all)), machine);
     if (metadataSnapshots !== undefined) snapshots!.register(metadataSnapshots);
     control.onRequest((from, payload) => node.answerForwarded(from, payload));
+    node.onControl(PEER_RESTARTED_EMPTY, async (from) => {
+      const groupsReset = host.resetPeerProgress(from);
+      logger.info({ peer: from, groupsReset }, 'peer restarted with an empty Raft log; re-probing it in the groups led here');
+      return { groupsReset };
+    });
     await tcp.listen();
     host.start();
+    if (walWasEmpty) void node.announceEmptyRestart([...peers.keys()]);
     return node;
   }
 
@@ -213,6 +231,24 @@ export class ClusterNode {
       if (outcome.kind === 'applied' || Date.now() + RETRY_DELAY_MS > deadline || this.closed) return outcome;
       await sleep(RETRY_DELAY_MS);
     }
+  }
+
+  /** Tells every peer (retrying each until it answers, bounded) that this node restarted with an empty Raft log. */
+  private async announceEmptyRestart(peerIds: readonly NodeId[]): Promise<void> {
+    const deadline = Date.now() + ANNOUNCE_EMPTY_RESTART_MS;
+    await Promise.all(
+      peerIds.map(async (peer) => {
+        while (!this.closed) {
+          const answer = await this.requestControl(peer, { control: PEER_RESTARTED_EMPTY }, FORWARD_TIMEOUT_MS).catch(() => null);
+          if (answer !== null) return;
+          if (Date.now() > deadline) {
+            this.logger.warn({ peer }, 'could not tell a peer that this node restarted with an empty Raft log (it repairs on its next leader change)');
+            return;
+          }
+          await sleep(RETRY_DELAY_MS * 5);
+        }
+      }),
+    );
   }
 
   /** Wall-clock ms this node last heard anything from `peer` (undefined: not since start). */
