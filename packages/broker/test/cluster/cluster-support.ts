@@ -135,3 +135,51 @@ export async function metadataUntil(port: number, check: (md: any) => boolean, t
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** The HTTP port a node bound (from its "listening" log line). */
+export function httpPortOf(n: ClusterNodeProcess): number {
+  const line = n.output().split('\n').find((l) => l.includes('"event":"listening"'));
+  if (line === undefined) throw new Error(`node ${n.id} has not logged "listening"`);
+  const http = (JSON.parse(line) as { http: string }).http;
+  return Number(http.slice(http.lastIndexOf(':') + 1));
+}
+
+/** One acks=all Produce of `records` (a record batch) to `topic`/`partition`; resolves with the partition response. */
+export async function produceBatch(port: number, topic: string, partition: number, records: Buffer): Promise<any> {
+  const client = await WireClient.connect('127.0.0.1', port);
+  try {
+    const r = await client.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] });
+    return r.responses[0].partitionResponses[0];
+  } finally {
+    client.close();
+  }
+}
+
+/** Every record batch byte a node serves for a partition from offset 0 up to its high watermark (bounded rounds). */
+export async function fetchPartition(port: number, topic: string, partition: number, lastOffsetOf: (records: Buffer) => number): Promise<{ errorCode: number; highWatermark: number; records: Buffer }> {
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  let highWatermark = 0;
+  for (let round = 0; round < 1000; round++) {
+    const client = await WireClient.connect('127.0.0.1', port);
+    let p: any;
+    try {
+      const r = await client.request(ApiKey.Fetch, 12, {
+        replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
+        topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+        forgottenTopicsData: [], rackId: '',
+      });
+      p = r.responses[0].partitions[0];
+    } finally {
+      client.close();
+    }
+    if (p.errorCode !== 0) return { errorCode: p.errorCode as number, highWatermark, records: Buffer.concat(chunks) };
+    highWatermark = Number(p.highWatermark);
+    const records: Buffer = p.records ?? Buffer.alloc(0);
+    if (records.length === 0) break;
+    chunks.push(records);
+    offset = lastOffsetOf(records) + 1;
+    if (offset >= highWatermark) break;
+  }
+  return { errorCode: 0, highWatermark, records: Buffer.concat(chunks) };
+}

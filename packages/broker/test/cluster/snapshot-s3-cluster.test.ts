@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { S3ObjectStore } from '@tributary/snapshot';
 import { tempDataDir } from '../support/broker-process.js';
+import { batchOf, recordsIn } from '../support/batches.js';
 import { WireClient } from '../support/wire-client.js';
-import { clusterEnv, freePorts, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, fetchPartition, freePorts, httpPortOf, metadataUntil, produceBatch, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
 
 // The snapshot package's SeaweedFS harness (one copy of it): packages/snapshot/dist/test/helpers/seaweedfs.js.
 interface SeaweedServerLike {
@@ -32,11 +33,13 @@ test('a real S3 server is available where CI requires it', { skip: process.env['
   assert.notEqual(weed, null, seaweed.WEED_INSTALL_HINT);
 });
 
-async function createTopic(port: number, name: string): Promise<number> {
+const DATA_TOPIC = 'produced-through-outage';
+
+async function createTopic(port: number, name: string, replicationFactor = 1, configs: { name: string; value: string }[] = []): Promise<number> {
   const client = await WireClient.connect('127.0.0.1', port);
   try {
     const r = await client.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      topics: [{ name, numPartitions: 1, replicationFactor, assignments: [], configs }],
       timeoutMs: 15000,
       validateOnly: false,
     });
@@ -44,13 +47,6 @@ async function createTopic(port: number, name: string): Promise<number> {
   } finally {
     client.close();
   }
-}
-
-function httpPortOf(n: ClusterNodeProcess): number {
-  const line = n.output().split('\n').find((l) => l.includes('"event":"listening"'));
-  assert.ok(line, `node ${n.id} has not logged "listening"`);
-  const http = (JSON.parse(line) as { http: string }).http;
-  return Number(http.slice(http.lastIndexOf(':') + 1));
 }
 
 async function getJson(port: number, path: string): Promise<any> {
@@ -123,6 +119,24 @@ test('3 processes on SeaweedFS: snapshots, an S3 outage (failures counted, no co
       }
     };
     const metadataGroup = async (id: number): Promise<any> => (await getJson(http(id), '/admin/snapshots')).groups.find((g: any) => g.raftGroup === 1);
+    const partitionGroups = async (id: number): Promise<any[]> => (await getJson(http(id), '/admin/snapshots')).groups.filter((g: any) => g.kind === 'partition' && g.raftLog !== null);
+
+    // A replicated partition with small segments (sealed segments become snapshot pieces), written all along.
+    assert.equal(await createTopic(kafka(leader), DATA_TOPIC, 3, [{ name: 'segment.bytes', value: '8192' }]), ErrorCode.NONE);
+    const dataLeader = async (): Promise<number> => {
+      const m = await metadataUntil(kafka(leader), (x) => x.topics.find((t: any) => t.name === DATA_TOPIC)?.partitions[0]?.leaderId > 0, 20_000);
+      return m.topics.find((t: any) => t.name === DATA_TOPIC).partitions[0].leaderId as number;
+    };
+    const acknowledged: string[] = [];
+    const produceSome = async (batches: number): Promise<void> => {
+      for (let b = 0; b < batches; b++) {
+        const values = Array.from({ length: 5 }, (_, i) => `v${acknowledged.length + i}-${'x'.repeat(200)}`);
+        const r = await produceBatch(kafka(await dataLeader()), DATA_TOPIC, 0, Buffer.from(batchOf(values.map((v) => ({ key: null, value: Buffer.from(v) })))));
+        assert.equal(r.errorCode, ErrorCode.NONE, `produce ${acknowledged.length}`);
+        acknowledged.push(...values);
+      }
+    };
+    await produceSome(30);
 
     await addTopics(10);
     for (const id of [1, 2, 3]) {
@@ -131,12 +145,16 @@ test('3 processes on SeaweedFS: snapshots, an S3 outage (failures counted, no co
 
     // Outage: the store dies while the catalogue keeps changing. First let the loop settle (no snapshot in flight,
     // the log compacted behind the newest one), so any later compaction could only come from a snapshot in the outage.
+    const trigger = await fetch(`http://127.0.0.1:${http(leader)}/admin/snapshots/trigger?raftGroup=1`, { method: 'POST', signal: AbortSignal.timeout(60_000) });
+    assert.equal(trigger.status, 200, await trigger.text());
     const before = await until('the leader snapshotted and compacted everything so far', async () => {
       const g = await metadataGroup(leader);
-      return !g.inFlight && g.entriesSinceSnapshot === 0 && g.raftLog.firstIndex === g.lastSnapshotIndex + 1 ? g : undefined;
+      return !g.inFlight && g.compactionPendingIndex === null && g.entriesSinceSnapshot < 8 && g.raftLog.firstIndex === g.lastSnapshotIndex + 1 ? g : undefined;
     });
+    const partitionCreatedBefore = metric(await metricsOf(http(leader)), /^tributary_snapshot_created_total\{kind="partition"\} (\d+)$/m);
     await server.stop();
     await addTopics(10);
+    await produceSome(30); // producing goes on: the store is not on the write path
     await until('failed snapshots counted during the outage', async () => {
       const text = await metricsOf(http(leader));
       return metric(text, /^tributary_snapshot_failed_total\{kind="metadata"\} (\d+)$/m) >= 1 && /^tributary_snapshot_object_store_errors_total\{operation="\w+"\} [1-9]/m.test(text) ? true : undefined;
@@ -154,6 +172,12 @@ test('3 processes on SeaweedFS: snapshots, an S3 outage (failures counted, no co
         return g.lastSnapshotIndex >= during.appliedIndex && g.consecutiveFailures === 0 ? g : undefined;
       }, 120_000);
     }
+    await until('partition snapshots again after the outage', async () => {
+      const text = await metricsOf(http(leader));
+      const created = metric(text, /^tributary_snapshot_created_total\{kind="partition"\} (\d+)$/m);
+      const groups = await partitionGroups(leader);
+      return created > partitionCreatedBefore && groups.every((g) => g.consecutiveFailures === 0) ? true : undefined;
+    }, 120_000);
     const after = await metadataGroup(leader);
     assert.ok(after.raftLog.firstIndex > during.raftLog.firstIndex, 'compaction resumed');
     for (const id of [1, 2, 3]) {
@@ -171,6 +195,12 @@ test('3 processes on SeaweedFS: snapshots, an S3 outage (failures counted, no co
     assert.deepEqual(seen.topics.map((t: any) => t.name).filter((n: string) => n.startsWith('s3-topic-')).sort(), [...topics].sort());
     assert.match(nodes.get(follower)!.output(), /metadata group restored from snapshot/);
     assert.equal(metric(await metricsOf(http(follower)), /^tributary_snapshot_bootstrap_total\{kind="metadata",outcome="restored"\} (\d+)$/m), 1);
+    // ... and every acknowledged record of the partition, exactly once and in order, from its own replica.
+    const served = await until('the wiped follower serving every acknowledged record', async () => {
+      const f = await fetchPartition(kafka(follower), DATA_TOPIC, 0, (r) => recordsIn(r).at(-1)!.offset);
+      return f.errorCode === ErrorCode.NONE && f.highWatermark >= acknowledged.length ? f : undefined;
+    }, 60_000);
+    assert.deepEqual(recordsIn(served.records).map((r) => r.value?.toString()), acknowledged);
 
     for (const n of nodes.values()) n.proc.kill('SIGTERM');
     for (const n of nodes.values()) assert.equal(await n.exited, 0, n.output().slice(-2000));
