@@ -8,12 +8,13 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { MemoryNetwork, MemoryStorage, RaftHost, Role, bootstrapState, nodeId, raftGroupId, raftIndex, term, type Entry, type GroupStateMachine, type NodeId } from '@tributary/raft';
-import { MemoryObjectStore, type ObjectStore } from '@tributary/snapshot';
+import { MemoryObjectStore, raftIndex as snapshotIndex, raftTerm as snapshotTerm, type ObjectStore } from '@tributary/snapshot';
 import { clusterObjectStoreProblem, loadConfig, type BrokerConfig } from '../../src/config.js';
 import { MetadataStore } from '../../src/cluster/metadata-store.js';
 import { encodeCommand, type MetadataCommand } from '../../src/cluster/metadata-commands.js';
 import { MetadataGroupSnapshots } from '../../src/cluster/snapshots/metadata-snapshot.js';
-import { SnapshotService } from '../../src/cluster/snapshots/snapshot-service.js';
+import { SnapshotService, snapshotGroupOf } from '../../src/cluster/snapshots/snapshot-service.js';
+import { nodeEnvironment } from '../../src/cluster/local-cluster.js';
 import { runCli } from '../support/broker-process.js';
 
 const METADATA = raftGroupId(1);
@@ -229,4 +230,36 @@ test('an object-store outage fails snapshots (counted), never compacts the log, 
   } finally {
     await h.close();
   }
+});
+
+test('readiness: not caught up while a hosted group restores or a tracked restore runs; tributary cluster shares one store', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trib-snapready-'));
+  try {
+    const service = new SnapshotService({ config: configFor(dir), logger: silent, registry: new Registry(), store: new MemoryObjectStore() });
+    assert.equal(service.isCaughtUp(), true, 'nothing hosted');
+    let restoring = true;
+    service.register({
+      raftGroupId: snapshotGroupOf(5),
+      isCaughtUp: () => !restoring,
+      status: () => ({ appliedIndex: snapshotIndex(0), appliedTerm: snapshotTerm(0), lastWriteAtMs: null }),
+      createSnapshot: () => Promise.reject(new Error('not used')),
+      compactLog: () => Promise.resolve(),
+    });
+    assert.equal(service.isCaughtUp(), false);
+    assert.deepEqual(service.restoringGroups(), [5]);
+    restoring = false;
+    assert.equal(service.isCaughtUp(), true);
+    let finish: () => void = () => undefined;
+    const bootstrap = service.trackRestore(6, new Promise<void>((r) => (finish = r)));
+    assert.equal(service.isCaughtUp(), false, 'a bootstrap before hosting counts too');
+    finish();
+    await bootstrap;
+    await new Promise((r) => setImmediate(r));
+    assert.equal(service.isCaughtUp(), true);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const options = { nodes: 3, dataDir: '/tmp/c', kafkaBasePort: 0, httpBasePort: 0, clusterBasePort: 19000 };
+  const stores = [1, 2, 3].map((id) => nodeEnvironment(options, id, 'cid').TRIBUTARY_OBJECT_STORE_DIR);
+  assert.deepEqual(stores, ['/tmp/c/object-store', '/tmp/c/object-store', '/tmp/c/object-store']);
 });
