@@ -112,7 +112,7 @@ export class SnapshotService {
     const inner =
       options.store ??
       (config.objectStore === 's3'
-        ? createObjectStore({ kind: 's3', ...config.s3!, endpoint: config.s3!.endpoint })
+        ? createObjectStore({ kind: 's3', ...config.s3! })
         : createObjectStore({ kind: 'local', dir: config.objectStoreDir }));
     this.store = new ObservedObjectStore(inner, (operation, error) => {
       this.metrics.objectStoreError(operation);
