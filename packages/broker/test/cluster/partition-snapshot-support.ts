@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { DEFAULT_LOG_CONFIG, PartitionLog, type LogConfig } from '@tributary/log';
-import { FileWal, MemoryNetwork, RaftHost, Role, bootstrapState, nodeId, raftGroupId, type Entry, type RaftGroupId } from '@tributary/raft';
+import { FileWal, MemoryNetwork, RaftHost, Role, bootstrapState, nodeId, raftGroupId, type Entry, type RaftGroupId, type RaftIndex, type Term } from '@tributary/raft';
 import { SnapshotRepository, clusterId, nodeWriterCluster, type ObjectStore, type SnapshotMetricsHook } from '@tributary/snapshot';
 import { RaftPartition, encodePartitionEntry } from '../../src/cluster/raft-partition.js';
 import { readCheckpoint } from '../../src/cluster/snapshots/partition-checkpoint.js';
@@ -84,6 +84,8 @@ export interface ReplicaOptions {
   readonly logConfig?: LogConfig;
   readonly walSegmentBytes?: number;
   readonly events?: { bootstraps: number; failures: number };
+  /** Start the Raft group at this position (a replica restored from a snapshot before it is hosted). */
+  readonly startAt?: { index: number; term: number };
 }
 
 export async function startReplica(options: ReplicaOptions): Promise<Replica> {
@@ -106,7 +108,13 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     replicas: () => [...voters.filter((v) => v !== node), node],
   }, openLog));
   const appliedEntries: Entry[] = [];
-  host.addGroup(group, wal.storage(group, bootstrapState(voters.map((v) => nodeId(v)))), {
+  const fresh = bootstrapState(voters.map((v) => nodeId(v)));
+  const initial = options.startAt === undefined ? fresh : {
+    hardState: { ...fresh.hardState, term: options.startAt.term as Term, commit: options.startAt.index as RaftIndex },
+    snapshot: { ...fresh.snapshot, index: options.startAt.index as RaftIndex, term: options.startAt.term as Term },
+    entries: [],
+  };
+  host.addGroup(group, wal.storage(group, initial), {
     apply: (entries) => {
       appliedEntries.push(...entries);
       partition.apply(entries);

@@ -4,6 +4,7 @@
 // the newest verified snapshot with index >= I, from the referenced node's prefix, then the other replicas') and
 // for the bootstrap of a wiped node (the newest snapshot in any replica's prefix, own first).
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -103,12 +104,8 @@ class ActiveSegmentWriter {
       this.out = createWriteStream(this.path);
     }
     const out = this.out;
-    if (!out.write(chunk)) {
-      await new Promise<void>((resolve, reject) => {
-        out.once('drain', resolve);
-        out.once('error', reject);
-      });
-    }
+    // events.once rejects on 'error' and removes its listeners either way
+    if (!out.write(chunk)) await once(out, 'drain');
   }
 
   async finish(): Promise<void> {
