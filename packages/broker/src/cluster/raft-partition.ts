@@ -329,6 +329,8 @@ export class RaftPartition implements PartitionReplica {
     const startedAtMs = Date.now();
     this.logger.info({ topic: this.topic, partition: this.partition, raftIndex: state.target.meta.index, appliedIndex: this.appliedIndex }, 'restoring partition replica from a snapshot');
     try {
+      // one log swap at a time: a reopen with new topic configs (replaceLog) finishes first
+      while (this.reopening !== null) await this.reopening.done;
       while (state.target.meta.index > this.appliedIndex) {
         const target = state.target;
         const { log, recovered } = await restorer.restore(target, () => Promise.resolve(this.log.close()), () => this.closed);
