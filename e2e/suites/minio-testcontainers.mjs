@@ -41,7 +41,7 @@ export default {
       testcontainers = await import('testcontainers');
       minio = await import('@testcontainers/minio');
     } catch (err) {
-      // testcontainers 12 needs Node >= 22.22 (its HTTP client uses zlib's zstd); older Nodes cannot even load it.
+      // Pinned to testcontainers 11 (loads on Node 20); 12 needs Node >= 22.22 (its HTTP client uses zlib's zstd).
       const reason = `testcontainers cannot load on Node ${process.version}: ${String(err?.message ?? err).split('\n')[0]}`;
       if (dockerEndpointHint() === null) throw new SkipSuite(`no Docker engine (no DOCKER_HOST, no docker.sock); also ${reason}`);
       throw new Error(`a Docker engine is present (${dockerEndpointHint()}) but ${reason}`);
