@@ -54,6 +54,8 @@ export interface ClusterGroupCoordinatorOptions {
 
 /** Pause between attempts to commit the barrier entry while still leader (e.g. during a leadership transfer). */
 const BARRIER_RETRY_MS = 100;
+/** Pause before loading the groups again after a failed load, while still leader. */
+const LOAD_RETRY_MS = 1_000;
 
 interface Coordinating {
   readonly term: Term;
@@ -128,8 +130,15 @@ export class ClusterGroupCoordinator implements GroupCoordinatorLike {
     try {
       await coordinating.coordinator.start();
     } catch (err) {
-      logger.error({ err, term }, 'consumer-group coordinator could not load the replicated groups');
-      if (this.coordinating === coordinating) await this.stopCoordinating('load failed');
+      logger.error({ err, term }, 'consumer-group coordinator could not load the replicated groups; retrying while leader');
+      if (this.coordinating !== coordinating) return;
+      await this.stopCoordinating('load failed');
+      // Still the leader (FindCoordinator keeps naming this node): try again rather than refuse groups for the term.
+      setTimeout(() => {
+        const raft = node.host.group(METADATA_RAFT_GROUP);
+        if (this.closed || this.coordinating !== null || this.pendingTerm !== null || raft?.role !== Role.Leader || raft.term !== term) return;
+        void this.beginCoordinating(term);
+      }, LOAD_RETRY_MS).unref();
       return;
     }
     if (this.coordinating !== coordinating) return; // stopped meanwhile (stopCoordinating closed it)

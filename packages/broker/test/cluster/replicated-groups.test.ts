@@ -14,7 +14,7 @@ import { ClusterGroupCoordinator, type MetadataGroupMember } from '../../src/clu
 import { encodeCommand, type MetadataCommand } from '../../src/cluster/metadata-commands.js';
 import { MetadataStore } from '../../src/cluster/metadata-store.js';
 import { ReplicatedConsumerGroupStore } from '../../src/cluster/replicated-group-store.js';
-import { ConsumerGroupCoordinator, NotCoordinatorError, encodeSubscription, type CommittedOffset } from '../../src/consumer-groups/index.js';
+import { ConsumerGroupCoordinator, NotCoordinatorError, encodeSubscription, type CommittedOffset, type ConsumerGroupStore } from '../../src/consumer-groups/index.js';
 import { GroupErrorCode as E } from '../../src/consumer-groups/error-codes.js';
 
 const silent = pino({ level: 'silent' });
@@ -252,6 +252,47 @@ test('ClusterGroupCoordinator: the metadata leader coordinates; a leader change 
     assert.equal(described.groups[0].members.length, 1);
   } finally {
     for (const c of coordinators.values()) await c.close();
+    await cluster.close();
+  }
+});
+
+test('ClusterGroupCoordinator: a failed load of the replicated groups is retried while this node still leads', async () => {
+  const cluster = await inProcessCluster();
+  const leader = cluster.leader();
+  let attempts = 0;
+  const failingLoad = (store: ConsumerGroupStore): ConsumerGroupStore => ({
+    load: async () => {
+      throw new Error('simulated load failure');
+    },
+    saveGroup: (r) => store.saveGroup(r),
+    deleteGroup: (g) => store.deleteGroup(g),
+    commitOffsets: (g, o) => store.commitOffsets(g, o),
+    deleteOffsets: (g, p) => store.deleteOffsets(g, p),
+    deleteTopicOffsets: (t) => store.deleteTopicOffsets(t),
+    close: () => store.close(),
+  });
+  const coordinator = new ClusterGroupCoordinator({
+    node: leader,
+    logger: silent,
+    createCoordinator: (store) =>
+      new ConsumerGroupCoordinator({
+        nodeId: leader.selfId,
+        advertisedHost: '127.0.0.1',
+        advertisedPort: KAFKA_PORT_BASE + leader.selfId,
+        dataDir: join(leader.dir, 'unused'),
+        logger: silent,
+        topicPartitionCount: (topic) => leader.store.getTopic(topic)?.partitionCount,
+        store: ++attempts === 1 ? failingLoad(store) : store,
+      }),
+  });
+  try {
+    await coordinator.start();
+    await until('the second load', () => coordinator.isCoordinating);
+    assert.equal(attempts, 2);
+    const answer: any = await coordinator.offsetFetch(fetchRequest, 5, ctx);
+    assert.equal(answer.errorCode, E.NONE);
+  } finally {
+    await coordinator.close();
     await cluster.close();
   }
 });
