@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { MemoryNetwork, MemoryStorage, RaftHost, Role, bootstrapState, nodeId, type NodeId, type Term } from '@tributary/raft';
+import { MemoryNetwork, MemoryStorage, RaftHost, Role, bootstrapState, nodeId, type Message, type NodeId, type RaftTransport, type Term } from '@tributary/raft';
 import { METADATA_RAFT_GROUP, type MetadataLeaderListener } from '../../src/cluster/cluster-node.js';
 import { ClusterGroupCoordinator, type MetadataGroupMember } from '../../src/cluster/cluster-group-coordinator.js';
 import { encodeCommand, type MetadataCommand } from '../../src/cluster/metadata-commands.js';
@@ -27,6 +27,9 @@ interface InProcessNode extends MetadataGroupMember {
 
 interface InProcessCluster {
   readonly nodes: InProcessNode[];
+  readonly network: MemoryNetwork;
+  /** Messages this returns true for are dropped at send (a test's selective network fault). */
+  drop: (from: NodeId, to: NodeId, message: Message) => boolean;
   leader(): InProcessNode;
   close(): Promise<void>;
 }
@@ -44,10 +47,17 @@ async function inProcessCluster(): Promise<InProcessCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'trib-replicated-groups-'));
   const network = new MemoryNetwork(7);
   const ids = [1, 2, 3].map((i) => nodeId(i));
+  const faults = { drop: (_from: NodeId, _to: NodeId, _message: Message): boolean => false };
   const nodes: InProcessNode[] = ids.map((id) => {
     const store = new MetadataStore(join(dir, `metadata-${id}.sqlite`));
     const listeners: MetadataLeaderListener[] = [];
-    const host = new RaftHost({ nodeId: id, transport: network.endpoint(id), syncAll: () => undefined, tickMs: 10, electionTicks: 10, heartbeatTicks: 1 });
+    const endpoint = network.endpoint(id);
+    const transport: RaftTransport = {
+      send: (to, batch) => endpoint.send(to, batch.filter((gm) => !faults.drop(id, to, gm.message))),
+      setHandler: (handler) => endpoint.setHandler(handler),
+      close: () => endpoint.close(),
+    };
+    const host = new RaftHost({ nodeId: id, transport, syncAll: () => undefined, tickMs: 10, electionTicks: 10, heartbeatTicks: 1 });
     host.addGroup(METADATA_RAFT_GROUP, new MemoryStorage(bootstrapState(ids)), {
       apply: (entries) => store.apply(entries),
       restore: () => assert.fail('no snapshots in this test'),
@@ -71,6 +81,13 @@ async function inProcessCluster(): Promise<InProcessCluster> {
   await until('every replica applied the setup', () => nodes.every((n) => n.store.getTopic(TOPIC) !== undefined));
   return {
     nodes,
+    network,
+    get drop() {
+      return faults.drop;
+    },
+    set drop(rule) {
+      faults.drop = rule;
+    },
     leader,
     close: async () => {
       for (const n of nodes) await n.host.close();
@@ -293,6 +310,55 @@ test('ClusterGroupCoordinator: a failed load of the replicated groups is retried
     assert.equal(answer.errorCode, E.NONE);
   } finally {
     await coordinator.close();
+    await cluster.close();
+  }
+});
+
+test('ClusterGroupCoordinator: a new leader that has a commit in its log but not yet known as committed still serves it (barrier)', async () => {
+  const cluster = await inProcessCluster();
+  const coordinators = new Map<NodeId, ClusterGroupCoordinator>();
+  try {
+    for (const n of cluster.nodes) {
+      const c = new ClusterGroupCoordinator({
+        node: n,
+        logger: silent,
+        createCoordinator: (store) =>
+          new ConsumerGroupCoordinator({
+            nodeId: n.selfId,
+            advertisedHost: '127.0.0.1',
+            advertisedPort: KAFKA_PORT_BASE + n.selfId,
+            dataDir: join(n.dir, 'unused'),
+            logger: silent,
+            topicPartitionCount: (topic) => n.store.getTopic(topic)?.partitionCount,
+            store,
+          }),
+      });
+      await c.start();
+      coordinators.set(n.selfId, c);
+    }
+    const at = (n: InProcessNode): any => coordinators.get(n.selfId)!;
+    const old = cluster.leader();
+    await until('the leader coordinates', () => at(old).isCoordinating);
+    const [heir, lagging] = cluster.nodes.filter((n) => n !== old) as [InProcessNode, InProcessNode];
+    assert.deepEqual((await at(old).offsetCommit(commitRequest('', -1, [1, 1, 1]), 8, ctx)).topics[0].partitions.map((p: any) => p.errorCode), [E.NONE, E.NONE, E.NONE]);
+    await until('every replica applied the first commit', () => cluster.nodes.every((n) => n.store.appliedIndex === old.store.appliedIndex));
+
+    // The next commit reaches only `heir` (a majority with the old leader), and `heir` never hears that it committed.
+    const commitEntry = old.host.group(METADATA_RAFT_GROUP)!.lastIndex + 1;
+    cluster.network.partition([old.selfId, heir.selfId], [lagging.selfId]);
+    cluster.drop = (from, to, m) => from === old.selfId && to === heir.selfId && m.commit >= commitEntry;
+    const second = await at(old).offsetCommit(commitRequest('', -1, [7, 8, 9]), 8, ctx);
+    assert.deepEqual(second.topics[0].partitions.map((p: any) => p.errorCode), [E.NONE, E.NONE, E.NONE], 'acknowledged: committed by the old leader and heir');
+    assert.ok(heir.host.group(METADATA_RAFT_GROUP)!.lastIndex >= commitEntry, 'heir holds the entry');
+    assert.ok(heir.host.group(METADATA_RAFT_GROUP)!.commitIndex < commitEntry, 'heir does not know it is committed');
+
+    // The old leader is cut off; heir (the longer log) wins against `lagging` and must serve the acknowledged commit.
+    cluster.network.partition([old.selfId], [heir.selfId, lagging.selfId]);
+    await until('heir coordinates', () => at(heir).isCoordinating, 20_000);
+    const fetched = await at(heir).offsetFetch(fetchRequest, 5, ctx);
+    assert.deepEqual(fetched.topics[0].partitions.map((p: any) => p.committedOffset), [7, 8, 9], 'the acknowledged commit is served by the new coordinator');
+  } finally {
+    for (const c of coordinators.values()) await c.close();
     await cluster.close();
   }
 });
