@@ -3,7 +3,7 @@
 // faults the cluster suites inject: kill -9, restart, SIGSTOP/SIGCONT, graceful stop. It can find the leader of a
 // partition (Metadata), wait until the cluster has healed (every partition led, every replica caught up) and read each
 // replica's partition log files for the checker (replica-check.mjs).
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 import { freePort, run, sleep } from './proc.mjs';
@@ -216,8 +216,21 @@ export class LocalCluster {
 
   /** Chooses every node's ports, then starts all nodes together (the metadata group needs a quorum to serve). */
   async start(timeoutMs = 90_000) {
-    await this.prepare();
-    await Promise.all(this.nodes.map((n) => n.start(timeoutMs)));
+    for (let attempt = 1; ; attempt++) {
+      await this.prepare();
+      try {
+        await Promise.all(this.nodes.map((n) => n.start(timeoutMs)));
+        break;
+      } catch (e) {
+        // A port probed free was taken by another process before the node bound it (a shared machine): start the
+        // whole cluster again on new ports (peers' addresses are part of every node's configuration), bounded.
+        await this.killAll();
+        if (attempt >= 3 || !/EADDRINUSE/.test(e.message)) throw e;
+        this.log(`a chosen port was taken before the nodes bound it (attempt ${attempt}); starting again on new ports`);
+        this.nodes = [];
+        rmSync(this.workDir, { recursive: true, force: true });
+      }
+    }
     await this.waitForBrokers(timeoutMs);
     this.log(`cluster of ${this.size} serving: ${this.bootstrap}`);
     return this;
