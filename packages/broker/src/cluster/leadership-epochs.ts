@@ -7,7 +7,7 @@
 // appended at least one batch have an entry; the current term of a leader that has appended nothing yet is added
 // virtually at the log end by the queries (as Kafka's leader records its epoch at election), so a client that was
 // told "epoch T at offset X" by ListOffsets is later answered end offset X for T, never "unknown".
-import { kafkaOffset, type KafkaOffset } from '@tributary/log';
+import type { KafkaOffset } from '@tributary/log';
 
 /** A Kafka leader epoch. In cluster mode it is the partition's Raft term (never a Raft index). */
 export type LeaderEpoch = number & { readonly __brand: 'LeaderEpoch' };
@@ -103,5 +103,3 @@ export function divergingEpoch(cache: LeaderEpochCache, lastFetchedEpoch: number
   if (end.epoch < lastFetchedEpoch || end.endOffset < fetchOffset) return end;
   return null;
 }
-
-export const offsetOrUnknown = (n: number): KafkaOffset | -1 => (n < 0 ? -1 : kafkaOffset(n));

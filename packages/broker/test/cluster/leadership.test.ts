@@ -244,7 +244,7 @@ test('preferred leaders: Java LeaderElectionCommand (ElectLeaders), UNCLEAN refu
   const PARTITIONS = 6;
   const TOPIC = 'preferred';
   // Balancer off in this first phase, so only ElectLeaders moves leaders.
-  let cluster = await startCluster('trib-preferred-', 'Preferredleadertestcluster', { TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: '0' });
+  const cluster = await startCluster('trib-preferred-', 'Preferredleadertestcluster', { TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: '0' });
   try {
     await createTopic(cluster.port(1), TOPIC, PARTITIONS);
     const allLed = (m: any): boolean => {
