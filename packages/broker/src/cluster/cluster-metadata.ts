@@ -55,8 +55,17 @@ export function clusterPartitions(topic: ClusterTopic, registry: unknown): Clust
   });
 }
 
-export function clusterBrokers(catalogue: ReplicatedCatalogue): { nodeId: number; host: string; port: number; rack: string | null }[] {
-  return catalogue.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: null }));
+/**
+ * The registered brokers that are live as this broker sees them (itself, and every peer heard from within the lag
+ * time), as Kafka lists only unfenced brokers: a client then does not keep connecting to a dead one (e.g. a dead
+ * group coordinator). Registration stays in the metadata group; a broker reappears as soon as it is heard again.
+ */
+export function clusterBrokers(catalogue: ReplicatedCatalogue, registry: unknown): { nodeId: number; host: string; port: number; rack: string | null }[] {
+  const leadership = registry instanceof ClusterPartitionRegistry ? registry.leadership : undefined;
+  return catalogue
+    .brokers()
+    .filter((b) => leadership?.isLive(b.nodeId) ?? true)
+    .map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: null }));
 }
 
 /** The metadata leader when known, else this node (clients then retry against it and get redirected). */

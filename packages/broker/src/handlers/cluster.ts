@@ -3,7 +3,7 @@
 // terms, answered from the replica's epoch cache (src/cluster/leadership-epochs.ts).
 import type { BrokerState } from './context.js';
 import { ReplicatedCatalogue } from '../cluster/replicated-catalogue.js';
-import { clusterControllerId } from '../cluster/cluster-metadata.js';
+import { clusterBrokers, clusterControllerId } from '../cluster/cluster-metadata.js';
 import { checkCurrentLeaderEpoch, partitionLeadership } from '../cluster/leadership-view.js';
 import { KafkaError } from './error-codes.js';
 import { requestedOffset } from './offsets.js';
@@ -31,8 +31,8 @@ export function handleDescribeCluster(state: BrokerState, _request: DescribeClus
       endpointType: 1,
       clusterId: cluster.clusterId,
       controllerId: clusterControllerId(cluster, state.config.nodeId),
-      // No broker fencing yet: every registered broker is listed as unfenced (see src/cluster/README.md).
-      brokers: cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: null, isFenced: false })),
+      // Live brokers only, like Metadata (no fencing in the metadata group yet: liveness as this broker sees it).
+      brokers: clusterBrokers(cluster, state.partitions).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
       clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
     };
   }

@@ -170,6 +170,11 @@ test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; IS
     assert.deepEqual([...second.isrNodes].sort(), [1, 2, 3].filter((id) => id !== leader), 'the dead replica left the ISR');
     const epoch2 = second.leaderEpoch as number;
     assert.deepEqual(second.offlineReplicas, [leader]);
+    // Metadata and DescribeCluster list live brokers only (a client stops connecting to the dead one).
+    const liveIds = [1, 2, 3].filter((id) => id !== leader);
+    assert.deepEqual(md.brokers.map((b: any) => b.nodeId).sort(), liveIds);
+    const describedAfter = await withClient(port(leader2), (c) => c.request(ApiKey.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 }));
+    assert.deepEqual(describedAfter.brokers.map((b: any) => b.brokerId).sort(), liveIds);
     // A follower cannot see its peers' progress, but it knows the dead broker is not in sync.
     const otherSurvivor = [1, 2, 3].find((id) => id !== leader && id !== leader2)!;
     const followerView = partitionOf(await metadataUntil(port(otherSurvivor), (m) => partitionOf(m, TOPIC, 0)?.offlineReplicas.length === 1, 10_000), TOPIC, 0);
@@ -207,6 +212,7 @@ test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; IS
     await cluster.start(leader);
     md = await metadataUntil(port(leader2), (m) => partitionOf(m, TOPIC, 0)?.isrNodes.length === 3, 20_000);
     assert.equal(partitionOf(md, TOPIC, 0).isrNodes.length, 3, 'the restarted replica is back in the ISR');
+    assert.deepEqual(md.brokers.map((b: any) => b.nodeId).sort(), [1, 2, 3], 'the restarted broker is listed again');
     const accepted = await produce(port(leader2), TOPIC, 0, -1, 'e2-all');
     assert.equal(accepted.errorCode, ErrorCode.NONE, accepted.errorMessage);
     assert.equal(accepted.baseOffset, 4);
