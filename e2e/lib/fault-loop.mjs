@@ -7,9 +7,10 @@
 // follows (Raft's up-to-date vote check; without it committed records are overwritten). Then it heals, lets the consumer catch up, stops every node gracefully and runs the checker
 // (replica-check.mjs) over the acks, the consumer's rows and every replica's log files.
 //
-// Consumer groups are not replicated yet in cluster mode (each broker coordinates groups locally; see
-// packages/broker/src/cluster/README.md, "What comes next" 3). Until they are, the consumer bootstraps from node 1
-// and the loop never faults node 1 (TRIBUTARY_E2E_CHAOS_PROTECT_NODE=0 lifts that once groups are replicated).
+// Consumer groups are replicated in cluster mode (the metadata leader coordinates every group; committed offsets live
+// in the metadata group), so the consumer bootstraps from every node and any node may be faulted.
+// TRIBUTARY_E2E_CHAOS_PROTECT_NODE=<id> spares one node (the consumer then bootstraps from it alone), as the loop did
+// before groups were replicated.
 //
 // Environment (all optional): TRIBUTARY_E2E_CHAOS_SECONDS (fault period, default 75), TRIBUTARY_E2E_CHAOS_SEED
 // (replays a run: the seed is printed), TRIBUTARY_E2E_CHAOS_RATE (records/s, default 400).
@@ -45,7 +46,7 @@ export async function runFaultLoop(ctx, { nodes }) {
   const faultMs = envInt('TRIBUTARY_E2E_CHAOS_SECONDS', 75) * 1000;
   const seed = envInt('TRIBUTARY_E2E_CHAOS_SEED', Math.floor(Math.random() * 2 ** 31));
   const rate = envInt('TRIBUTARY_E2E_CHAOS_RATE', 400);
-  const protectedNode = envInt('TRIBUTARY_E2E_CHAOS_PROTECT_NODE', 1);
+  const protectedNode = envInt('TRIBUTARY_E2E_CHAOS_PROTECT_NODE', 0);
   ctx.log(`seed ${seed} (TRIBUTARY_E2E_CHAOS_SEED=${seed} replays the fault choices), ${faultMs / 1000} s of faults, ${rate} records/s`);
   const rand = prng(seed);
   const pick = (list) => list[Math.floor(rand() * list.length)];
