@@ -11,9 +11,10 @@ import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
 import { WireClient } from '../support/wire-client.js';
 import { batchOf, recordsIn } from '../support/batches.js';
-import { clusterEnv, freePorts, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, fetchPartition, freePorts, httpPortOf, metadataUntil, produceBatch, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'bootstrapped';
+const lastOffsetOf = (records: Buffer): number => recordsIn(records).at(-1)!.offset;
 const PARTITIONS = 2;
 const SNAPSHOT_ENV = {
   TRIBUTARY_SNAPSHOT_LOG_THRESHOLD: '40',
@@ -28,40 +29,6 @@ async function withClient<T>(port: number, fn: (c: WireClient) => Promise<T>): P
   } finally {
     c.close();
   }
-}
-
-function produce(port: number, partition: number, records: Buffer): Promise<any> {
-  return withClient(port, (c) =>
-    c
-      .request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: partition, records }] }] })
-      .then((r) => r.responses[0].partitionResponses[0]),
-  );
-}
-
-/** Everything one node serves for a partition from `fetchOffset` on (its own replica's log, below its high watermark). */
-async function fetchAll(port: number, partition: number): Promise<{ highWatermark: number; records: Buffer }> {
-  const chunks: Buffer[] = [];
-  let offset = 0;
-  let highWatermark = 0;
-  for (let round = 0; round < 1000; round++) {
-    const p = await withClient(port, async (c) => {
-      const r = await c.request(ApiKey.Fetch, 12, {
-        replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-        topics: [{ topic: TOPIC, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
-        forgottenTopicsData: [], rackId: '',
-      });
-      return r.responses[0].partitions[0];
-    });
-    assert.equal(p.errorCode, ErrorCode.NONE);
-    highWatermark = Number(p.highWatermark);
-    const records: Buffer = p.records ?? Buffer.alloc(0);
-    if (records.length === 0) break;
-    chunks.push(records);
-    const last = recordsIn(records).at(-1)!;
-    offset = last.offset + 1;
-    if (offset >= highWatermark) break;
-  }
-  return { highWatermark, records: Buffer.concat(chunks) };
 }
 
 async function leaders(port: number): Promise<number[]> {
@@ -81,13 +48,6 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
     assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-function httpPortOf(n: ClusterNodeProcess): number {
-  const line = n.output().split('\n').find((l) => l.includes('"event":"listening"'));
-  assert.ok(line, `node ${n.id} has not logged "listening"`);
-  const http = (JSON.parse(line) as { http: string }).http;
-  return Number(http.slice(http.lastIndexOf(':') + 1));
 }
 
 test('a wiped node bootstraps its partitions from the store (3 processes, shared local store) and ends byte-identical', { timeout: 240_000 }, async () => {
@@ -117,7 +77,7 @@ test('a wiped node bootstraps its partitions from the store (3 processes, shared
           for (let attempt = 0; ; attempt++) {
             const leader = (await leaders(port(1)))[p]!;
             // a killed leader is still named until the new one is recorded: a refused connection is retried too
-            const r = await produce(port(leader), p, Buffer.from(batchOf(values.map((v) => ({ key: null, value: Buffer.from(v) }))))).catch((err: Error) => ({ errorCode: err.message }));
+            const r = await produceBatch(port(leader), TOPIC, p, Buffer.from(batchOf(values.map((v) => ({ key: null, value: Buffer.from(v) }))))).catch((err: Error) => ({ errorCode: err.message }));
             if (r.errorCode === ErrorCode.NONE) break;
             assert.ok(attempt < 100, `produce to partition ${p} kept failing (${r.errorCode})`);
             await new Promise((res) => setTimeout(res, 100));
@@ -142,9 +102,8 @@ test('a wiped node bootstraps its partitions from the store (3 processes, shared
     await nodes.get(victim)!.exited;
     rmSync(dirs[victim - 1]!, { recursive: true, force: true });
     mkdirSync(dirs[victim - 1]!, { recursive: true });
-    // Raft never lowers the match index a leader remembers for a follower, so a wiped node is only taken back once it
-    // restores a state at or past that index (or the leader compacts past it and sends InstallSnapshot): write while
-    // it is away and snapshot the other nodes now, metadata group included (a topic creation adds metadata entries).
+    // Write while it is away and snapshot the other nodes now (metadata group included: a topic creation adds
+    // entries): the newest snapshots are then in the other nodes' prefixes, and the bootstrap must take those.
     await produceBatches(10, 'away');
     const marker = await withClient(port(1), (c) =>
       c.request(ApiKey.CreateTopics, 7, { topics: [{ name: 'marker', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 15000, validateOnly: false }),
@@ -160,6 +119,8 @@ test('a wiped node bootstraps its partitions from the store (3 processes, shared
     const hostingLines = restarted.output().split('\n').filter((l) => l.includes('"hosting partition replica"') && l.includes(`"topic":"${TOPIC}"`));
     assert.equal(hostingLines.length, PARTITIONS);
     for (const line of hostingLines) assert.ok((JSON.parse(line) as { checkpointIndex: number }).checkpointIndex > 0, `replica starts at the snapshot: ${line}`);
+    const bootLines = restarted.output().split('\n').filter((l) => l.includes('"bootstrapped partition from snapshot"'));
+    for (const line of bootLines) assert.notEqual((JSON.parse(line) as { fromNode: number }).fromNode, victim, `the newest snapshot is another node's: ${line}`);
 
     await produceBatches(5, 'after');
     const httpPort = httpPortOf(restarted);
@@ -169,10 +130,10 @@ test('a wiped node bootstraps its partitions from the store (3 processes, shared
 
     for (let p = 0; p < PARTITIONS; p++) {
       const leader = (await leaders(port(1)))[p]!;
-      const fromLeader = await fetchAll(port(leader), p);
+      const fromLeader = await fetchPartition(port(leader), TOPIC, p, lastOffsetOf);
       assert.equal(fromLeader.highWatermark, sent[p]!.length);
       const fromVictim = await until(`node 3 caught up on partition ${p}`, async () => {
-        const f = await fetchAll(port(victim), p);
+        const f = await fetchPartition(port(victim), TOPIC, p, lastOffsetOf);
         return f.highWatermark === fromLeader.highWatermark ? f : undefined;
       });
       assert.ok(fromVictim.records.equals(fromLeader.records), `partition ${p}: node 3 serves the leader's bytes`);
