@@ -19,7 +19,7 @@ import {
 import type { StorageLog } from '../../partitions/storage-log.js';
 import { RaftPartition, type PartitionStateRestorer, type RecoveredPartition } from '../raft-partition.js';
 import { fsyncPath, readCheckpoint, writeCheckpoint, writeFileSynced } from './partition-checkpoint.js';
-import { decodePartitionRest, parseSegmentFileName, type PartitionSnapshotMeta } from './partition-snapshot-format.js';
+import { decodePartitionRest, isPartitionPieceName, parseSegmentFileName, type PartitionSnapshotMeta } from './partition-snapshot-format.js';
 import type { SnapshotService } from './snapshot-service.js';
 import { decodeSnapshotReference } from './snapshot-reference.js';
 
@@ -53,7 +53,7 @@ export class PartitionRestoreSink implements SnapshotSink {
     this.stagingDir = staging;
     await mkdir(staging, { recursive: true });
     for (const piece of manifest.pieces) {
-      if (parseSegmentFileName(piece.name) === null) throw new CorruptedSnapshot(`partition snapshot piece ${JSON.stringify(piece.name)} is not a segment file`);
+      if (!isPartitionPieceName(piece.name)) throw new CorruptedSnapshot(`partition snapshot piece ${JSON.stringify(piece.name)} is not a segment or index file`);
       await writeDurably(await reader.openPiece(piece), join(staging, piece.name));
     }
     const active = new ActiveSegmentWriter(staging);
@@ -72,6 +72,10 @@ export class PartitionRestoreSink implements SnapshotSink {
       throw new CorruptedSnapshot(`partition snapshot header ${meta.raftIndex}/${meta.raftTerm} does not match its manifest ${manifest.index}/${manifest.term}`);
     }
     await writeFileSynced(join(staging, 'log-start-offset'), `${meta.logStartOffset}\n`);
+    // Segments below the active one were sealed, fsynced and CRC-checked as pieces: the log trusts them (with their
+    // index files) instead of scanning them at open; the active segment is scanned.
+    const activeBase = meta.active === null ? null : parseSegmentFileName(meta.active.fileName);
+    if (activeBase !== null) await writeFileSynced(join(staging, 'recovery-point'), `${activeBase}\n`);
     // Last: a directory with a checkpoint is complete (and only a complete directory is ever renamed into place).
     await writeCheckpoint(staging, {
       raftIndex: meta.raftIndex,

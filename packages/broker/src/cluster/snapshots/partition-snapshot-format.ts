@@ -1,10 +1,11 @@
-// What a partition snapshot holds in the object store. Pieces: the sealed segment files, unchanged (immutable, so a
-// segment is uploaded once and referenced by every later snapshot). Rest payload:
+// What a partition snapshot holds in the object store. Pieces: the sealed segment files and their index files,
+// unchanged (immutable, so a segment is uploaded once and referenced by every later snapshot). Rest payload:
 //
 //   u32 JSON length | JSON PartitionSnapshotMeta | the active segment's bytes up to the log end at the snapshot
 //
 // The segment files are exactly what the log wrote (replicas' logs are byte-identical), so a restored directory is
-// a valid partition log; its index files are rebuilt by the log's recovery scan, which also checks every batch CRC.
+// a valid partition log: the sealed segments (restored with their index files, below the recovery point) are trusted
+// at open like any fsynced segment, only the active one is scanned (which also checks its batch CRCs).
 import { createReadStream } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -30,6 +31,19 @@ const SEGMENT_FILE = /^(\d{20})\.log$/;
 
 export function segmentFileName(baseOffset: number): string {
   return `${String(baseOffset).padStart(20, '0')}.log`;
+}
+
+/** A sealed segment's index files (written when it is sealed, never changed after). */
+export function segmentIndexFileNames(baseOffset: number): [string, string] {
+  const stem = String(baseOffset).padStart(20, '0');
+  return [`${stem}.index`, `${stem}.timeindex`];
+}
+
+const PIECE_FILE = /^\d{20}\.(log|index|timeindex)$/;
+
+/** Whether a snapshot piece name is one a partition snapshot holds (a segment or one of its index files). */
+export function isPartitionPieceName(name: string): boolean {
+  return PIECE_FILE.test(name);
 }
 
 export function parseSegmentFileName(name: string): number | null {

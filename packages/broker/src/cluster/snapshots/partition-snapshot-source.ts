@@ -18,12 +18,22 @@ import {
 } from '@tributary/snapshot';
 import type { RaftPartition } from '../raft-partition.js';
 import { fsyncPath, writeCheckpoint } from './partition-checkpoint.js';
-import { encodePartitionRest, fileCrc32, parseSegmentFileName, segmentFileName, type PartitionSnapshotMeta } from './partition-snapshot-format.js';
+import { encodePartitionRest, fileCrc32, parseSegmentFileName, segmentFileName, segmentIndexFileNames, type PartitionSnapshotMeta } from './partition-snapshot-format.js';
 import { encodeSnapshotReference } from './snapshot-reference.js';
 import type { HostedSnapshotSource } from './snapshot-service.js';
 
 /** Positions of created snapshots remembered for compactLog (term of the reference). */
 const CREATED_KEPT = 8;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
 
 interface SegmentFile {
   readonly baseOffset: number;
@@ -91,8 +101,13 @@ export class PartitionSnapshotSource implements HostedSnapshotSource {
       let sealedBytes = 0;
       for (const segment of segments.slice(0, -1)) {
         sealedBytes += segment.sizeBytes;
-        const name = segmentFileName(segment.baseOffset);
-        pieces.push(await filePiece(segment.path, { name, contentId: await this.contentIdOf(segment) }));
+        pieces.push(await this.pieceOf(segment.path, segmentFileName(segment.baseOffset)));
+        // A sealed segment's index files are immutable too: restored with it, the log trusts the segment at open
+        // instead of scanning it (see the sink's recovery-point). Missing ones (never written) are rebuilt there.
+        for (const name of segmentIndexFileNames(segment.baseOffset)) {
+          const path = join(dir, name);
+          if (await exists(path)) pieces.push(await this.pieceOf(path, name));
+        }
       }
       const activeBytes = state.sizeBytes - sealedBytes;
       if (activeBytes < 0 || activeBytes > last.sizeBytes) {
@@ -155,15 +170,18 @@ export class PartitionSnapshotSource implements HostedSnapshotSource {
     return out.sort((a, b) => a.baseOffset - b.baseOffset);
   }
 
-  private async contentIdOf(segment: SegmentFile): Promise<string> {
-    const key = `${segment.baseOffset}:${segment.sizeBytes}`;
+  /** A piece of an immutable file; its content id (name, length, CRC32) is computed once per file version. */
+  private async pieceOf(path: string, name: string): Promise<SnapshotPiece> {
+    const st = await stat(path);
+    const key = `${name}:${st.size}:${st.mtimeMs}`;
     let id = this.sealedContentIds.get(key);
     if (id === undefined) {
-      const { crc32, lengthBytes } = await fileCrc32(segment.path);
-      if (lengthBytes !== segment.sizeBytes) throw new Error(`assertion: sealed segment ${segment.path} changed size while read`);
-      id = `seg-${segmentFileName(segment.baseOffset).slice(0, 20)}-${lengthBytes}-${crc32.toString(16).padStart(8, '0')}`;
+      const { crc32, lengthBytes } = await fileCrc32(path);
+      if (lengthBytes !== st.size) throw new Error(`assertion: sealed file ${path} changed size while read`);
+      id = `${name.replace('.', '-')}-${lengthBytes}-${crc32.toString(16).padStart(8, '0')}`;
       this.sealedContentIds.set(key, id);
     }
-    return id;
+    return filePiece(path, { name, contentId: id });
   }
+
 }
