@@ -2,7 +2,8 @@
 // store; produce enough that every replica snapshots its partitions (sealed segments as pieces) and compacts; kill -9
 // one node, delete its data directory, restart it: it restores each partition before hosting it (log line
 // "bootstrapped partition from snapshot", bootstrap metric), its Raft groups start at the snapshot, it catches up the
-// tail, is ready, and serves the same bytes as the leader with every acknowledged record exactly once.
+// tail, is ready, and serves the same bytes as the leader with every acknowledged record exactly once. Then it is
+// wiped again with no snapshot taken meanwhile (restored index below what the leaders remember) and comes back too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -128,17 +129,33 @@ test('a wiped node bootstraps its partitions from the store (3 processes, shared
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     assert.match(metrics, /^tributary_snapshot_bootstrap_total\{kind="partition",outcome="restored"\} [2-9]\d*$/m);
 
-    for (let p = 0; p < PARTITIONS; p++) {
-      const leader = (await leaders(port(1)))[p]!;
-      const fromLeader = await fetchPartition(port(leader), TOPIC, p, lastOffsetOf);
-      assert.equal(fromLeader.highWatermark, sent[p]!.length);
-      const fromVictim = await until(`node 3 caught up on partition ${p}`, async () => {
-        const f = await fetchPartition(port(victim), TOPIC, p, lastOffsetOf);
-        return f.highWatermark === fromLeader.highWatermark ? f : undefined;
-      });
-      assert.ok(fromVictim.records.equals(fromLeader.records), `partition ${p}: node 3 serves the leader's bytes`);
-      assert.deepEqual(recordsIn(fromVictim.records).map((r) => r.value!.toString()), sent[p], `partition ${p}: every record exactly once, in order`);
-    }
+    const expectIdenticalToLeaders = async (label: string): Promise<void> => {
+      for (let p = 0; p < PARTITIONS; p++) {
+        const leader = (await leaders(port(1)))[p]!;
+        const fromLeader = await fetchPartition(port(leader), TOPIC, p, lastOffsetOf);
+        assert.equal(fromLeader.highWatermark, sent[p]!.length);
+        const fromVictim = await until(`node 3 caught up on partition ${p} (${label})`, async () => {
+          const f = await fetchPartition(port(victim), TOPIC, p, lastOffsetOf);
+          return f.highWatermark === fromLeader.highWatermark ? f : undefined;
+        });
+        assert.ok(fromVictim.records.equals(fromLeader.records), `partition ${p}: node 3 serves the leader's bytes (${label})`);
+        assert.deepEqual(recordsIn(fromVictim.records).map((r) => r.value!.toString()), sent[p], `partition ${p}: every record exactly once, in order (${label})`);
+      }
+    };
+    await expectIdenticalToLeaders('first wipe');
+
+    // Wiped again, and this time nobody snapshots meanwhile: the newest snapshot is older than what the leaders
+    // remember node 3 had; the leaders re-probe it (peerRestartedEmpty) and send the tail after the restored index.
+    nodes.get(victim)!.proc.kill('SIGKILL');
+    await nodes.get(victim)!.exited;
+    rmSync(dirs[victim - 1]!, { recursive: true, force: true });
+    mkdirSync(dirs[victim - 1]!, { recursive: true });
+    await produceBatches(5, 'away-again');
+    nodes.set(victim, await startClusterNode(victim, env(victim), 60_000));
+    const again = nodes.get(victim)!;
+    await until('two partitions bootstrapped again', () => (again.output().split('bootstrapped partition from snapshot').length - 1 >= PARTITIONS ? true : undefined));
+    await produceBatches(3, 'after-again');
+    await expectIdenticalToLeaders('second wipe, no new snapshots');
   } finally {
     await Promise.all([...nodes.values()].map(async (n) => {
       if (n.proc.exitCode === null && n.proc.signalCode === null) n.proc.kill('SIGKILL');
