@@ -59,9 +59,9 @@ export async function runSnapshotBootstrapScenario(ctx, s3) {
   if (manifests === 0) throw new Error(`no snapshot manifests under s3://${s3.bucket}/${prefix}manifests/ after the trigger`);
   ctx.counts.manifests = manifests;
 
-  // Wipe node 3 (graceful stop, then its whole data directory). Raft never lowers the match index a leader remembers
-  // for a follower, so the rebuilt node is taken back only from a snapshot at or past what it had acknowledged: the
-  // survivors move on (records, and a topic creation for the metadata group) and snapshot again, then node 3 starts.
+  // Wipe node 3 (graceful stop, then its whole data directory). The survivors move on (records, and a topic creation
+  // for the metadata group) but take NO new snapshot: node 3 restores from the round above, tells its peers it came
+  // back with an empty Raft log (they re-probe it) and receives the tail after what it restored.
   const wiped = cluster.node(3);
   const stopped = await wiped.stop();
   if (stopped?.code !== 0) throw new Error(`node 3 exited ${stopped?.code ?? stopped?.signal} on SIGTERM`);
@@ -70,7 +70,6 @@ export async function runSnapshotBootstrapScenario(ctx, s3) {
   // Not through cluster.createTopic, which waits for a leader: the marker's one replica may be node 3.
   const marker = await withConnection('127.0.0.1', cluster.node(1).kafkaPort, (c) => createTopic(c, { name: `${TOPIC}-marker`, partitions: 1, replicationFactor: 1 }));
   if (marker.errorCode !== 0) throw new Error(`creating the marker topic: error ${marker.errorCode}`);
-  await triggerSnapshots(cluster.nodes.filter((n) => n !== wiped));
   const restartedMs = Date.now();
   await wiped.start(120_000);
   ctx.counts.rebuildMs = Date.now() - restartedMs;
