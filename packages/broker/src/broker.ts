@@ -168,7 +168,10 @@ export class Broker implements BrokerState {
       await this.clusterNode.metadataCaughtUp(CLUSTER_JOIN_TIMEOUT_MS);
       this.snapshots?.start(clusterId);
       await replicated.start();
-      if (this.partitions instanceof ClusterPartitionRegistry) await this.partitions.attach(this.clusterNode);
+      if (this.partitions instanceof ClusterPartitionRegistry) {
+        await this.partitions.attach(this.clusterNode);
+        this.partitions.leadership?.registerMetrics(this.metrics.registry);
+      }
     }
     if (this.deps.createGroupCoordinator) {
       const createGroupCoordinator = this.deps.createGroupCoordinator;

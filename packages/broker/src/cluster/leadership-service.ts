@@ -12,6 +12,10 @@ import { nodeId as toNodeId, Role, type RaftGroupId, type RaftNode } from '@trib
 import { ErrorCode } from '@tributary/protocol';
 import type { ClusterNode, ControlRequest } from './cluster-node.js';
 import { IsrTracker, type LeaderProgress } from './leadership-isr.js';
+import { LeadershipMetrics, type LedPartition } from './leadership-metrics.js';
+import type { BrokerConfig } from '../config.js';
+import { effectiveTopicConfig } from '../topic-configs.js';
+import type { Registry } from 'prom-client';
 import type { RaftPartition } from './raft-partition.js';
 
 /** How often the leader samples its last index for the ISR rule. */
@@ -31,10 +35,8 @@ const ELECTION_WAIT_MAX_MS = 10_000;
 const FORWARD_MARGIN_MS = 1_000;
 const POLL_MS = 50;
 
-export interface LeadershipSettings {
-  readonly replicaLagTimeMs: number;
-  readonly leaderBalanceIntervalMs: number;
-}
+/** The broker configuration (lag time, balance interval, and the topic config defaults for min.insync.replicas). */
+export type LeadershipSettings = BrokerConfig;
 
 /** What the service needs of the partition registry. */
 export interface HostedReplicas {
@@ -66,6 +68,7 @@ export class LeadershipService {
   private livePeers = new Set<number>();
   private balancing = false;
   private stopped = false;
+  private metrics: LeadershipMetrics | undefined;
   /**
    * Peers that announced a graceful shutdown: no leadership is moved to them until they announce they joined again
    * (or fall silent and come back). Without this a balancing pass could hand a partition back to a preferred replica
@@ -209,6 +212,26 @@ export class LeadershipService {
     return this.node.store.getTopic(p.topic)?.assignments[p.partition]?.replicas[0];
   }
 
+  /** Registers the leadership gauges and counters (computed at scrape time from the partitions this node leads). */
+  registerMetrics(registry: Registry): void {
+    this.metrics = new LeadershipMetrics(registry, () => this.ledPartitions());
+  }
+
+  private *ledPartitions(): Iterable<LedPartition> {
+    for (const p of this.replicas.hostedReplicas()) {
+      const isr = this.inSyncReplicas(p);
+      const topic = this.node.store.getTopic(p.topic);
+      const replicas = topic?.assignments[p.partition]?.replicas;
+      if (isr === undefined || topic === undefined || replicas === undefined) continue;
+      yield {
+        replicas: replicas.length,
+        inSync: isr.length,
+        minInsyncReplicas: effectiveTopicConfig(this.settings, topic.configs).minInsyncReplicas,
+        onPreferredReplica: replicas[0] === this.node.selfId,
+      };
+    }
+  }
+
   /** One balancing pass over the partitions this node leads. Returns how many transfers it started. */
   async balance(reason: string): Promise<number> {
     if (this.balancing || this.stopped) return 0;
@@ -220,7 +243,10 @@ export class LeadershipService {
         if (preferred === undefined || preferred === this.node.selfId || !this.transferTargetAlive(preferred)) continue;
         const isr = this.inSyncReplicas(p);
         if (isr === undefined || !isr.includes(preferred)) continue;
-        if (this.node.host.transferLeadership(p.raftGroup as RaftGroupId, toNodeId(preferred))) started++;
+        if (this.node.host.transferLeadership(p.raftGroup as RaftGroupId, toNodeId(preferred))) {
+          started++;
+          this.metrics?.transfers.inc({ reason: 'balance' });
+        }
       }
       if (started > 0) this.logger.info({ reason, transfers: started }, 'moving partition leadership to preferred replicas');
     } finally {
@@ -274,6 +300,7 @@ export class LeadershipService {
     if (!this.node.host.transferLeadership(p.raftGroup as RaftGroupId, toNodeId(preferred))) {
       return { errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, errorMessage: `leadership of ${topic}-${partition} cannot move to ${preferred}` };
     }
+    this.metrics?.transfers.inc({ reason: 'elect' });
     const deadline = Date.now() + waitMs;
     while (Date.now() < deadline && !this.stopped) {
       if (raft.leaderId === preferred) return ok;

@@ -17,7 +17,7 @@ import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
 import { WireClient } from '../support/wire-client.js';
 import { batchOf } from '../support/batches.js';
-import { clusterEnv, freePorts, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, freePorts, httpPortOf, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
 
 const LAG_MS = 1500;
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../..');
@@ -180,6 +180,11 @@ test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; IS
     const followerView = partitionOf(await metadataUntil(port(otherSurvivor), (m) => partitionOf(m, TOPIC, 0)?.offlineReplicas.length === 1, 10_000), TOPIC, 0);
     assert.deepEqual([followerView.leaderId, followerView.offlineReplicas, [...followerView.isrNodes].sort()], [leader2, [leader], [leader2, otherSurvivor].sort()]);
     assert.ok(epoch2 > epoch1, 'a new leader has a newer epoch (Raft term)');
+    // The new leader's metrics count the partition as under-replicated and under min.insync.replicas.
+    const metricsText = await (await fetch(`http://127.0.0.1:${httpPortOf(cluster.nodes.get(leader2)!)}/metrics`)).text();
+    assert.match(metricsText, /^tributary_partitions_led 1$/m);
+    assert.match(metricsText, /^tributary_partitions_under_replicated 1$/m);
+    assert.match(metricsText, /^tributary_partitions_under_min_isr 1$/m);
     const refused = await produce(port(leader2), TOPIC, 0, -1, 'refused');
     assert.equal(refused.errorCode, ErrorCode.NOT_ENOUGH_REPLICAS, refused.errorMessage);
     const one = await produce(port(leader2), TOPIC, 0, 1, 'e2-acks1');
@@ -213,6 +218,9 @@ test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; IS
     md = await metadataUntil(port(leader2), (m) => partitionOf(m, TOPIC, 0)?.isrNodes.length === 3, 20_000);
     assert.equal(partitionOf(md, TOPIC, 0).isrNodes.length, 3, 'the restarted replica is back in the ISR');
     assert.deepEqual(md.brokers.map((b: any) => b.nodeId).sort(), [1, 2, 3], 'the restarted broker is listed again');
+    const healthy = await (await fetch(`http://127.0.0.1:${httpPortOf(cluster.nodes.get(leader2)!)}/metrics`)).text();
+    assert.match(healthy, /^tributary_partitions_under_replicated 0$/m);
+    assert.match(healthy, /^tributary_partitions_under_min_isr 0$/m);
     const accepted = await produce(port(leader2), TOPIC, 0, -1, 'e2-all');
     assert.equal(accepted.errorCode, ErrorCode.NONE, accepted.errorMessage);
     assert.equal(accepted.baseOffset, 4);
@@ -298,6 +306,15 @@ test('preferred leaders: Java LeaderElectionCommand (ElectLeaders), UNCLEAN refu
     assert.deepEqual([...ledBy.values()], [PARTITIONS / 3, PARTITIONS / 3, PARTITIONS / 3], 'leaders spread evenly');
     // Every broker agrees (leaders as each replica sees them).
     for (const id of [1, 3]) assert.ok(onPreferred(await metadataUntil(cluster.port(id), onPreferred, 10_000)), `broker ${id} sees the preferred leaders`);
+    // Metrics: each broker leads 2 partitions, none off its preferred replica; the balancer's moves are counted.
+    let balanceMoves = 0;
+    for (const id of [1, 2, 3]) {
+      const text = await (await fetch(`http://127.0.0.1:${httpPortOf(cluster.nodes.get(id)!)}/metrics`)).text();
+      assert.match(text, new RegExp(`^tributary_partitions_led ${PARTITIONS / 3}$`, 'm'));
+      assert.match(text, /^tributary_partitions_not_on_preferred_leader 0$/m);
+      balanceMoves += Number(/^tributary_leadership_transfers_total\{reason="balance"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+    }
+    assert.ok(balanceMoves > 0, 'the balancer moved leadership after the restart');
   } finally {
     await cluster.stopAll();
     cluster.cleanup();
