@@ -73,7 +73,10 @@ test('kafkajs: members bootstrapped from different brokers form one group; kill 
   const nodes = new Map<number, ClusterNodeProcess>();
   const consumers: Consumer[] = [];
   try {
-    for (const n of await Promise.all([1, 2, 3].map((id) => startClusterNode(id, envOf(id))))) nodes.set(n.id, n);
+    // allSettled: a node that started is in `nodes` (killed in finally) even when another failed to start.
+    const started = await Promise.allSettled([1, 2, 3].map((id) => startClusterNode(id, envOf(id))));
+    for (const s of started) if (s.status === 'fulfilled') nodes.set(s.value.id, s.value);
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
     const address = (id: number): string => `127.0.0.1:${nodes.get(id)!.kafkaPort}`;
     const md = await metadataUntil(nodes.get(1)!.kafkaPort, (m) => m.controllerId > 0 && m.brokers.length === 3);
     const leaderId = md.controllerId as number;
