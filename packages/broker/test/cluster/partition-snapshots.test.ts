@@ -146,11 +146,13 @@ async function compactThenRestart(walSegmentBytes: number, expectWalShrink: bool
     const bytesBefore = logBytes(r.dir);
     await r.close();
 
-    r = await startReplica({ node: 1, voters: [1], network, baseDir: base, store, walSegmentBytes });
+    const events = { bootstraps: 0, failures: 0 };
+    r = await startReplica({ node: 1, voters: [1], network, baseDir: base, store, walSegmentBytes, events });
     const restarted = r;
     await waitFor('the replay of the tail', () => restarted.partition.appliedPosition().raftIndex >= lastIndex);
     assert.equal(r.appliedEntries[0]!.index, content.index + 1, 'the host replays from the compaction point, not from index 1');
     assert.equal(r.partition.replayPending, 0);
+    assert.equal(events.bootstraps + events.failures, 0, 'the local checkpoint covers the Raft snapshot: nothing is downloaded');
     assert.ok(logBytes(r.dir).equals(bytesBefore), 'the replay appended nothing (entries <= checkpoint skipped, the rest matched)');
     await propose([r], entryData(plainBatch('after restart')));
     await waitFor('apply', () => restarted.partition.logEndOffset === 501);
