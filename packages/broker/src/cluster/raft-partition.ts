@@ -75,6 +75,8 @@ export interface CapturedPartitionState {
   /** Bytes of all segments at capture (the active segment's length is this minus the sealed ones'). */
   readonly sizeBytes: number;
   readonly producers: ProducerStateSnapshot;
+  /** Leader epoch -> first offset of the log below nextOffset. */
+  readonly epochs: readonly { readonly epoch: number; readonly startOffset: number }[];
 }
 
 /**
@@ -164,9 +166,12 @@ export class RaftPartition implements PartitionReplica {
     const batches: BatchIdentity[] = [];
     const epochs = new LeaderEpochCache();
     const from = usable ? checkpoint.nextOffset : 0;
-    // Epochs from the whole log (they are small and not in the checkpoint); batches and producers after the checkpoint.
-    await log.scanBatchHeaders(log.logStartOffset, (h) => {
-      epochs.assign(h.partitionLeaderEpoch, kafkaOffset(h.baseOffset));
+    // With a checkpoint only its tail is read: producers and leader epochs below it come from the checkpoint (one
+    // written before it held epochs makes the scan start at the log start for them).
+    const epochsKnown = usable && checkpoint.epochs !== undefined;
+    if (epochsKnown) for (const e of checkpoint.epochs!) epochs.assign(e.epoch, kafkaOffset(e.startOffset));
+    await log.scanBatchHeaders(epochsKnown ? from : log.logStartOffset, (h) => {
+      if (!epochsKnown || h.baseOffset >= from) epochs.assign(h.partitionLeaderEpoch, kafkaOffset(h.baseOffset));
       if (h.baseOffset < from) return true;
       const lastOffsetDelta = h.lastOffset - h.baseOffset;
       batches.push({ producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, lastOffsetDelta });
@@ -406,6 +411,7 @@ export class RaftPartition implements PartitionReplica {
       nextOffset,
       sizeBytes: this.log.sizeBytes,
       producers: this.producers.toSnapshot(nextOffset),
+      epochs: this.epochs.all.map((e) => ({ epoch: e.epoch, startOffset: e.startOffset })),
     };
   }
 

@@ -80,6 +80,8 @@ test('partition snapshot: source -> store -> restore is byte-exact, keeps produc
     const recovered = await RaftPartition.recover(log, await readCheckpoint(target));
     assert.deepEqual(recovered.checkpoint, { raftIndex: content.index, raftTerm: content.term });
     assert.equal(recovered.batches.length, 0, 'nothing after the checkpoint to replay');
+    assert.deepEqual(recovered.epochs.all, r.partition.epochs.all, 'leader epochs travel with the snapshot');
+    assert.ok(recovered.epochs.all.length > 0);
     const host = { nodeId: 2, group: () => undefined } as unknown as RaftHost;
     const restored = new RaftPartition('t', 0, group, log, host, recovered, silent, (err) => assert.fail(err));
     const endBefore = restored.logEndOffset;
@@ -144,6 +146,7 @@ async function compactThenRestart(walSegmentBytes: number, expectWalShrink: bool
     assert.ok(checkpoint !== null && checkpoint.raftIndex >= content.index + 50, 'the checkpoint covers what was applied at compaction');
     const lastIndex = r.partition.appliedPosition().raftIndex;
     const bytesBefore = logBytes(r.dir);
+    const epochsBefore = [...r.partition.epochs.all];
     await r.close();
 
     const events = { bootstraps: 0, failures: 0 };
@@ -153,6 +156,7 @@ async function compactThenRestart(walSegmentBytes: number, expectWalShrink: bool
     assert.equal(r.appliedEntries[0]!.index, content.index + 1, 'the host replays from the compaction point, not from index 1');
     assert.equal(r.partition.replayPending, 0);
     assert.equal(events.bootstraps + events.failures, 0, 'the local checkpoint covers the Raft snapshot: nothing is downloaded');
+    assert.deepEqual(r.partition.epochs.all, epochsBefore, 'leader epochs from the checkpoint plus the tail equal the ones before');
     assert.ok(logBytes(r.dir).equals(bytesBefore), 'the replay appended nothing (entries <= checkpoint skipped, the rest matched)');
     await propose([r], entryData(plainBatch('after restart')));
     await waitFor('apply', () => restarted.partition.logEndOffset === 501);
@@ -212,6 +216,7 @@ test('a follower away while the others compacted catches up via InstallSnapshot 
     await waitFor('every replica applied the last entry', () => replicas.every((r) => r.partition.logEndOffset === 242));
     const reference = logBytes(r1.dir);
     assert.ok(logBytes(r2.dir).equals(reference) && logBytes(r3.dir).equals(reference), 'the three replicas are byte-identical');
+    assert.deepEqual(r3.partition.epochs.all, r1.partition.epochs.all, 'the restored replica holds the same leader epochs');
   } finally {
     for (const r of replicas) await r.close().catch(() => undefined);
     cleanup();

@@ -17,10 +17,18 @@ export interface PartitionCheckpoint {
   readonly logStartOffset: KafkaOffset;
   readonly nextOffset: KafkaOffset;
   readonly producers: ProducerStateSnapshot;
+  /** Leader epoch -> first offset for the log below nextOffset (absent in checkpoints written before it existed). */
+  readonly epochs?: readonly CheckpointEpoch[];
+}
+
+export interface CheckpointEpoch {
+  readonly epoch: number;
+  readonly startOffset: number;
 }
 
 export function encodeCheckpoint(checkpoint: PartitionCheckpoint): Buffer {
-  return Buffer.from(JSON.stringify({ version: CHECKPOINT_VERSION, ...checkpoint }), 'utf8');
+  const { raftIndex, raftTerm, logStartOffset, nextOffset, producers, epochs } = checkpoint;
+  return Buffer.from(JSON.stringify({ version: CHECKPOINT_VERSION, raftIndex, raftTerm, logStartOffset, nextOffset, producers, epochs }), 'utf8');
 }
 
 /** null for a missing file; throws for a present but unreadable one (it was written atomically: damage is an invariant break). */
@@ -47,7 +55,12 @@ export function decodeCheckpoint(text: string, what: string): PartitionCheckpoin
   if (raw['version'] !== CHECKPOINT_VERSION || !count(raw['raftIndex']) || !count(raw['raftTerm']) || !count(raw['logStartOffset']) || !count(raw['nextOffset']) || producers === null) {
     throw new Error(`assertion: malformed partition checkpoint ${what}`);
   }
+  const epochs = raw['epochs'];
+  const isEpochList = (v: unknown): v is CheckpointEpoch[] =>
+    Array.isArray(v) && v.every((e: { epoch?: unknown; startOffset?: unknown }) => Number.isInteger(e?.epoch) && count(e?.startOffset));
+  if (epochs !== undefined && !isEpochList(epochs)) throw new Error(`assertion: malformed leader epochs in partition checkpoint ${what}`);
   return {
+    ...(epochs === undefined ? {} : { epochs }),
     raftIndex: raw['raftIndex'],
     raftTerm: raw['raftTerm'],
     logStartOffset: kafkaOffset(raw['logStartOffset']),

@@ -83,6 +83,7 @@ export class PartitionRestoreSink implements SnapshotSink {
       logStartOffset: meta.logStartOffset as never,
       nextOffset: meta.nextOffset as never,
       producers: meta.producers,
+      ...(meta.epochs === undefined ? {} : { epochs: meta.epochs }),
     });
     await fsyncPath(staging);
     this.staged = { dir: staging, raftIndex: meta.raftIndex, raftTerm: meta.raftTerm };

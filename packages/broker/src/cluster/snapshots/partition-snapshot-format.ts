@@ -25,6 +25,8 @@ export interface PartitionSnapshotMeta {
   /** The segment whose bytes follow the JSON (null: the log was empty). */
   readonly active: { readonly fileName: string; readonly lengthBytes: number } | null;
   readonly producers: ProducerStateSnapshot;
+  /** Leader epoch -> first offset of the log below nextOffset. */
+  readonly epochs?: readonly { readonly epoch: number; readonly startOffset: number }[];
 }
 
 const SEGMENT_FILE = /^(\d{20})\.log$/;

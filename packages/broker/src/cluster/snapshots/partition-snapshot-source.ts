@@ -124,6 +124,7 @@ export class PartitionSnapshotSource implements HostedSnapshotSource {
       nextOffset: state.nextOffset,
       active,
       producers: state.producers,
+      epochs: state.epochs,
     };
     this.created.set(state.raftIndex, state.raftTerm);
     // only the newest few can still be compacted to (a failed upload leaves its entry behind)
