@@ -15,6 +15,7 @@ export const SUITES = [
   'cluster-produce-retry',
   'cluster-fault-loop',
   'cluster-fault-loop-5',
+  'cluster-startup-window',
   'compose-coherence',
   'minio-testcontainers',
   'operations-guide',
