@@ -155,6 +155,7 @@ export class Broker implements BrokerState {
       { maxFrameBytes: config.socketRequestMaxBytes, maxInFlightRequests: 100, maxBufferedWriteBytes: 8 * 1024 * 1024 },
       this.metrics,
       logger,
+      { holdUntilOpen: true },
     );
     const kafka = await this.listener.listen(config.kafkaListen);
     this.advertisedAddress = config.advertisedAddress ?? {
@@ -197,6 +198,7 @@ export class Broker implements BrokerState {
       this.topics.onTopicDeleted((topic) => coordinator.onTopicDeleted(topic));
     }
     registerHandlers(this.dispatcher, this, this.coordinator);
+    this.listener.openForRequests();
     this.partitions.startBackgroundLoops();
     this.serving = true;
     this.started = true;

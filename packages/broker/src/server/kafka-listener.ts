@@ -1,18 +1,32 @@
 // The Kafka TCP listener: accepts connections and tracks them so shutdown can drain them.
-import { createServer, type Server, type AddressInfo } from 'node:net';
+import { createServer, type Server, type AddressInfo, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { releaseReadBuffer } from '@tributary/log';
 import type { HostPort } from '../config.js';
 import { Connection, type ConnectionLimits, type FrameRouter } from './connection.js';
 import type { BrokerMetrics } from '../observability/metrics.js';
 
+export interface KafkaListenerOptions {
+  /**
+   * Accept connections but read no request until `openForRequests()`: the broker binds its port before it can answer
+   * (cluster mode registers the bound address while joining), and a request read before the handlers exist would be
+   * rejected and its connection closed. Held sockets keep their bytes buffered, like Kafka's backlog before its
+   * acceptors start.
+   */
+  readonly holdUntilOpen?: boolean;
+}
+
 export class KafkaListener {
   private readonly server: Server;
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
+  private readonly held = new Set<Socket>();
+  private open: boolean;
+  private readonly serve: (socket: Socket) => void;
 
-  constructor(router: FrameRouter, limits: ConnectionLimits, metrics: BrokerMetrics, logger: Logger) {
-    this.server = createServer((socket) => {
+  constructor(router: FrameRouter, limits: ConnectionLimits, metrics: BrokerMetrics, logger: Logger, options: KafkaListenerOptions = {}) {
+    this.open = options.holdUntilOpen !== true;
+    this.serve = (socket) => {
       const connection = new Connection(
         socket,
         this.nextConnectionId++,
@@ -35,8 +49,29 @@ export class KafkaListener {
       );
       this.connections.add(connection);
       metrics.connections.inc();
+    };
+    this.server = createServer((socket) => {
+      if (this.open) {
+        this.serve(socket);
+        return;
+      }
+      socket.pause();
+      this.held.add(socket);
+      socket.once('close', () => this.held.delete(socket));
     });
     this.server.on('error', (err) => logger.error({ err }, 'kafka listener error'));
+  }
+
+  /** Starts reading requests: of the connections held so far, then of every new one. */
+  openForRequests(): void {
+    if (this.open) return;
+    this.open = true;
+    for (const socket of this.held) {
+      this.held.delete(socket);
+      if (socket.destroyed) continue;
+      this.serve(socket);
+      socket.resume();
+    }
   }
 
   listen(at: HostPort): Promise<HostPort> {
@@ -59,6 +94,7 @@ export class KafkaListener {
     });
     await Promise.race([drained, timeout]);
     clearTimeout(timer);
+    for (const socket of this.held) socket.destroy();
     for (const c of this.connections) c.destroy();
     await stopped;
   }
