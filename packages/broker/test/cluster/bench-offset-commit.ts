@@ -77,7 +77,10 @@ const nodes: ClusterNodeProcess[] = [];
 try {
   const clusterPorts = await freePorts(3);
   for (const id of [1, 2, 3]) mkdirSync(join(dir, `node-${id}`), { recursive: true });
-  nodes.push(...(await Promise.all([1, 2, 3].map((id) => startClusterNode(id, { ...clusterEnv(id, join(dir, `node-${id}`), clusterPorts, 'Benchoffsetcommitclust') })))));
+  // allSettled: nodes that started are killed in finally even when another failed to start.
+  const started = await Promise.allSettled([1, 2, 3].map((id) => startClusterNode(id, clusterEnv(id, join(dir, `node-${id}`), clusterPorts, 'Benchoffsetcommitclust'))));
+  for (const s of started) if (s.status === 'fulfilled') nodes.push(s.value);
+  for (const s of started) if (s.status === 'rejected') throw s.reason;
   const md = await metadataUntil(nodes[0]!.kafkaPort, (m) => m.controllerId > 0 && m.brokers.length === 3);
   const coordinator = nodes.find((n) => n.id === md.controllerId)!;
   await createTopic(coordinator.kafkaPort, 3);
