@@ -1,5 +1,6 @@
-// Test helpers for cluster mode: free loopback ports, broker nodes started with `start --experimental-cluster`
+// Test helpers for cluster mode: free loopback ports, broker nodes started with `start` and TRIBUTARY_PEERS
 // (their bound addresses come from the "listening" log line), and a Metadata poll until a condition holds.
+import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -8,6 +9,16 @@ import { BIN } from '../support/broker-process.js';
 import { WireClient } from '../support/wire-client.js';
 
 export const METADATA_V = 12;
+
+/**
+ * Every node process a test file started. A test that fails or times out part-way (e.g. one node of a
+ * `Promise.all` start fails) may not stop the others; their pipes would keep the test file's process alive forever,
+ * so whatever is still running when the file's tests are done is killed here.
+ */
+const spawnedNodes = new Set<ChildProcess>();
+after(() => {
+  for (const proc of spawnedNodes) if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+});
 
 /** `count` distinct ports that were free a moment ago (bound together, then released). */
 export async function freePorts(count: number): Promise<number[]> {
@@ -80,11 +91,15 @@ export function clusterEnv(id: number, dataDir: string, clusterPorts: readonly n
 }
 
 export async function startClusterNode(id: number, env: Record<string, string>, startTimeoutMs = 30_000): Promise<ClusterNodeProcess> {
-  const proc = spawn(process.execPath, [BIN, 'start', '--experimental-cluster'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [BIN, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  spawnedNodes.add(proc);
   let output = '';
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => { spawnedNodes.delete(proc); r(code); }));
   const kafkaPort = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`node ${id} did not start in time; output:\n${output}`)), startTimeoutMs);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`node ${id} did not start in time; output:\n${output}`));
+    }, startTimeoutMs);
     let pending = '';
     proc.stdout!.on('data', (d: Buffer) => {
       output += d.toString();
