@@ -137,7 +137,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   };
 }
 
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -147,7 +147,7 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 10
 
 /** Proposes on whichever replica leads, retrying through elections. */
 export async function propose(replicas: readonly Replica[], data: Buffer): Promise<number> {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const leader = replicas.find((r) => r.host.group(raftGroupId(RAFT_GROUP))?.role === Role.Leader);
     if (leader !== undefined) {

@@ -209,7 +209,7 @@ test('a follower away while the others compacted catches up via InstallSnapshot 
 
     for (let i = 230; i < 240; i++) await propose([r1, r2], entryData(plainBatch(value(i))));
     network.heal();
-    await waitFor('node 3 restored and caught up', () => r3.partition.isCaughtUp() && r3.partition.logEndOffset === 241, 20_000);
+    await waitFor('node 3 restored and caught up', () => r3.partition.isCaughtUp() && r3.partition.logEndOffset === 241, 60_000);
     assert.ok(events3.bootstraps >= 1, 'node 3 restored from the object store');
     assert.ok(!r3.appliedEntries.some((e) => e.index > 2 && e.index <= compacted1), 'node 3 never received the compacted entries');
     await propose(replicas, entryData(idempotentBatch(4, seq, 'after the catch-up')));
