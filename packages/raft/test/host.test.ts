@@ -96,9 +96,18 @@ test('host: idle groups quiesce (no ticking, no heartbeats) and wake up when the
     const deadline = Date.now() + 10_000;
     while (c.hosts.some((h) => h.quiescedCount < 20) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(c.hosts.map((h) => h.quiescedCount), [20, 20, 20], `quiesced ${c.hosts.map((h) => h.quiescedCount)} roles ${c.hosts.map((h) => [1, 2, 3].map((g) => h.group(g as RaftGroupId)!.role[0]).join(''))}`);
-    const sentBefore = c.hosts.map((h) => h.stats.messagesSent);
-    await new Promise((r) => setTimeout(r, 200)); // 40 ticks
-    assert.deepEqual(c.hosts.map((h) => h.stats.messagesSent), sentBefore, 'quiesced groups send nothing');
+    // 40 ticks in which nothing is sent. Failure detection here is 50 ms (10 ticks of 5 ms), so an event-loop stall of a
+    // loaded machine can wake a follower (it then campaigns and the groups quiesce again): up to 5 windows are tried.
+    // Without quiescence every window carries heartbeats, so this still fails.
+    const silentWindows: boolean[] = [];
+    for (let attempt = 0; attempt < 5 && !silentWindows.includes(true); attempt++) {
+      const settle = Date.now() + 10_000;
+      while (c.hosts.some((h) => h.quiescedCount < 20) && Date.now() < settle) await new Promise((r) => setTimeout(r, 20));
+      const sentBefore = c.hosts.map((h) => h.stats.messagesSent);
+      await new Promise((r) => setTimeout(r, 200));
+      silentWindows.push(c.hosts.every((h, i) => h.stats.messagesSent === sentBefore[i]));
+    }
+    assert.ok(silentWindows.includes(true), `quiesced groups send nothing (windows: ${silentWindows})`);
 
     // cut off the leader of group 1: its followers must notice the silent node, wake up and elect
     const leader = c.hosts.find((h) => h.group(1 as RaftGroupId)!.role === Role.Leader)!;
