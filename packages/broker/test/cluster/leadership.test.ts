@@ -229,7 +229,9 @@ test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; IS
     // (not heard from within the lag time) takes it out of the ISR.
     const idleFollower = [1, 2, 3].find((id) => id !== leader2 && cluster.nodes.has(id))!;
     await cluster.kill(idleFollower);
+    const killedAtMs = Date.now();
     md = await metadataUntil(port(leader2), (m) => partitionOf(m, TOPIC, 0)?.isrNodes.length === 2, 15_000);
+    console.log(`an idle partition's killed follower left the ISR ${Date.now() - killedAtMs} ms after kill -9 (lag time ${LAG_MS} ms)`);
     assert.ok(!partitionOf(md, TOPIC, 0).isrNodes.includes(idleFollower), 'a silent follower leaves the ISR');
     assert.equal((await produce(port(leader2), TOPIC, 0, -1, 'refused-again')).errorCode, ErrorCode.NOT_ENOUGH_REPLICAS);
   } finally {
@@ -299,7 +301,11 @@ test('preferred leaders: Java LeaderElectionCommand (ElectLeaders), UNCLEAN refu
     await cluster.stopAll();
     const balancing = { TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: '1000' };
     await Promise.all([1, 2, 3].map((id) => cluster.start(id, balancing)));
+    const restartedAtMs = Date.now();
+    const elected = await metadataUntil(cluster.port(2), allLed, 20_000);
+    const offPreferred = elected.topics.find((x: any) => x.name === TOPIC).partitions.filter((p: any) => p.leaderId !== p.replicaNodes[0]).length;
     const balanced = await metadataUntil(cluster.port(2), onPreferred, 60_000);
+    console.log(`after the restart: ${offPreferred}/${PARTITIONS} leaders off their preferred replica once elected; all on it ${Date.now() - restartedAtMs} ms after every broker served`);
     assert.ok(onPreferred(balanced), 'the balancer moved every leader back to its preferred replica');
     const ledBy = new Map<number, number>();
     for (const p of balanced.topics.find((x: any) => x.name === TOPIC).partitions) ledBy.set(p.leaderId, (ledBy.get(p.leaderId) ?? 0) + 1);
