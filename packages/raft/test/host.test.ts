@@ -305,3 +305,31 @@ test('host: removeGroup fails its pending proposals with "removed", drops its tr
     network.close();
   }
 });
+
+test('host: after a burst, followers learn the final commit index at once, not at the next tick', { timeout: 20_000 }, async () => {
+  const network = new MemoryNetwork(13);
+  const hosts: RaftHost[] = [];
+  const applied = new Map<NodeId, number>();
+  for (const id of [1, 2, 3] as NodeId[]) {
+    const storage = new MemoryStorage(bootstrapState([1, 2, 3] as NodeId[]));
+    // a 60 s tick: nothing here may wait for a tick (no heartbeat will come)
+    const host = new RaftHost({ nodeId: id, transport: network.endpoint(id), syncAll: () => storage.sync(), tickMs: 60_000, electionTicks: 10, heartbeatTicks: 1 });
+    applied.set(id, 0);
+    host.addGroup(1 as RaftGroupId, storage, { apply: (es) => applied.set(id, es[es.length - 1]!.index), restore: () => {}, snapshotData: () => null });
+    host.start();
+    hosts.push(host);
+  }
+  const g1 = 1 as RaftGroupId;
+  try {
+    hosts[0]!.group(g1)!.campaignNow();
+    for (let i = 0; i < 200 && hosts[0]!.group(g1)!.role !== Role.Leader; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(hosts[0]!.group(g1)!.role, Role.Leader);
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => hosts[0]!.propose(g1, Buffer.from(`burst-${i}`))));
+    const last = Math.max(...results.map((r) => (r.ok ? r.index : 0)));
+    for (let i = 0; i < 100 && [2, 3].some((id) => applied.get(id as NodeId)! < last); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual([applied.get(2 as NodeId), applied.get(3 as NodeId)], [last, last], 'followers applied the whole burst without a tick');
+  } finally {
+    for (const h of hosts) await h.close();
+    network.close();
+  }
+});
