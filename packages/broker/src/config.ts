@@ -72,6 +72,8 @@ export interface BrokerConfig {
   readonly objectStoreDirConfigured: boolean;
   readonly s3: S3Config | undefined;
   readonly snapshot: SnapshotConfig;
+  /** Cluster mode: size at which the Raft WAL starts a new segment file (compaction deletes whole segments only). */
+  readonly raftSegmentBytesMax: number;
   readonly fsyncPolicy: FsyncPolicy;
   readonly flushIntervalMs: number;
   readonly socketRequestMaxBytes: number;
@@ -117,6 +119,7 @@ export const CONFIG_VARIABLES = [
   'TRIBUTARY_SNAPSHOT_COMPRESSION',
   'TRIBUTARY_SNAPSHOT_RETENTION_COUNT',
   'TRIBUTARY_SNAPSHOT_INTERVAL_SECS',
+  'TRIBUTARY_RAFT_SEGMENT_BYTES',
   'TRIBUTARY_FSYNC_POLICY',
   'TRIBUTARY_FLUSH_INTERVAL_MS',
   'TRIBUTARY_SOCKET_REQUEST_MAX_BYTES',
@@ -141,6 +144,8 @@ export const CONFIG_VARIABLES = [
 export type ConfigVariable = (typeof CONFIG_VARIABLES)[number];
 
 const INT32_MAX = 2147483647;
+/** Smallest TRIBUTARY_RAFT_SEGMENT_BYTES accepted (64 KiB). */
+export const RAFT_SEGMENT_BYTES_MIN = 64 * 1024;
 
 function parseHostPort(value: string): HostPort | string {
   // host:port, [v6]:port
@@ -268,6 +273,8 @@ const schema = z.object({
   TRIBUTARY_SNAPSHOT_COMPRESSION: oneOf(['gzip', 'none'] as const).optional(),
   TRIBUTARY_SNAPSHOT_RETENTION_COUNT: intIn(1, 1000000).optional(),
   TRIBUTARY_SNAPSHOT_INTERVAL_SECS: intIn(1, 86400).optional(),
+  // At least 64 KiB: a segment must hold a few entries, and thousands of tiny files would cost more than they free.
+  TRIBUTARY_RAFT_SEGMENT_BYTES: intIn(RAFT_SEGMENT_BYTES_MIN, INT32_MAX).optional(),
   TRIBUTARY_FSYNC_POLICY: oneOf(['always', 'interval', 'never'] as const).optional(),
   TRIBUTARY_FLUSH_INTERVAL_MS: intIn(1, DAY_MS).optional(),
   TRIBUTARY_SOCKET_REQUEST_MAX_BYTES: intIn(1024, INT32_MAX).optional(),
@@ -290,6 +297,8 @@ const schema = z.object({
 });
 
 export const DEFAULTS = {
+  /** The Raft WAL's own default segment size (packages/raft FileWal). */
+  raftSegmentBytesMax: 64 * 1024 * 1024,
   kafkaListen: '127.0.0.1:9092',
   clusterListen: '127.0.0.1:9093',
   httpListen: '127.0.0.1:9644',
@@ -400,6 +409,7 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
       retentionCount: v.TRIBUTARY_SNAPSHOT_RETENTION_COUNT ?? 3,
       intervalSecs: v.TRIBUTARY_SNAPSHOT_INTERVAL_SECS ?? 60,
     },
+    raftSegmentBytesMax: v.TRIBUTARY_RAFT_SEGMENT_BYTES ?? DEFAULTS.raftSegmentBytesMax,
     fsyncPolicy: v.TRIBUTARY_FSYNC_POLICY ?? DEFAULTS.fsyncPolicy,
     flushIntervalMs: v.TRIBUTARY_FLUSH_INTERVAL_MS ?? DEFAULTS.flushIntervalMs,
     socketRequestMaxBytes: v.TRIBUTARY_SOCKET_REQUEST_MAX_BYTES ?? DEFAULTS.socketRequestMaxBytes,

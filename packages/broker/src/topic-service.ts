@@ -6,6 +6,7 @@ import type { BrokerConfig } from './config.js';
 import type { Catalogue, TopicRecord } from './catalogue/catalogue.js';
 import type { PartitionRegistry } from './partitions/partition-registry.js';
 import { validateTopicConfig, validateTopicName } from './topic-configs.js';
+import { checkReplicaAssignments, type RequestedAssignment } from './replica-assignments.js';
 
 /** Kafka error names (keys of @tributary/protocol's ErrorCode) that topic administration can return. */
 export type TopicErrorName =
@@ -15,6 +16,7 @@ export type TopicErrorName =
   | 'INVALID_REPLICATION_FACTOR'
   | 'INVALID_REPLICA_ASSIGNMENT'
   | 'INVALID_CONFIG'
+  | 'INVALID_REQUEST'
   | 'UNKNOWN_TOPIC_OR_PARTITION'
   | 'KAFKA_STORAGE_ERROR'
   | 'UNKNOWN_SERVER_ERROR';
@@ -32,7 +34,8 @@ export interface CreateTopicSpec {
   readonly numPartitions: number;
   /** -1 = broker default */
   readonly replicationFactor: number;
-  readonly hasAssignments: boolean;
+  /** Manual replica assignments (numPartitions and replicationFactor then -1); null or empty = none. */
+  readonly assignments: readonly RequestedAssignment[] | null;
   readonly configs: readonly { name: string; value: string | null }[];
 }
 
@@ -62,24 +65,40 @@ export class TopicService {
     return next;
   }
 
-  /** Checks a creation without doing it (also the first step of doing it). */
-  validateCreate(spec: CreateTopicSpec): { ok: true; partitions: number; configs: Map<string, string> } | { ok: false; error: TopicErrorName; message: string } {
+  /** The brokers replicas may be placed on: a single node has only itself. */
+  protected registeredBrokerIds(): number[] {
+    return [this.config.nodeId];
+  }
+
+  /**
+   * Checks a creation without doing it (also the first step of doing it). `replicasByPartition` is the manual
+   * assignment when the request gave one, else null (the service chooses).
+   */
+  validateCreate(
+    spec: CreateTopicSpec,
+  ): { ok: true; partitions: number; configs: Map<string, string>; replicasByPartition: number[][] | null } | { ok: false; error: TopicErrorName; message: string } {
     const nameProblem = validateTopicName(spec.name);
     if (nameProblem) return { ok: false, error: 'INVALID_TOPIC_EXCEPTION', message: nameProblem };
     if (this.catalogue.getTopic(spec.name!)) {
       return { ok: false, error: 'TOPIC_ALREADY_EXISTS', message: `topic "${spec.name}" already exists` };
     }
-    if (spec.hasAssignments) {
-      return { ok: false, error: 'INVALID_REPLICA_ASSIGNMENT', message: 'manual replica assignment is not supported; give numPartitions instead' };
+    const brokerIds = this.registeredBrokerIds();
+    let partitions: number;
+    let replicasByPartition: number[][] | null = null;
+    if ((spec.assignments?.length ?? 0) > 0) {
+      const assigned = checkReplicaAssignments(spec.assignments!, spec.numPartitions, spec.replicationFactor, brokerIds);
+      if (!assigned.ok) return assigned;
+      replicasByPartition = assigned.replicasByPartition;
+      partitions = replicasByPartition.length;
+    } else {
+      partitions = spec.numPartitions === -1 ? this.config.defaultPartitions : spec.numPartitions;
+      const rf = spec.replicationFactor === -1 ? this.config.defaultReplicationFactor : spec.replicationFactor;
+      if (!Number.isInteger(rf) || rf < 1 || rf > brokerIds.length) {
+        return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is not possible with ${brokerIds.length} registered broker(s)` };
+      }
     }
-    const partitions = spec.numPartitions === -1 ? this.config.defaultPartitions : spec.numPartitions;
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS_PER_TOPIC) {
-      return { ok: false, error: 'INVALID_PARTITIONS', message: `numPartitions must be in 1..${MAX_PARTITIONS_PER_TOPIC} (or -1 for the default), got ${spec.numPartitions}` };
-    }
-    const rf = spec.replicationFactor === -1 ? this.config.defaultReplicationFactor : spec.replicationFactor;
-    const brokers = 1;
-    if (rf < 1 || rf > brokers) {
-      return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is not possible with ${brokers} broker(s)` };
+      return { ok: false, error: 'INVALID_PARTITIONS', message: `numPartitions must be in 1..${MAX_PARTITIONS_PER_TOPIC} (or -1 for the default), got ${partitions}` };
     }
     const configs = new Map<string, string>();
     for (const c of spec.configs) {
@@ -87,7 +106,7 @@ export class TopicService {
       if (problem) return { ok: false, error: 'INVALID_CONFIG', message: problem };
       if (c.value !== null) configs.set(c.name, c.value.trim());
     }
-    return { ok: true, partitions, configs };
+    return { ok: true, partitions, configs, replicasByPartition };
   }
 
   createTopic(spec: CreateTopicSpec): Promise<TopicResult> {
@@ -113,7 +132,7 @@ export class TopicService {
   async ensureTopic(name: string): Promise<TopicRecord | undefined> {
     const existing = this.catalogue.getTopic(name);
     if (existing) return existing;
-    const r = await this.createTopic({ name, numPartitions: -1, replicationFactor: -1, hasAssignments: false, configs: [] });
+    const r = await this.createTopic({ name, numPartitions: -1, replicationFactor: -1, assignments: null, configs: [] });
     return r.ok ? r.topic : this.catalogue.getTopic(name);
   }
 

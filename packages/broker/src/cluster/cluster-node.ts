@@ -74,7 +74,8 @@ export class ClusterNode {
     }
     const raftDir = join(config.dataDir, 'raft');
     await mkdir(raftDir, { recursive: true });
-    const wal = await FileWal.open(raftDir, {});
+    // Small segments let compaction behind a snapshot free disk sooner (FileWal deletes whole segments only).
+    const wal = await FileWal.open(raftDir, { segmentBytesMax: config.raftSegmentBytesMax });
     // An empty WAL is a brand-new or wiped node: peers leading groups with it must forget what they knew it held.
     const walWasEmpty = wal.recoveredGroups().length === 0;
     const store = new MetadataStore(join(config.dataDir, 'cluster-metadata.sqlite'));

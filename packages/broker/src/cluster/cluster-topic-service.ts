@@ -18,8 +18,6 @@ const METADATA_WRITE_TIMEOUT_MS = 10_000;
  */
 const METADATA_UNAVAILABLE = 'REQUEST_TIMED_OUT' satisfies KafkaErrorName as TopicErrorName;
 
-type ValidateResult = ReturnType<TopicService['validateCreate']>;
-
 export class ClusterTopicService extends TopicService {
   constructor(
     private readonly clusterConfig: BrokerConfig,
@@ -34,16 +32,8 @@ export class ClusterTopicService extends TopicService {
     return this.replicated.brokers().map((b) => b.nodeId);
   }
 
-  override validateCreate(spec: CreateTopicSpec): ValidateResult {
-    // The base checks everything but the replication factor (it assumes one broker).
-    const base = super.validateCreate({ ...spec, replicationFactor: 1 });
-    if (!base.ok) return base;
-    const rf = spec.replicationFactor === -1 ? this.clusterConfig.defaultReplicationFactor : spec.replicationFactor;
-    const brokers = this.brokerIds().length;
-    if (!Number.isInteger(rf) || rf < 1 || rf > brokers) {
-      return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is not possible with ${brokers} registered broker(s)` };
-    }
-    return base;
+  protected override registeredBrokerIds(): number[] {
+    return this.brokerIds();
   }
 
   private async run(command: MetadataCommand, name: string): Promise<TopicResult> {
@@ -85,16 +75,17 @@ export class ClusterTopicService extends TopicService {
       const rf = spec.replicationFactor === -1 ? this.clusterConfig.defaultReplicationFactor : spec.replicationFactor;
       const ids = this.brokerIds();
       const start = Math.floor(Math.random() * ids.length);
+      const replicas = checked.replicasByPartition ?? assignReplicas(ids, 0, checked.partitions, rf, start);
       const command: MetadataCommand = {
         kind: 'createTopic',
         name: spec.name!,
         topicIdHex: randomUUID().replace(/-/g, ''),
         createdMs: Date.now(),
         configs: [...checked.configs],
-        replicas: assignReplicas(ids, 0, checked.partitions, rf, start),
+        replicas,
       };
       const r = await this.run(command, spec.name!);
-      if (r.ok) this.clusterLogger.info({ topic: spec.name, partitions: checked.partitions, replicationFactor: rf }, 'topic created in the metadata group');
+      if (r.ok) this.clusterLogger.info({ topic: spec.name, partitions: checked.partitions, replicas, manualAssignment: checked.replicasByPartition !== null }, 'topic created in the metadata group');
       return r;
     });
   }

@@ -40,7 +40,7 @@ export async function handleCreateTopics(state: BrokerState, request: CreateTopi
       name: t.name,
       numPartitions: t.numPartitions,
       replicationFactor: t.replicationFactor,
-      hasAssignments: (t.assignments?.length ?? 0) > 0,
+      assignments: t.assignments,
       configs: (t.configs ?? []).map((c) => ({ name: c.name ?? '', value: c.value })),
     };
     const result = request.validateOnly ? state.topics.validateCreate(spec) : await state.topics.createTopic(spec);
