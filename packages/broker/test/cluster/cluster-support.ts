@@ -128,17 +128,24 @@ export async function startClusterNode(id: number, env: Record<string, string>, 
   return { id, proc, kafkaPort, output: () => output, exited };
 }
 
-export async function metadata(port: number, topics: string[] | null = null): Promise<any> {
+/** Runs `fn` with a fresh loopback connection to `port`, closed afterwards whatever `fn` does. */
+export async function withClient<T>(port: number, fn: (client: WireClient) => Promise<T>): Promise<T> {
   const client = await WireClient.connect('127.0.0.1', port);
   try {
-    return await client.request(ApiKey.Metadata, METADATA_V, {
-      topics: topics === null ? null : topics.map((name) => ({ topicId: Buffer.alloc(16), name })),
-      allowAutoTopicCreation: false,
-      includeTopicAuthorizedOperations: false,
-    });
+    return await fn(client);
   } finally {
     client.close();
   }
+}
+
+export function metadata(port: number, topics: string[] | null = null): Promise<any> {
+  return withClient(port, (client) =>
+    client.request(ApiKey.Metadata, METADATA_V, {
+      topics: topics === null ? null : topics.map((name) => ({ topicId: Buffer.alloc(16), name })),
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    }),
+  );
 }
 
 /** Polls Metadata on `port` until `check` returns true (bounded by `timeoutMs`); returns the last response. */
@@ -160,14 +167,11 @@ export function httpPortOf(n: ClusterNodeProcess): number {
 }
 
 /** One acks=all Produce of `records` (a record batch) to `topic`/`partition`; resolves with the partition response. */
-export async function produceBatch(port: number, topic: string, partition: number, records: Buffer): Promise<any> {
-  const client = await WireClient.connect('127.0.0.1', port);
-  try {
+export function produceBatch(port: number, topic: string, partition: number, records: Buffer): Promise<any> {
+  return withClient(port, async (client) => {
     const r = await client.request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: topic, partitionData: [{ index: partition, records }] }] });
     return r.responses[0].partitionResponses[0];
-  } finally {
-    client.close();
-  }
+  });
 }
 
 /** Every record batch byte a node serves for a partition from offset 0 up to its high watermark (bounded rounds). */
@@ -176,18 +180,15 @@ export async function fetchPartition(port: number, topic: string, partition: num
   let offset = 0;
   let highWatermark = 0;
   for (let round = 0; round < 1000; round++) {
-    const client = await WireClient.connect('127.0.0.1', port);
-    let p: any;
-    try {
+    const fetchOffset = offset;
+    const p: any = await withClient(port, async (client) => {
       const r = await client.request(ApiKey.Fetch, 12, {
         replicaId: -1, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-        topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
+        topics: [{ topic, partitions: [{ partition, currentLeaderEpoch: -1, fetchOffset, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
         forgottenTopicsData: [], rackId: '',
       });
-      p = r.responses[0].partitions[0];
-    } finally {
-      client.close();
-    }
+      return r.responses[0].partitions[0];
+    });
     if (p.errorCode !== 0) return { errorCode: p.errorCode as number, highWatermark, records: Buffer.concat(chunks) };
     highWatermark = Number(p.highWatermark);
     const records: Buffer = p.records ?? Buffer.alloc(0);

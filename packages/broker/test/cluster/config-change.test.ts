@@ -7,21 +7,11 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
-import { WireClient } from '../support/wire-client.js';
 import { batchOf, recordsIn } from '../support/batches.js';
-import { clusterEnv, freePorts, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, freePorts, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'reconfigured';
 const SEGMENT_BYTES = 1024;
-
-async function withClient<T>(port: number, fn: (c: WireClient) => Promise<T>): Promise<T> {
-  const c = await WireClient.connect('127.0.0.1', port);
-  try {
-    return await fn(c);
-  } finally {
-    c.close();
-  }
-}
 
 /** Segment files of the topic's partition 0 in a node's data directory. */
 function segmentFiles(dataDir: string): string[] {

@@ -15,22 +15,12 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
-import { WireClient } from '../support/wire-client.js';
 import { batchOf } from '../support/batches.js';
-import { clusterEnv, freePorts, httpPortOf, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, freePorts, httpPortOf, metadata, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const LAG_MS = 1500;
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../..');
 const javaLib = join(repoRoot, '.cache', 'java', 'lib');
-
-async function withClient<T>(port: number, fn: (c: WireClient) => Promise<T>): Promise<T> {
-  const c = await WireClient.connect('127.0.0.1', port);
-  try {
-    return await fn(c);
-  } finally {
-    c.close();
-  }
-}
 
 function produce(port: number, topic: string, partition: number, acks: number, value: string): Promise<any> {
   const records = Buffer.from(batchOf([{ key: null, value: Buffer.from(value) }]));

@@ -10,9 +10,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
-import { WireClient } from '../support/wire-client.js';
 import { batchOf, recordsIn } from '../support/batches.js';
-import { clusterEnv, fetchPartition, freePorts, httpPortOf, metadataUntil, produceBatch, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, fetchPartition, freePorts, httpPortOf, metadataUntil, produceBatch, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'bootstrapped';
 const lastOffsetOf = (records: Buffer): number => recordsIn(records).at(-1)!.offset;
@@ -22,15 +21,6 @@ const SNAPSHOT_ENV = {
   TRIBUTARY_SNAPSHOT_INTERVAL_SECS: '1',
   TRIBUTARY_SNAPSHOT_RETENTION_COUNT: '2',
 };
-
-async function withClient<T>(port: number, fn: (c: WireClient) => Promise<T>): Promise<T> {
-  const c = await WireClient.connect('127.0.0.1', port);
-  try {
-    return await fn(c);
-  } finally {
-    c.close();
-  }
-}
 
 async function leaders(port: number): Promise<number[]> {
   const md = await metadataUntil(port, (m) => {

@@ -8,29 +8,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
-import { WireClient } from '../support/wire-client.js';
 import { batchOf, recordsIn } from '../support/batches.js';
-import { clusterEnv, freePorts, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, freePorts, metadata, metadataUntil, produceBatch, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'replicated';
 const PARTITIONS = 3;
 
-async function withClient<T>(port: number, fn: (c: WireClient) => Promise<T>): Promise<T> {
-  const c = await WireClient.connect('127.0.0.1', port);
-  try {
-    return await fn(c);
-  } finally {
-    c.close();
-  }
-}
-
-function produce(port: number, partition: number, records: Buffer): Promise<any> {
-  return withClient(port, (c) =>
-    c
-      .request(ApiKey.Produce, 9, { transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: TOPIC, partitionData: [{ index: partition, records }] }] })
-      .then((r) => r.responses[0].partitionResponses[0]),
-  );
-}
+const produce = (port: number, partition: number, records: Buffer): Promise<any> => produceBatch(port, TOPIC, partition, records);
 
 /** The whole partition as one node serves it (all batches below its high watermark). */
 function fetchAll(port: number, partition: number): Promise<{ errorCode: number; highWatermark: number; records: Buffer }> {

@@ -7,20 +7,10 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
-import { WireClient } from '../support/wire-client.js';
 import { batchOf } from '../support/batches.js';
-import { clusterEnv, freePorts, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, freePorts, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'doomed';
-
-async function withClient<T>(port: number, fn: (c: WireClient) => Promise<T>): Promise<T> {
-  const c = await WireClient.connect('127.0.0.1', port);
-  try {
-    return await fn(c);
-  } finally {
-    c.close();
-  }
-}
 
 const partitionDirs = (dataDir: string): string[] => {
   const root = join(dataDir, 'partitions');
