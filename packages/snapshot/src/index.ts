@@ -16,3 +16,4 @@ export * from './restore.js';
 export * from './pieces.js';
 export * from './store-factory.js';
 export * from './directory-sink.js';
+export * from './fsync-path.js';

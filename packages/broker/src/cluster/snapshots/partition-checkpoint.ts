@@ -6,6 +6,7 @@
 import { open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { kafkaOffset, type KafkaOffset } from '@tributary/log';
+import { fsyncPath } from '@tributary/snapshot';
 import { parseProducerStateSnapshot, type ProducerStateSnapshot } from '../../partitions/producer-state.js';
 
 export const CHECKPOINT_FILE = 'raft-checkpoint.json';
@@ -82,15 +83,6 @@ export async function writeCheckpoint(dir: string, checkpoint: PartitionCheckpoi
   }
   await rename(tmp, path);
   await fsyncPath(dir);
-}
-
-export async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Writes a whole small file durably (used for the restored directory's log-start-offset). */

@@ -13,12 +13,12 @@ import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import type { Snapshot } from '@tributary/raft';
 import {
-  CorruptedSnapshot, parseNodeWriterCluster, restoreLatest,
+  CorruptedSnapshot, fsyncPath, parseNodeWriterCluster, restoreLatest,
   type ClusterId, type RaftGroupId as SnapshotGroupId, type RestoreReader, type SnapshotSink,
 } from '@tributary/snapshot';
 import type { StorageLog } from '../../partitions/storage-log.js';
 import { RaftPartition, type PartitionStateRestorer, type RecoveredPartition } from '../raft-partition.js';
-import { fsyncPath, readCheckpoint, writeCheckpoint, writeFileSynced } from './partition-checkpoint.js';
+import { readCheckpoint, writeCheckpoint, writeFileSynced } from './partition-checkpoint.js';
 import { decodePartitionRest, isPartitionPieceName, parseSegmentFileName, type PartitionSnapshotMeta } from './partition-snapshot-format.js';
 import type { SnapshotService } from './snapshot-service.js';
 import { decodeSnapshotReference } from './snapshot-reference.js';

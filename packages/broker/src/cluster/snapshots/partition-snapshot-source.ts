@@ -13,11 +13,11 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
-  filePiece, raftIndex, raftTerm,
+  filePiece, fsyncPath, raftIndex, raftTerm,
   type ClusterId, type RaftGroupId as SnapshotGroupId, type RaftIndex as SnapshotIndex, type SnapshotContent, type SnapshotPiece, type SnapshotSourceStatus,
 } from '@tributary/snapshot';
 import type { RaftPartition } from '../raft-partition.js';
-import { fsyncPath, writeCheckpoint } from './partition-checkpoint.js';
+import { writeCheckpoint } from './partition-checkpoint.js';
 import { encodePartitionRest, fileCrc32, parseSegmentFileName, segmentFileName, segmentIndexFileNames, type PartitionSnapshotMeta } from './partition-snapshot-format.js';
 import { encodeSnapshotReference } from './snapshot-reference.js';
 import type { HostedSnapshotSource } from './snapshot-service.js';
