@@ -19,13 +19,14 @@
 //   kafkajs-producer-acks1 / -acksall  bench/kafkajs-producer.mjs
 //   librdkafka-producer-acks1 / -acksall  bench/librdkafka-producer.py (confluent-kafka-python, librdkafka batching)
 //   java-end-to-end-latency          org.apache.kafka.tools.EndToEndLatency (one record at a time, acks=all, produce -> consume)
-import { mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startApacheKafka } from '../scripts/apache-kafka.mjs';
-import { parseFlagsOrExit, parseProducerPerformance, parseConsumerPerformance } from './lib/stats.mjs';
+import { parseConsumerPerformance, parseFlagsOrExit, parseProducerPerformance, positiveIntFlagOrExit } from './lib/stats.mjs';
+import { benchRunContext } from './lib/run-context.mjs';
 import { repoRoot, javaLibDir, killRunningTools, runTool, runJavaTool, startTributary } from './lib/processes.mjs';
 
 const flags = parseFlagsOrExit(
@@ -46,14 +47,7 @@ const flags = parseFlagsOrExit(
   },
   'kafka-compare',
 );
-const int = (name) => {
-  const n = Number(flags[name]);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`kafka-compare: --${name} must be a positive integer, got '${flags[name]}'`);
-    process.exit(2);
-  }
-  return n;
-};
+const int = (name) => positiveIntFlagOrExit(flags, name, 'kafka-compare');
 const records = int('records');
 const recordSize = int('record-size');
 const partitions = int('partitions');
@@ -77,12 +71,7 @@ if (new Set(systems).size !== systems.length) {
 }
 const onlyWorkloads = flags.only ? new Set(flags.only.split(',')) : null;
 
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const resultsDir = join(repoRoot, 'bench', 'results');
-const runDir = join(os.tmpdir(), `tributary-bench-${stamp}`);
-mkdirSync(resultsDir, { recursive: true });
-mkdirSync(runDir, { recursive: true });
-const log = (msg) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const { stamp, resultsDir, runDir, log } = benchRunContext('tributary-bench');
 
 const topicAcks1 = 'bench-java-acks1';
 const topics = [

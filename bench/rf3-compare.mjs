@@ -12,29 +12,23 @@
 //
 // --profile true runs every Tributary node under `node --cpu-prof` (profiles written at graceful stop into
 // bench/results/prof-rf3-<timestamp>/; summarise with `node bench/profile-summary.mjs <file>`).
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { join } from 'node:path';
 import { startApacheKafkaCluster } from '../scripts/apache-kafka.mjs';
 import { LocalCluster } from '../e2e/lib/cluster.mjs';
 import { createTopic, metadata, withConnection } from '../e2e/lib/kafka-wire.mjs';
-import { parseFlagsOrExit, parseProducerPerformance } from './lib/stats.mjs';
-import { repoRoot, runJavaTool } from './lib/processes.mjs';
+import { parseFlagsOrExit, parseProducerPerformance, positiveIntFlagOrExit } from './lib/stats.mjs';
+import { benchRunContext } from './lib/run-context.mjs';
+import { runJavaTool } from './lib/processes.mjs';
 
 const flags = parseFlagsOrExit(
   process.argv.slice(2),
   { records: '500000', 'record-size': '1024', partitions: '12', systems: 'kafka,tributary', runs: '1', 'workload-timeout-s': '300', 'kafka-heap': '1g', profile: 'false', 'keep-data': 'false' },
   'rf3-compare',
 );
-const int = (name) => {
-  const n = Number(flags[name]);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`rf3-compare: --${name} must be a positive integer, got '${flags[name]}'`);
-    process.exit(2);
-  }
-  return n;
-};
+const int = (name) => positiveIntFlagOrExit(flags, name, 'rf3-compare');
 const records = int('records');
 const recordSize = int('record-size');
 const partitions = int('partitions');
@@ -51,12 +45,7 @@ const NODES = 3;
 const REPLICATION_FACTOR = 3;
 const TOPIC_CONFIGS = { 'min.insync.replicas': '2' };
 
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const resultsDir = join(repoRoot, 'bench', 'results');
-const runDir = join(os.tmpdir(), `tributary-rf3-${stamp}`);
-mkdirSync(resultsDir, { recursive: true });
-mkdirSync(runDir, { recursive: true });
-const log = (msg) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const { stamp, resultsDir, runDir, log } = benchRunContext('tributary-rf3');
 
 async function startSystem(system) {
   const dir = join(runDir, system);

@@ -9,27 +9,21 @@
 //   npx tsc -b packages/broker && bash scripts/install/java.sh
 //   node bench/snapshot-loop-compare.mjs [--records 200000] [--record-size 1024] [--partitions 6] [--runs 1]
 //        [--log-threshold 500] [--workload-timeout-s 300] [--throughput -1 | records/s]
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { LocalCluster } from '../e2e/lib/cluster.mjs';
 import { createTopic, metadata, withConnection } from '../e2e/lib/kafka-wire.mjs';
-import { parseFlagsOrExit, parseProducerPerformance } from './lib/stats.mjs';
-import { repoRoot, runJavaTool } from './lib/processes.mjs';
+import { parseFlagsOrExit, parseProducerPerformance, positiveIntFlagOrExit } from './lib/stats.mjs';
+import { benchRunContext } from './lib/run-context.mjs';
+import { runJavaTool } from './lib/processes.mjs';
 
 const flags = parseFlagsOrExit(
   process.argv.slice(2),
   { records: '200000', 'record-size': '1024', partitions: '6', runs: '1', 'log-threshold': '500', 'workload-timeout-s': '300', throughput: '-1' },
   'snapshot-loop-compare',
 );
-const int = (name) => {
-  const n = Number(flags[name]);
-  if (!Number.isInteger(n) || n <= 0) {
-    console.error(`snapshot-loop-compare: --${name} must be a positive integer, got '${flags[name]}'`);
-    process.exit(2);
-  }
-  return n;
-};
+const int = (name) => positiveIntFlagOrExit(flags, name, 'snapshot-loop-compare');
 const records = int('records');
 const recordSize = int('record-size');
 const partitions = int('partitions');
@@ -39,11 +33,7 @@ const workloadTimeoutMs = int('workload-timeout-s') * 1000;
 // Records/s for ProducerPerformance; -1 = as fast as it can. At saturation its latency mostly measures the client's own
 // buffer, so a paced run (below what the cluster sustains) is the one that shows the broker's produce latency.
 const throughput = flags.throughput === '-1' ? -1 : int('throughput');
-const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-const resultsDir = join(repoRoot, 'bench', 'results');
-const runDir = join(os.tmpdir(), `tributary-snaploop-${stamp}`);
-mkdirSync(resultsDir, { recursive: true });
-const log = (msg) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const { stamp, resultsDir, runDir, log } = benchRunContext('tributary-snaploop');
 
 /** Sum of one metric (all label sets) over the nodes' /metrics. */
 async function metricSum(cluster, name) {

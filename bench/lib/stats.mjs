@@ -88,3 +88,19 @@ export function parseFlagsOrExit(argv, defaults, program) {
     process.exit(err.exitCode ?? 2);
   }
 }
+
+/** The value of a positive-integer flag, or null when `text` is not one (e.g. '0', '-3', '1.5', '12k'). */
+export function parsePositiveInt(text) {
+  const n = Number(text);
+  return Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/** parsePositiveInt of `flags[name]` for a command-line entry point: prints the usage error and exits with code 2. */
+export function positiveIntFlagOrExit(flags, name, program) {
+  const n = parsePositiveInt(flags[name]);
+  if (n === null) {
+    console.error(`${program}: --${name} must be a positive integer, got '${flags[name]}'`);
+    process.exit(2);
+  }
+  return n;
+}

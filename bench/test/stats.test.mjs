@@ -1,7 +1,7 @@
 // Parsers of the Java tools' output and the latency summary. Run: node --test bench/test/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConsumerPerformance, parseFlags, parseProducerPerformance, summarizeLatencies } from '../lib/stats.mjs';
+import { parseConsumerPerformance, parseFlags, parsePositiveInt, parseProducerPerformance, summarizeLatencies } from '../lib/stats.mjs';
 
 test('parseProducerPerformance reads the final summary line, not the progress lines', () => {
   const out = [
@@ -44,4 +44,10 @@ test('parseFlags rejects unknown flags and missing values', () => {
   assert.deepEqual(parseFlags(['--records', '5'], { records: '1', acks: '1' }), { records: '5', acks: '1' });
   assert.throws(() => parseFlags(['--recrods', '5'], { records: '1' }), /unknown flag --recrods/);
   assert.throws(() => parseFlags(['--records'], { records: '1' }), /needs a value/);
+});
+
+test('parsePositiveInt accepts whole numbers above zero only', () => {
+  assert.equal(parsePositiveInt('500000'), 500000);
+  assert.equal(parsePositiveInt('1'), 1);
+  for (const text of ['0', '-3', '1.5', '12k', '', 'NaN']) assert.equal(parsePositiveInt(text), null, text);
 });
