@@ -1,45 +1,13 @@
 // Starts a real Tributary broker process (`tributary dev`) on free loopback ports with its own data dir,
 // waits until it serves, and can SIGKILL it and restart it on the same ports and data dir.
 import { existsSync, mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
-import { freePort, run, sleep } from './proc.mjs';
+import { freePort, run, terminate } from './proc.mjs';
+import { waitUntilServing } from './serving.mjs';
 import { repoRoot } from './paths.mjs';
 
 const CLI = join(repoRoot, 'packages/broker/bin/tributary.js');
 const HOST = '127.0.0.1';
-
-function tcpAccepts(host, port) {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function httpReady(host, port) {
-  try {
-    const res = await fetch(`http://${host}:${port}/ready`, { signal: AbortSignal.timeout(1000) });
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
-
-/** True when a broker log line (pino JSON) announces the Kafka listener's bound address: {"event":"listening","kafka":"host:port"}. */
-function isReadyLine(line, kafkaPort) {
-  if (!line.startsWith('{')) return false;
-  let obj;
-  try {
-    obj = JSON.parse(line);
-  } catch {
-    return false;
-  }
-  return obj.event === 'listening' && typeof obj.kafka === 'string' && obj.kafka.endsWith(`:${kafkaPort}`);
-}
 
 export class Broker {
   /** @param {{ dataDir: string, logDir: string, name?: string, env?: Record<string,string> }} opts */
@@ -89,26 +57,7 @@ export class Broker {
     proc.exited.then(() => {
       if (this.proc === proc) this.proc = null;
     });
-    const kafkaPort = this.kafkaPort;
-    const byLine = proc.waitForLine((line) => isReadyLine(line, kafkaPort), timeoutMs, 'the ready log line');
-    byLine.catch(() => {});
-    // Also poll: whichever says "serving" first wins (the log wording may change; /ready and an accepting socket do not lie).
-    const deadline = Date.now() + timeoutMs;
-    let polledReady = false;
-    const byPoll = (async () => {
-      while (Date.now() < deadline && this.proc === proc) {
-        if ((await httpReady(HOST, this.httpPort)) && (await tcpAccepts(HOST, kafkaPort))) {
-          polledReady = true;
-          return;
-        }
-        await sleep(100);
-      }
-    })();
-    await Promise.race([byLine, byPoll.then(() => (polledReady ? undefined : byLine))]);
-    if (!(await tcpAccepts(HOST, kafkaPort))) {
-      // The ready line came first: the socket must accept right after.
-      throw new Error(`${this.name}: announced ready but ${this.bootstrap} refuses connections\n${proc.tail()}`);
-    }
+    await waitUntilServing(proc, { host: HOST, kafkaPort: this.kafkaPort, httpPort: this.httpPort, timeoutMs, what: this.name, stillCurrent: () => this.proc === proc });
     return this;
   }
 
@@ -125,19 +74,7 @@ export class Broker {
   async stop(timeoutMs = 15_000) {
     const proc = this.proc;
     if (!proc) return null;
-    proc.child.kill('SIGTERM');
-    let timer;
-    const result = await Promise.race([
-      proc.exited,
-      new Promise((resolve) => {
-        timer = setTimeout(() => {
-          proc.child.kill('SIGKILL');
-          resolve({ code: null, signal: 'SIGKILL', timedOut: true });
-        }, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    await proc.exited;
+    const result = await terminate(proc, timeoutMs);
     this.proc = null;
     return result;
   }

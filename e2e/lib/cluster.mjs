@@ -5,8 +5,8 @@
 // replica's partition log files for the checker (replica-check.mjs).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from 'node:net';
-import { freePort, run, sleep } from './proc.mjs';
+import { freePort, run, sleep, terminate } from './proc.mjs';
+import { waitUntilServing } from './serving.mjs';
 import { repoRoot } from './paths.mjs';
 import { createTopic, metadata, withConnection } from './kafka-wire.mjs';
 
@@ -14,26 +14,6 @@ const CLI = join(repoRoot, 'packages/broker/bin/tributary.js');
 const HOST = '127.0.0.1';
 const PARTITION_DIR = /^g(\d+)-(.+)-(\d+)$/;
 const SEGMENT_LOG = /^\d{20}\.log$/;
-
-function tcpAccepts(port) {
-  return new Promise((resolve) => {
-    const socket = connect({ host: HOST, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-async function httpReady(port) {
-  try {
-    const res = await fetch(`http://${HOST}:${port}/ready`, { signal: AbortSignal.timeout(1000) });
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
 
 /** `count` distinct free ports (each probed while the earlier ones are remembered, so no two are equal). */
 async function distinctFreePorts(count) {
@@ -81,32 +61,7 @@ export class ClusterNode {
     proc.exited.then(() => {
       if (this.proc === proc) this.proc = null;
     });
-    const port = this.kafkaPort;
-    const byLine = proc.waitForLine(
-      (line) => {
-        if (!line.startsWith('{')) return false;
-        try {
-          const o = JSON.parse(line);
-          return o.event === 'listening' && typeof o.kafka === 'string' && o.kafka.endsWith(`:${port}`);
-        } catch {
-          return false;
-        }
-      },
-      timeoutMs,
-      `node ${this.id}'s listening line or /ready`,
-    );
-    // Also poll /ready and the Kafka port: the listening line is at info level, and a quieter level hides it.
-    const byPoll = (async () => {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline && this.proc === proc) {
-        if ((await httpReady(this.httpPort)) && (await tcpAccepts(port))) return;
-        await sleep(200);
-      }
-      await byLine;
-    })();
-    byLine.catch(() => {});
-    await Promise.race([byLine, byPoll]);
-    if (!(await tcpAccepts(port))) throw new Error(`node ${this.id} announced ${this.bootstrap} but refuses connections`);
+    await waitUntilServing(proc, { host: HOST, kafkaPort: this.kafkaPort, httpPort: this.httpPort, timeoutMs, what: `node ${this.id}`, stillCurrent: () => this.proc === proc });
     return this;
   }
 
@@ -138,19 +93,7 @@ export class ClusterNode {
     const proc = this.proc;
     if (!proc) return null;
     this.resume();
-    proc.child.kill('SIGTERM');
-    let timer;
-    const result = await Promise.race([
-      proc.exited,
-      new Promise((resolve) => {
-        timer = setTimeout(() => {
-          proc.child.kill('SIGKILL');
-          resolve({ code: null, signal: 'SIGKILL', timedOut: true });
-        }, timeoutMs);
-      }),
-    ]);
-    clearTimeout(timer);
-    await proc.exited;
+    const result = await terminate(proc, timeoutMs);
     this.proc = null;
     return result;
   }

@@ -117,3 +117,24 @@ export async function runOk(command, args, opts = {}, timeoutMs = 120_000) {
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} failed (code ${code}, signal ${signal})\n${p.tail().split('\n').slice(-40).join('\n')}`);
   return p;
 }
+
+/**
+ * SIGTERM (graceful shutdown), SIGKILL if `proc` (from run) is still alive after timeoutMs. Resolves once it is gone,
+ * with its exit status, or { code: null, signal: 'SIGKILL', timedOut: true } when it had to be killed.
+ */
+export async function terminate(proc, timeoutMs) {
+  proc.child.kill('SIGTERM');
+  let timer;
+  const result = await Promise.race([
+    proc.exited,
+    new Promise((resolve) => {
+      timer = setTimeout(() => {
+        proc.child.kill('SIGKILL');
+        resolve({ code: null, signal: 'SIGKILL', timedOut: true });
+      }, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  await proc.exited;
+  return result;
+}
