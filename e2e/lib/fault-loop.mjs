@@ -14,8 +14,8 @@
 //
 // Environment (all optional): TRIBUTARY_E2E_CHAOS_SECONDS (fault period, default 75), TRIBUTARY_E2E_CHAOS_SEED
 // (replays a run: the seed is printed), TRIBUTARY_E2E_CHAOS_RATE (records/s, default 400).
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { generateRecords, prng, readAcks, readConsumed, recordLine, writeRecordsFile } from './records.mjs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { generateRecords, lineCount, prng, readAcks, readConsumed, recordLine, writeRecordsFile } from './records.mjs';
 import { healStopAndCheck, postMortem, startCluster } from './cluster-suite.mjs';
 import { javaClient, javaCommand, ensureJavaClient } from './java.mjs';
 import { ensureJavaProgram } from './java-programs.mjs';
@@ -30,14 +30,6 @@ function envInt(name, dflt) {
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return n;
-}
-
-function lineCount(path) {
-  if (!existsSync(path)) return 0;
-  const buf = readFileSync(path);
-  let n = 0;
-  for (let i = 0; i < buf.length; i++) if (buf[i] === 10) n++;
   return n;
 }
 

@@ -5,7 +5,7 @@
 //   headers:    "" for none, else comma-joined  nameHex:valueHex  (valueHex "-" for a null header value).
 // Acks written by producers:     index \t partition \t offset        (or  index \t ERR \t message)
 // Records written by consumers:  partition \t offset \t key \t value \t headers
-import { createReadStream, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 /** Small deterministic PRNG (mulberry32): the same seed gives the same records in every run. */
@@ -77,6 +77,15 @@ export function recordLine(r) {
 
 export function writeRecordsFile(path, records) {
   writeFileSync(path, records.map(recordLine).join('\n') + '\n');
+}
+
+/** Lines a producer has written so far to an acks (or any line-format) file; 0 while the file does not exist yet. */
+export function lineCount(path) {
+  if (!existsSync(path)) return 0;
+  const buf = readFileSync(path);
+  let n = 0;
+  for (let i = 0; i < buf.length; i++) if (buf[i] === 10) n++;
+  return n;
 }
 
 async function* lines(path) {

@@ -4,8 +4,7 @@
 // Runs: Java idempotent acks=all; confluent-kafka idempotent acks=all; confluent-kafka acks=1 without idempotence
 // (there a retry of a write whose answer was lost to the kill may leave an extra copy at another offset: allowed and
 // counted, because a non-idempotent producer cannot avoid it; the acknowledged copy must still be where the ack said).
-import { existsSync, readFileSync } from 'node:fs';
-import { generateRecords, readAcks, readConsumed, writeRecordsFile } from '../lib/records.mjs';
+import { generateRecords, lineCount, readAcks, readConsumed, writeRecordsFile } from '../lib/records.mjs';
 import { verifyDelivery } from '../lib/verify.mjs';
 import { createTopic, topicEndOffsets } from '../lib/kafkajs-helpers.mjs';
 import { run, runOk, sleep } from '../lib/proc.mjs';
@@ -16,14 +15,6 @@ const PARTITIONS = 3;
 const COUNT = 12_000;
 const RATE = 2_000; // records/s: the run spans ~6 s, long enough for two kills mid-stream
 const KILL_AT = [0.3, 0.65];
-
-function lineCount(path) {
-  if (!existsSync(path)) return 0;
-  const buf = readFileSync(path);
-  let n = 0;
-  for (let i = 0; i < buf.length; i++) if (buf[i] === 10) n++;
-  return n;
-}
 
 async function durabilityRun(ctx, broker, { label, idempotent, producerCommand }) {
   const topic = `e2e-kill9-${label}`;
