@@ -17,8 +17,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { generateRecords, lineCount, prng, readAcks, readConsumed, recordLine, writeRecordsFile } from './records.mjs';
 import { healStopAndCheck, postMortem, startCluster } from './cluster-suite.mjs';
-import { javaClient, javaCommand, ensureJavaClient } from './java.mjs';
-import { ensureJavaProgram } from './java-programs.mjs';
+import { ensureJavaClient, ensureJavaProgram, javaClient, javaCommand } from './java.mjs';
 import { run, sleep } from './proc.mjs';
 
 const TOPIC = 'chaos';

@@ -20,38 +20,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 public final class ChaosConsumer {
-  private static final char[] HEX = "0123456789abcdef".toCharArray();
-
-  private static void hex(StringBuilder sb, byte[] b) {
-    if (b == null) {
-      sb.append('-');
-      return;
-    }
-    for (byte x : b) sb.append(HEX[(x >> 4) & 15]).append(HEX[x & 15]);
-  }
-
-  private static String row(ConsumerRecord<byte[], byte[]> m) {
-    StringBuilder sb = new StringBuilder();
-    sb.append(m.partition()).append('\t').append(m.offset()).append('\t');
-    hex(sb, m.key());
-    sb.append('\t');
-    hex(sb, m.value());
-    sb.append('\t');
-    boolean first = true;
-    for (Header h : m.headers()) {
-      if (!first) sb.append(',');
-      first = false;
-      hex(sb, h.key().getBytes(StandardCharsets.UTF_8));
-      sb.append(':');
-      hex(sb, h.value());
-    }
-    return sb.append('\n').toString();
-  }
-
   public static void main(String[] argv) throws Exception {
     Map<String, String> a = new HashMap<>();
     for (int i = 0; i + 1 < argv.length; i += 2) a.put(argv[i].substring(2), argv[i + 1]);
@@ -83,7 +54,7 @@ public final class ChaosConsumer {
           continue;
         }
         for (ConsumerRecord<byte[], byte[]> m : batch) {
-          out.write(row(m));
+          out.write(RecordLines.consumedRow(m));
           count++;
         }
         out.flush();

@@ -1,4 +1,4 @@
-// Java client (org.apache.kafka:kafka-clients) for the e2e suites. File formats: e2e/lib/records.mjs.
+// Java client (org.apache.kafka:kafka-clients) for the e2e suites. File formats: e2e/lib/records.mjs (RecordLines.java).
 //
 //   produce        --records F --acks-out F [--acks all|1] [--idempotent true|false] [--partitions N] [--rate N]
 //   consume-assign --partitions N --expect N --out F [--group G]
@@ -45,23 +45,6 @@ public final class E2eClient {
     List<Header> headers = new ArrayList<>();
   }
 
-  private static byte[] unhex(String s) {
-    if (s.equals("-")) return null;
-    byte[] b = new byte[s.length() / 2];
-    for (int i = 0; i < b.length; i++) b[i] = (byte) Integer.parseInt(s.substring(2 * i, 2 * i + 2), 16);
-    return b;
-  }
-
-  private static final char[] HEX = "0123456789abcdef".toCharArray();
-
-  private static void hex(StringBuilder sb, byte[] b) {
-    if (b == null) {
-      sb.append('-');
-      return;
-    }
-    for (byte x : b) sb.append(HEX[(x >> 4) & 15]).append(HEX[x & 15]);
-  }
-
   private static List<Rec> readRecords(String path) throws IOException {
     List<Rec> out = new ArrayList<>();
     try (BufferedReader r = Files.newBufferedReader(Path.of(path), StandardCharsets.US_ASCII)) {
@@ -70,36 +53,18 @@ public final class E2eClient {
         if (line.isEmpty()) continue;
         String[] f = line.split("\t", -1);
         Rec rec = new Rec();
-        rec.key = unhex(f[0]);
-        rec.value = unhex(f[1]);
+        rec.key = RecordLines.unhex(f[0]);
+        rec.value = RecordLines.unhex(f[1]);
         if (!f[2].isEmpty()) {
           for (String pair : f[2].split(",")) {
             String[] kv = pair.split(":", -1);
-            rec.headers.add(new RecordHeader(new String(unhex(kv[0]), StandardCharsets.UTF_8), unhex(kv[1])));
+            rec.headers.add(new RecordHeader(new String(RecordLines.unhex(kv[0]), StandardCharsets.UTF_8), RecordLines.unhex(kv[1])));
           }
         }
         out.add(rec);
       }
     }
     return out;
-  }
-
-  private static String row(ConsumerRecord<byte[], byte[]> m) {
-    StringBuilder sb = new StringBuilder();
-    sb.append(m.partition()).append('\t').append(m.offset()).append('\t');
-    hex(sb, m.key());
-    sb.append('\t');
-    hex(sb, m.value());
-    sb.append('\t');
-    boolean first = true;
-    for (Header h : m.headers()) {
-      if (!first) sb.append(',');
-      first = false;
-      hex(sb, h.key().getBytes(StandardCharsets.UTF_8));
-      sb.append(':');
-      hex(sb, h.value());
-    }
-    return sb.append('\n').toString();
   }
 
   private static Writer appendFile(String path) throws IOException {
@@ -191,7 +156,7 @@ public final class E2eClient {
       if (!a.containsKey("group")) consumer.seekToBeginning(tps);
       while (count < expect && System.currentTimeMillis() < deadline) {
         for (ConsumerRecord<byte[], byte[]> m : consumer.poll(Duration.ofMillis(500))) {
-          out.write(row(m));
+          out.write(RecordLines.consumedRow(m));
           count++;
         }
         out.flush();
@@ -247,7 +212,7 @@ public final class E2eClient {
         ConsumerRecords<byte[], byte[]> batch = consumer.poll(Duration.ofMillis(300));
         if (batch.isEmpty()) continue;
         for (ConsumerRecord<byte[], byte[]> m : batch) {
-          out.write(row(m));
+          out.write(RecordLines.consumedRow(m));
           count++;
         }
         out.flush();
