@@ -175,6 +175,37 @@ test('ReplicatedConsumerGroupStore: one metadata entry per commit, applied on ev
   }
 });
 
+/**
+ * A ClusterGroupCoordinator on `node`; `wrapStore` may replace the replicated store its coordinator is built on. No
+ * initial rebalance delay: the tests join directly and expect the answer at once.
+ */
+function coordinatorOn(node: InProcessNode, wrapStore: (store: ConsumerGroupStore) => ConsumerGroupStore = (store) => store): ClusterGroupCoordinator {
+  return new ClusterGroupCoordinator({
+    node,
+    logger: silent,
+    createCoordinator: (store) =>
+      new ConsumerGroupCoordinator({
+        nodeId: node.selfId,
+        advertisedHost: '127.0.0.1',
+        advertisedPort: KAFKA_PORT_BASE + node.selfId,
+        dataDir: join(node.dir, 'unused'),
+        logger: silent,
+        topicPartitionCount: (topic) => node.store.getTopic(topic)?.partitionCount,
+        initialRebalanceDelayMs: 0,
+        store: wrapStore(store),
+      }),
+  });
+}
+
+/** Starts a coordinator on every node, adding each to `coordinators` as it starts (so the test's cleanup closes it). */
+async function startCoordinators(cluster: InProcessCluster, coordinators: Map<NodeId, ClusterGroupCoordinator>): Promise<void> {
+  for (const n of cluster.nodes) {
+    const c = coordinatorOn(n);
+    await c.start();
+    coordinators.set(n.selfId, c);
+  }
+}
+
 const ctx = { clientId: 'unit', clientHost: '127.0.0.1' };
 const joinRequest = (memberId: string) => ({
   groupId: 'g',
@@ -198,25 +229,7 @@ test('ClusterGroupCoordinator: the metadata leader coordinates; a leader change 
   const cluster = await inProcessCluster();
   const coordinators = new Map<NodeId, ClusterGroupCoordinator>();
   try {
-    for (const n of cluster.nodes) {
-      const c = new ClusterGroupCoordinator({
-        node: n,
-        logger: silent,
-        createCoordinator: (store) =>
-          new ConsumerGroupCoordinator({
-            nodeId: n.selfId,
-            advertisedHost: '127.0.0.1',
-            advertisedPort: KAFKA_PORT_BASE + n.selfId,
-            dataDir: join(n.dir, 'unused'),
-            logger: silent,
-            topicPartitionCount: (topic) => n.store.getTopic(topic)?.partitionCount,
-            initialRebalanceDelayMs: 0,
-            store,
-          }),
-      });
-      await c.start();
-      coordinators.set(n.selfId, c);
-    }
+    await startCoordinators(cluster, coordinators);
     const at = (n: InProcessNode): any => coordinators.get(n.selfId)!;
     const first = cluster.leader();
     await until('the leader coordinates', () => at(first).isCoordinating);
@@ -288,20 +301,7 @@ test('ClusterGroupCoordinator: a failed load of the replicated groups is retried
     deleteTopicOffsets: (t) => store.deleteTopicOffsets(t),
     close: () => store.close(),
   });
-  const coordinator = new ClusterGroupCoordinator({
-    node: leader,
-    logger: silent,
-    createCoordinator: (store) =>
-      new ConsumerGroupCoordinator({
-        nodeId: leader.selfId,
-        advertisedHost: '127.0.0.1',
-        advertisedPort: KAFKA_PORT_BASE + leader.selfId,
-        dataDir: join(leader.dir, 'unused'),
-        logger: silent,
-        topicPartitionCount: (topic) => leader.store.getTopic(topic)?.partitionCount,
-        store: ++attempts === 1 ? failingLoad(store) : store,
-      }),
-  });
+  const coordinator = coordinatorOn(leader, (store) => (++attempts === 1 ? failingLoad(store) : store));
   try {
     await coordinator.start();
     await until('the second load', () => coordinator.isCoordinating);
@@ -318,24 +318,7 @@ test('ClusterGroupCoordinator: a new leader that has a commit in its log but not
   const cluster = await inProcessCluster();
   const coordinators = new Map<NodeId, ClusterGroupCoordinator>();
   try {
-    for (const n of cluster.nodes) {
-      const c = new ClusterGroupCoordinator({
-        node: n,
-        logger: silent,
-        createCoordinator: (store) =>
-          new ConsumerGroupCoordinator({
-            nodeId: n.selfId,
-            advertisedHost: '127.0.0.1',
-            advertisedPort: KAFKA_PORT_BASE + n.selfId,
-            dataDir: join(n.dir, 'unused'),
-            logger: silent,
-            topicPartitionCount: (topic) => n.store.getTopic(topic)?.partitionCount,
-            store,
-          }),
-      });
-      await c.start();
-      coordinators.set(n.selfId, c);
-    }
+    await startCoordinators(cluster, coordinators);
     const at = (n: InProcessNode): any => coordinators.get(n.selfId)!;
     const old = cluster.leader();
     await until('the leader coordinates', () => at(old).isCoordinating);
