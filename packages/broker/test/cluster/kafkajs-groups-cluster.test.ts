@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
+import { waitFor } from '../support/wait-for.js';
 import { WireClient } from '../support/wire-client.js';
 import { clusterEnv, freePorts, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
 
@@ -22,21 +23,6 @@ interface Consumed {
   readonly offset: number;
   readonly value: string;
   readonly afterKill: boolean;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function wire<T = any>(port: number, apiKey: number, version: number, body: unknown): Promise<T> {

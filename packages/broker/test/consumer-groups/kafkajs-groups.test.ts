@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { AssignerProtocol, Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { startBroker, tempDataDir, type BrokerProcess } from '../support/broker-process.js';
+import { waitFor } from '../support/wait-for.js';
 
 const PARTITIONS = 6;
 let broker: BrokerProcess;
@@ -40,22 +41,6 @@ interface Processed {
   partition: number;
   offset: number;
   value: string;
-}
-
-/** Polls `check` until it returns a value (not undefined) or the deadline passes. */
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The group's members and their partitions of `topic` once it is Stable with `memberCount` members. */
