@@ -19,6 +19,7 @@ export const SUITES = [
   'compose-coherence',
   'minio-testcontainers',
   'operations-guide',
+  'cluster-snapshot-bootstrap',
 ];
 
 export async function loadSuite(name) {
