@@ -64,7 +64,10 @@ export async function handleCreateTopics(state: BrokerState, request: CreateTopi
       errorMessage: null,
       topicConfigErrorCode: KafkaError.NONE,
       numPartitions: partitions,
-      replicationFactor: 1,
+      // validated above: an assignment's replica count, else the requested factor or the broker default
+      replicationFactor: (t.assignments?.length ?? 0) > 0
+        ? t.assignments![0]!.brokerIds.length
+        : t.replicationFactor === -1 ? state.config.defaultReplicationFactor : t.replicationFactor,
       configs,
     });
   }

@@ -33,6 +33,7 @@ test('segment.bytes changed by IncrementalAlterConfigs takes effect on every rep
       c.request(ApiKey.CreateTopics, 7, { topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 3, assignments: [], configs: [] }], timeoutMs: 15000, validateOnly: false }),
     );
     assert.equal(created.topics[0].errorCode, ErrorCode.NONE);
+    assert.equal(created.topics[0].replicationFactor, 3, 'CreateTopics v5+ reports the topic\'s real replication factor');
     const md = await metadataUntil(port(1), (m) => (m.topics.find((t: any) => t.name === TOPIC)?.partitions[0]?.leaderId ?? -1) > 0, 20_000);
     const leader = md.topics.find((t: any) => t.name === TOPIC).partitions[0].leaderId as number;
     const values: string[] = [];
