@@ -18,6 +18,7 @@ const TOPIC = 'retry';
 const PARTITIONS = 3;
 const DELAYS_MS = [0, 3, 15, 60];
 const FAULTS = ['kill9', 'pause', 'handover'];
+const NOT_LEADER_OR_FOLLOWER = 6;
 const PAUSE_MS = 2500;
 
 export default {
@@ -42,26 +43,40 @@ export default {
         const partition = counts.rounds % PARTITIONS;
         counts.rounds++;
         await cluster.waitForLeaders(TOPIC, PARTITIONS);
-        const leaderId = await cluster.leaderOf(TOPIC, partition);
-        const leader = cluster.node(leaderId);
+        let leaderId = await cluster.leaderOf(TOPIC, partition);
         const { index, batch } = send(partition, `${fault}+${delayMs}ms`);
         let restore = async () => {};
-        const first = await producer.attempt(leaderId, batch, {
-          onSent: async () => {
-            if (fault === 'handover') return;
-            await sleep(delayMs);
-            if (fault === 'kill9') {
-              await leader.kill9();
-              restore = () => leader.start();
-            } else {
-              leader.pause();
-              restore = async () => {
-                await sleep(PAUSE_MS);
-                leader.resume();
-              };
-            }
-          },
-        });
+        let first;
+        if (fault === 'handover') {
+          // This round needs an answered first attempt. Leadership may move between the Metadata lookup and the send
+          // (the balancer hands a partition back to its preferred replica ~2 s after a restarted node rejoins): a
+          // NOT_LEADER_OR_FOLLOWER answer appended nothing, so look the leader up again and resend (bounded).
+          for (let tries = 0; ; tries++) {
+            first = await producer.attempt(leaderId, batch);
+            if (first.failure || first.errorCode !== NOT_LEADER_OR_FOLLOWER || tries === 4) break;
+            await sleep(500);
+            await cluster.waitForLeaders(TOPIC, PARTITIONS);
+            leaderId = await cluster.leaderOf(TOPIC, partition);
+          }
+        }
+        const leader = cluster.node(leaderId);
+        if (fault !== 'handover') {
+          first = await producer.attempt(leaderId, batch, {
+            onSent: async () => {
+              await sleep(delayMs);
+              if (fault === 'kill9') {
+                await leader.kill9();
+                restore = () => leader.start();
+              } else {
+                leader.pause();
+                restore = async () => {
+                  await sleep(PAUSE_MS);
+                  leader.resume();
+                };
+              }
+            },
+          });
+        }
         if (fault === 'handover') {
           if (first.failure || first.errorCode !== 0) throw new Error(`handover round: the first attempt failed: ${JSON.stringify(first)}`);
           await sleep(delayMs);
