@@ -86,6 +86,8 @@ export interface ReplicaOptions {
   readonly events?: { bootstraps: number; failures: number };
   /** Start the Raft group at this position (a replica restored from a snapshot before it is hosted). */
   readonly startAt?: { index: number; term: number };
+  /** Size of the snapshot source's active-segment chunk pieces (its default otherwise). */
+  readonly activeChunkBytes?: number;
 }
 
 export async function startReplica(options: ReplicaOptions): Promise<Replica> {
@@ -125,6 +127,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   const source = new PartitionSnapshotSource({
     raftGroupId: snapshotGroupOf(RAFT_GROUP), partition, dir, ownWriter: services.writer,
     membership: () => Buffer.from(JSON.stringify(voters)),
+    ...(options.activeChunkBytes === undefined ? {} : { activeChunkBytes: options.activeChunkBytes }),
   });
   host.start();
   return {

@@ -1,5 +1,6 @@
 // Restoring a partition replica's state from the object store: into a staging directory next to the partition's
-// (segments from the pieces, the active segment from the rest payload, log-start-offset, and the checkpoint last),
+// (segments from the pieces, the active segment from its chunk pieces in order and then the tail in the rest payload,
+// log-start-offset, and the checkpoint last),
 // fsynced, then swapped in by rename once every byte was verified. Used for InstallSnapshot (a reference at index I:
 // the newest verified snapshot with index >= I, from the referenced node's prefix, then the other replicas') and
 // for the bootstrap of a wiped node (the newest snapshot in any replica's prefix, own first).
@@ -19,7 +20,9 @@ import {
 import type { StorageLog } from '../../partitions/storage-log.js';
 import { RaftPartition, type PartitionStateRestorer, type RecoveredPartition } from '../raft-partition.js';
 import { readCheckpoint, writeCheckpoint, writeFileSynced } from './partition-checkpoint.js';
-import { decodePartitionRest, isPartitionPieceName, parseSegmentFileName, type PartitionSnapshotMeta } from './partition-snapshot-format.js';
+import {
+  decodePartitionRest, isPartitionPieceName, parseActiveChunkPieceName, parseSegmentFileName, type PartitionSnapshotMeta,
+} from './partition-snapshot-format.js';
 import type { SnapshotService } from './snapshot-service.js';
 import { decodeSnapshotReference } from './snapshot-reference.js';
 
@@ -52,17 +55,29 @@ export class PartitionRestoreSink implements SnapshotSink {
     const staging = `${this.targetDir}${STAGING_MARK}${randomBytes(6).toString('hex')}`;
     this.stagingDir = staging;
     await mkdir(staging, { recursive: true });
-    for (const piece of manifest.pieces) {
-      if (!isPartitionPieceName(piece.name)) throw new CorruptedSnapshot(`partition snapshot piece ${JSON.stringify(piece.name)} is not a segment or index file`);
-      await writeDurably(await reader.openPiece(piece), join(staging, piece.name));
-    }
     const active = new ActiveSegmentWriter(staging);
+    // The active segment's chunk pieces, appended in order as they come (the manifest lists them in index order).
+    const chunks: { segmentFileName: string; lengthBytes: number }[] = [];
     let meta: PartitionSnapshotMeta;
     try {
-      ({ meta } = await decodePartitionRest(await reader.openRest(), async (m, chunk) => {
-        if (manifest.pieces.some((p) => p.name === m.active?.fileName)) throw new CorruptedSnapshot(`partition snapshot names ${m.active?.fileName} as both sealed and active`);
-        await active.write(m.active!.fileName, chunk);
+      for (const piece of manifest.pieces) {
+        const chunk = parseActiveChunkPieceName(piece.name);
+        if (chunk !== null) {
+          if (chunk.chunkIndex !== chunks.length) throw new CorruptedSnapshot(`partition snapshot piece ${piece.name} is out of order (chunk ${chunks.length} expected)`);
+          for await (const bytes of await reader.openPiece(piece)) await active.write(chunk.segmentFileName, bytes as Buffer);
+          chunks.push({ segmentFileName: chunk.segmentFileName, lengthBytes: piece.lengthBytes });
+          continue;
+        }
+        if (!isPartitionPieceName(piece.name)) throw new CorruptedSnapshot(`partition snapshot piece ${JSON.stringify(piece.name)} is not a segment, index file or active-segment chunk`);
+        await writeDurably(await reader.openPiece(piece), join(staging, piece.name));
+      }
+      ({ meta } = await decodePartitionRest(await reader.openRest(), async (m, bytes) => {
+        await active.write(m.active!.fileName, bytes);
       }));
+      checkActiveChunks(meta, chunks);
+      if (meta.active !== null && manifest.pieces.some((p) => p.name === meta.active!.fileName)) {
+        throw new CorruptedSnapshot(`partition snapshot names ${meta.active.fileName} as both sealed and active`);
+      }
       await active.finish();
     } catch (err) {
       active.abort();
@@ -96,17 +111,32 @@ export class PartitionRestoreSink implements SnapshotSink {
   }
 }
 
-/** Writes the active segment's bytes as they stream in (with backpressure), then fsyncs the file. */
+/** The chunk pieces restored must be exactly the ones the header counts, of its chunk size, of its active segment. */
+function checkActiveChunks(meta: PartitionSnapshotMeta, chunks: readonly { segmentFileName: string; lengthBytes: number }[]): void {
+  const expected = meta.active?.chunkCount ?? 0;
+  if (chunks.length !== expected) throw new CorruptedSnapshot(`partition snapshot holds ${chunks.length} active-segment chunks, its header says ${expected}`);
+  for (const chunk of chunks) {
+    if (chunk.segmentFileName !== meta.active!.fileName || chunk.lengthBytes !== meta.active!.chunkBytes) {
+      throw new CorruptedSnapshot(`partition snapshot chunk of ${chunk.segmentFileName} (${chunk.lengthBytes} bytes) does not match its active segment ${meta.active!.fileName}`);
+    }
+  }
+}
+
+/** Writes the active segment's bytes (chunk pieces, then the tail) as they stream in (with backpressure), then fsyncs the file. */
 class ActiveSegmentWriter {
   private out: WriteStream | null = null;
   private path: string | null = null;
+  private fileName: string | null = null;
 
   constructor(private readonly dir: string) {}
 
   async write(fileName: string, chunk: Buffer): Promise<void> {
     if (this.out === null) {
+      this.fileName = fileName;
       this.path = join(this.dir, fileName);
       this.out = createWriteStream(this.path);
+    } else if (fileName !== this.fileName) {
+      throw new CorruptedSnapshot(`partition snapshot holds bytes of two active segments (${this.fileName}, ${fileName})`);
     }
     const out = this.out;
     // events.once rejects on 'error' and removes its listeners either way

@@ -3,12 +3,17 @@
 //
 // createSnapshot at applied index I: capture the state synchronously (apply is synchronous, so index, log end,
 // segment bytes and producer state agree), flush the log, then hand out the sealed segment files as pieces (content
-// id = base offset + length + CRC32: stable, so a sealed segment is uploaded once and referenced later) and, as the
-// rest payload, the active segment's bytes up to the log end at I plus the JSON header (partition-snapshot-format.ts).
+// id = base offset + length + CRC32: stable, so a sealed segment is uploaded once and referenced later), the active
+// segment's full chunks of `activeChunkBytes` as pieces too, and, as the rest payload, the JSON header plus the active
+// segment's bytes after its last full chunk up to the log end at I (partition-snapshot-format.ts). Why chunks: with
+// the default segment.bytes of 1 GiB nearly all of a partition is in its active segment, and re-reading, gzipping,
+// uploading and verifying all of it on every snapshot cost produce latency (docs/BENCHMARKS.md); the active segment
+// is append-only, so a full chunk never changes and each is uploaded once, like a sealed segment.
 //
 // compactLog(I): capture the current state C >= I, make the log durable up to it, write the local checkpoint
 // <C, term, nextOffset, producer state>, then host.compact(raftGroup, I, reference) where the reference (a few bytes)
 // names this node's prefix, I and its term.
+import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -18,12 +23,19 @@ import {
 } from '@tributary/snapshot';
 import type { RaftPartition } from '../raft-partition.js';
 import { writeCheckpoint } from './partition-checkpoint.js';
-import { encodePartitionRest, fileCrc32, parseSegmentFileName, segmentFileName, segmentIndexFileNames, type PartitionSnapshotMeta } from './partition-snapshot-format.js';
+import {
+  activeChunkPieceName, encodePartitionRest, fileCrc32, parseSegmentFileName, segmentFileName, segmentIndexFileNames, type PartitionSnapshotMeta,
+} from './partition-snapshot-format.js';
 import { encodeSnapshotReference } from './snapshot-reference.js';
 import type { HostedSnapshotSource } from './snapshot-service.js';
 
 /** Positions of created snapshots remembered for compactLog (term of the reference). */
 const CREATED_KEPT = 8;
+/**
+ * Size of the active segment's chunk pieces. Smaller: a snapshot re-sends less of the tail, but a partition has more
+ * objects (a 1 GiB segment is 256 of these); 4 MiB keeps the tail cheap next to the segment's growth per snapshot.
+ */
+export const ACTIVE_CHUNK_BYTES_DEFAULT = 4 << 20;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -52,12 +64,17 @@ export interface PartitionSnapshotSourceOptions {
   readonly membership: () => Buffer;
   /** Where the group's Raft log starts and ends in memory (admin view: compaction shrinks it). */
   readonly raftLogSpan?: () => { firstIndex: number; lastIndex: number } | undefined;
+  /** Size of the active segment's chunk pieces (ACTIVE_CHUNK_BYTES_DEFAULT; tests use small ones). */
+  readonly activeChunkBytes?: number;
 }
 
 export class PartitionSnapshotSource implements HostedSnapshotSource {
   readonly raftGroupId: SnapshotGroupId;
   /** Sealed segments are immutable: their content ids are computed once. */
   private readonly sealedContentIds = new Map<string, string>();
+  /** Full chunks of an active segment are immutable too: content ids by file identity and chunk index. */
+  private readonly chunkContentIds = new Map<string, string>();
+  private readonly activeChunkBytes: number;
   private readonly created = new Map<number, number>();
   /** Offset of the last checkpoint: segments from the one holding it on are fsynced before the next. */
   private checkpointedOffset = 0;
@@ -66,6 +83,8 @@ export class PartitionSnapshotSource implements HostedSnapshotSource {
   constructor(private readonly options: PartitionSnapshotSourceOptions) {
     this.raftGroupId = options.raftGroupId;
     this.startIndex = options.partition.appliedPosition().raftIndex;
+    this.activeChunkBytes = options.activeChunkBytes ?? ACTIVE_CHUNK_BYTES_DEFAULT;
+    if (!Number.isSafeInteger(this.activeChunkBytes) || this.activeChunkBytes <= 0) throw new RangeError(`activeChunkBytes ${this.activeChunkBytes}`);
   }
 
   status(): SnapshotSourceStatus {
@@ -113,11 +132,17 @@ export class PartitionSnapshotSource implements HostedSnapshotSource {
       if (activeBytes < 0 || activeBytes > last.sizeBytes) {
         throw new Error(`assertion: active segment ${last.path} holds ${last.sizeBytes} bytes, the snapshot needs ${activeBytes}`);
       }
-      active = { fileName: segmentFileName(last.baseOffset), lengthBytes: activeBytes };
+      const fileName = segmentFileName(last.baseOffset);
+      const chunkCount = Math.floor(activeBytes / this.activeChunkBytes);
+      for (let chunkIndex = 0; chunkIndex < chunkCount; chunkIndex++) pieces.push(await this.chunkPieceOf(last.path, fileName, chunkIndex));
+      active = { fileName, lengthBytes: activeBytes, chunkBytes: this.activeChunkBytes, chunkCount };
       activePath = last.path;
     }
+    // Drop cached chunk ids of segments no longer active (sealed now, or deleted by retention).
+    const activePrefix = active === null ? null : `${active.fileName}:`;
+    for (const key of this.chunkContentIds.keys()) if (activePrefix === null || !key.startsWith(activePrefix)) this.chunkContentIds.delete(key);
     const meta: PartitionSnapshotMeta = {
-      version: 1,
+      version: 2,
       raftIndex: state.raftIndex,
       raftTerm: state.raftTerm,
       logStartOffset: state.logStartOffset,
@@ -183,6 +208,29 @@ export class PartitionSnapshotSource implements HostedSnapshotSource {
       this.sealedContentIds.set(key, id);
     }
     return filePiece(path, { name, contentId: id });
+  }
+
+  /**
+   * Chunk `chunkIndex` of the active segment at `path` (a full chunk, below the captured log end: never rewritten).
+   * Its content id (segment, chunk index, length, CRC32) is computed once per file: the cache key holds the inode
+   * and birth time, so a segment file deleted and written anew under the same name is checksummed again.
+   */
+  private async chunkPieceOf(path: string, fileName: string, chunkIndex: number): Promise<SnapshotPiece> {
+    const st = await stat(path);
+    const lengthBytes = this.activeChunkBytes;
+    const start = chunkIndex * lengthBytes;
+    const end = start + lengthBytes - 1;
+    if (end >= st.size) throw new Error(`assertion: chunk ${chunkIndex} of ${path} ends past the file (${st.size} bytes)`);
+    const name = activeChunkPieceName(fileName, chunkIndex);
+    const key = `${fileName}:${st.ino}:${st.birthtimeMs}:${lengthBytes}:${chunkIndex}`;
+    let contentId = this.chunkContentIds.get(key);
+    if (contentId === undefined) {
+      const { crc32, lengthBytes: read } = await fileCrc32(path, { start, end });
+      if (read !== lengthBytes) throw new Error(`assertion: chunk ${chunkIndex} of ${path} read ${read} of ${lengthBytes} bytes`);
+      contentId = `${fileName.replace('.', '-')}-chunk${chunkIndex}-${lengthBytes}-${crc32.toString(16).padStart(8, '0')}`;
+      this.chunkContentIds.set(key, contentId);
+    }
+    return { name, contentId, lengthBytes, open: () => createReadStream(path, { start, end, highWaterMark: 256 * 1024 }) };
   }
 
 }
