@@ -11,6 +11,7 @@
 // Afterwards every batch is present exactly once, at the offset its (final) ack named, on every replica.
 import { recordLine } from '../lib/records.mjs';
 import { RawIdempotentProducer } from '../lib/raw-producer.mjs';
+import { ERROR } from '../lib/kafka-wire.mjs';
 import { healStopAndCheck, startCluster } from '../lib/cluster-suite.mjs';
 import { sleep } from '../lib/proc.mjs';
 
@@ -18,7 +19,6 @@ const TOPIC = 'retry';
 const PARTITIONS = 3;
 const DELAYS_MS = [0, 3, 15, 60];
 const FAULTS = ['kill9', 'pause', 'handover'];
-const NOT_LEADER_OR_FOLLOWER = 6;
 const PAUSE_MS = 2500;
 
 export default {
@@ -53,7 +53,7 @@ export default {
           // NOT_LEADER_OR_FOLLOWER answer appended nothing, so look the leader up again and resend (bounded).
           for (let tries = 0; ; tries++) {
             first = await producer.attempt(leaderId, batch);
-            if (first.failure || first.errorCode !== NOT_LEADER_OR_FOLLOWER || tries === 4) break;
+            if (first.failure || first.errorCode !== ERROR.NOT_LEADER_OR_FOLLOWER || tries === 4) break;
             await sleep(500);
             await cluster.waitForLeaders(TOPIC, PARTITIONS);
             leaderId = await cluster.leaderOf(TOPIC, partition);
