@@ -39,6 +39,12 @@ export interface CreateTopicSpec {
   readonly configs: readonly { name: string; value: string | null }[];
 }
 
+/** The replication factor a valid creation gets: its assignment's replica count, else the requested one or the default. */
+export function replicationFactorOf(spec: CreateTopicSpec, defaultReplicationFactor: number): number {
+  if ((spec.assignments?.length ?? 0) > 0) return spec.assignments![0]!.brokerIds.length;
+  return spec.replicationFactor === -1 ? defaultReplicationFactor : spec.replicationFactor;
+}
+
 export type TopicChangeListener = (event: { kind: 'deleted'; topic: string }) => void | Promise<void>;
 
 const MAX_PARTITIONS_PER_TOPIC = 10000;
@@ -92,7 +98,7 @@ export class TopicService {
       partitions = replicasByPartition.length;
     } else {
       partitions = spec.numPartitions === -1 ? this.config.defaultPartitions : spec.numPartitions;
-      const rf = spec.replicationFactor === -1 ? this.config.defaultReplicationFactor : spec.replicationFactor;
+      const rf = replicationFactorOf(spec, this.config.defaultReplicationFactor);
       if (!Number.isInteger(rf) || rf < 1 || rf > brokerIds.length) {
         return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is not possible with ${brokerIds.length} registered broker(s)` };
       }

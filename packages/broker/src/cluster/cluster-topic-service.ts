@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config.js';
 import type { TopicRecord } from '../catalogue/catalogue.js';
 import type { PartitionRegistry } from '../partitions/partition-registry.js';
-import { TopicService, type ConfigEdit, type CreateTopicSpec, type TopicErrorName, type TopicResult } from '../topic-service.js';
+import { TopicService, replicationFactorOf, type ConfigEdit, type CreateTopicSpec, type TopicErrorName, type TopicResult } from '../topic-service.js';
 import type { KafkaErrorName } from '../handlers/error-codes.js';
 import { assignReplicas, type MetadataCommand } from './metadata-commands.js';
 import type { ReplicatedCatalogue } from './replicated-catalogue.js';
@@ -72,7 +72,7 @@ export class ClusterTopicService extends TopicService {
     return this.serialised(async () => {
       const checked = this.validateCreate(spec);
       if (!checked.ok) return checked;
-      const rf = spec.replicationFactor === -1 ? this.clusterConfig.defaultReplicationFactor : spec.replicationFactor;
+      const rf = replicationFactorOf(spec, this.clusterConfig.defaultReplicationFactor);
       const ids = this.brokerIds();
       const start = Math.floor(Math.random() * ids.length);
       const replicas = checked.replicasByPartition ?? assignReplicas(ids, 0, checked.partitions, rf, start);

@@ -2,6 +2,7 @@
 import type { BrokerState } from './context.js';
 import { KafkaError } from './error-codes.js';
 import { topicConfigDefaults } from '../topic-configs.js';
+import { replicationFactorOf } from '../topic-service.js';
 import type {
   CreatePartitionsRequest,
   CreatePartitionsResponse,
@@ -64,10 +65,7 @@ export async function handleCreateTopics(state: BrokerState, request: CreateTopi
       errorMessage: null,
       topicConfigErrorCode: KafkaError.NONE,
       numPartitions: partitions,
-      // validated above: an assignment's replica count, else the requested factor or the broker default
-      replicationFactor: (t.assignments?.length ?? 0) > 0
-        ? t.assignments![0]!.brokerIds.length
-        : t.replicationFactor === -1 ? state.config.defaultReplicationFactor : t.replicationFactor,
+      replicationFactor: replicationFactorOf(spec, state.config.defaultReplicationFactor),
       configs,
     });
   }
