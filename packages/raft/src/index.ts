@@ -4,7 +4,7 @@ export * from './core/conf.js';
 export { RaftNode, mulberry, type RaftConfig, type ProposeResult, type ReadIndexResult } from './core/raft.js';
 export { MemoryStorage, bootstrapState, type RaftStorage } from './storage/storage.js';
 export { FileWal, FileRaftStorage, WalCorruptError, type FileWalOptions } from './storage/file-wal.js';
-export { RaftHost, type RaftHostOptions, type GroupStateMachine, type CommitResult } from './host/raft-host.js';
+export { RaftHost, type RaftHostOptions, type GroupStateMachine, type CommitResult, type TrackedProposal } from './host/raft-host.js';
 export type { RaftTransport } from './transport/transport.js';
 export { TcpTransport, type TcpTransportOptions } from './transport/tcp-transport.js';
 export { MemoryNetwork, MemoryTransport, type MemoryNetworkFaults } from './transport/memory-transport.js';

@@ -333,3 +333,67 @@ test('host: after a burst, followers learn the final commit index at once, not a
     network.close();
   }
 });
+
+test('host: proposeTracked tells the proposer when its entry is durable here, before and independently of the commit', { timeout: 30_000 }, async () => {
+  const network = new MemoryNetwork(21);
+  const hosts: RaftHost[] = [];
+  const gates: SyncGate[] = [];
+  for (const id of [1, 2, 3] as NodeId[]) {
+    const storage = new MemoryStorage(bootstrapState([1, 2, 3] as NodeId[]));
+    const gate = new SyncGate([storage]);
+    // a 1 s election timeout: the followers' held acks must not make the leader step down (check-quorum) meanwhile
+    const host = new RaftHost({ nodeId: id, transport: network.endpoint(id), syncAll: () => gate.sync(), tickMs: 100, electionTicks: 10, heartbeatTicks: 1 });
+    host.addGroup(1 as RaftGroupId, storage, { apply: () => {}, restore: () => {}, snapshotData: () => null });
+    host.start();
+    hosts.push(host);
+    gates.push(gate);
+  }
+  const g1 = 1 as RaftGroupId;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const settledWithin = async <T>(p: Promise<T>, ms: number): Promise<{ value: T } | null> =>
+    Promise.race([p.then((value) => ({ value })), sleep(ms).then(() => null)]);
+  try {
+    let leader: RaftHost | undefined;
+    for (let i = 0; i < 1000 && leader === undefined; i++) {
+      leader = hosts.find((h) => h.group(g1)!.role === Role.Leader);
+      if (leader === undefined || !(await leader.propose(g1, Buffer.from('warm-up'))).ok) { leader = undefined; await sleep(10); }
+    }
+    assert.ok(leader !== undefined, 'a leader');
+    const lg = gates[hosts.indexOf(leader)]!;
+    const followers = hosts.filter((h) => h !== leader);
+    const fgates = followers.map((h) => gates[hosts.indexOf(h)]!);
+
+    // followers never make anything durable, so nothing commits: the leader's own sync alone settles `durable`
+    for (const fg of fgates) fg.closed = true;
+    lg.closed = true;
+    const a = leader.proposeTracked(g1, Buffer.from('a'));
+    const b = leader.proposeTracked(g1, Buffer.from('b'));
+    assert.equal(a.index, leader.group(g1)!.lastIndex - 1);
+    assert.equal(b.index, leader.group(g1)!.lastIndex);
+    assert.equal(await settledWithin(a.durable, 100), null, 'not durable while the leader\'s own sync hangs');
+    lg.open();
+    assert.deepEqual(await settledWithin(Promise.all([a.durable, b.durable]), 2_000), { value: [true, true] }, 'durable once the leader\'s sync completes');
+    assert.equal(await settledWithin(a.committed, 100), null, 'durable on the leader only: not committed');
+    assert.ok(leader.group(g1)!.commitIndex < a.index!);
+    for (const fg of fgates) fg.open();
+    assert.deepEqual(await a.committed, { ok: true, index: a.index });
+    assert.deepEqual(await b.committed, { ok: true, index: b.index });
+
+    // a refused proposal: no index, never durable
+    const refused = followers[0]!.proposeTracked(g1, Buffer.from('x'));
+    assert.equal(refused.index, null);
+    assert.equal(await refused.durable, false);
+    assert.equal((await refused.committed).ok, false);
+
+    // the host closes before the leader's sync completes: `durable` is false, not left pending
+    lg.closed = true;
+    const c = leader.proposeTracked(g1, Buffer.from('c'));
+    await sleep(20);
+    await leader.close();
+    assert.deepEqual(await settledWithin(c.durable, 2_000), { value: false });
+  } finally {
+    for (const g of gates) g.open();
+    for (const h of hosts) await h.close();
+    network.close();
+  }
+});

@@ -49,17 +49,27 @@ export interface RaftHostOptions {
 }
 
 interface Waiter { index: number; term: number; resolve: (r: CommitResult) => void }
+/** A proposer waiting until its entry (index, term) is durable in this node's storage (see proposeTracked). */
+interface DurableWaiter { index: number; term: number; resolve: (durable: boolean) => void }
 /** A Ready whose writes are staged in sync generation `gen`; `deferred`: a snapshot Ready, applied once durable. */
 interface AwaitingDurable { gen: number; g: HostedGroup; rd: Ready; deferred: boolean }
 /** A message that may leave only once sync generation `gen` is durable. */
 interface HeldMessage { gen: number; to: NodeId; gm: GroupMessage }
 export type CommitResult = { ok: true; index: RaftIndex } | { ok: false; reason: string; leaderId: NodeId };
+/**
+ * A proposal followed in two steps: `durable` resolves true once this node's storage holds the entry durably (or once
+ * it committed, which implies it), false if the proposal fails first; `committed` is what `propose` returns.
+ * `index` is the entry's Raft index, null when the proposal was refused (then `committed` says why).
+ */
+export interface TrackedProposal { readonly index: RaftIndex | null; readonly durable: Promise<boolean>; readonly committed: Promise<CommitResult> }
 
 /** Heartbeat context that tells a follower's host the leader has quiesced the group (never reaches the core). */
 const QUIESCE_CONTEXT = Number.MAX_SAFE_INTEGER;
 
 class HostedGroup {
   waiters: Waiter[] = [];
+  /** In index order (proposals get increasing indexes); settled by onDurable or by the proposal's outcome. */
+  durableWaiters: DurableWaiter[] = [];
   /** Not ticked: an idle group whose leader stopped heartbeating (see RaftHost quiescence). */
   quiesced = false;
   idleTicks = 0;
@@ -129,6 +139,7 @@ export class RaftHost {
     this.dirty.delete(g);
     for (const w of g.waiters) w.resolve({ ok: false, reason: 'removed', leaderId: 0 as NodeId });
     g.waiters = [];
+    g.durableWaiters = []; // settled false by their proposals' outcome
     for (const [to, list] of this.outbox) {
       const rest = list.filter((gm) => gm.groupId !== id);
       if (rest.length === 0) this.outbox.delete(to); else this.outbox.set(to, rest);
@@ -205,6 +216,25 @@ export class RaftHost {
     const g = this.groups.get(id);
     if (g === undefined) return Promise.resolve({ ok: false, reason: 'unknown-group', leaderId: 0 as NodeId });
     return this.track(g, g.raft.propose(data));
+  }
+
+  /**
+   * Like propose, and also tells the proposer as soon as the entry is durable in this node's own log, before it
+   * commits (what Kafka's acks=1 waits for). An entry durable here may still be lost if this node loses leadership
+   * before a majority holds it.
+   */
+  proposeTracked(id: RaftGroupId, data: Uint8Array): TrackedProposal {
+    const g = this.groups.get(id);
+    if (g === undefined) return { index: null, durable: Promise.resolve(false), committed: Promise.resolve({ ok: false, reason: 'unknown-group', leaderId: 0 as NodeId }) };
+    const r = g.raft.propose(data);
+    const committed = this.track(g, r);
+    if (!r.ok) return { index: null, durable: Promise.resolve(false), committed };
+    const durable = new Promise<boolean>((resolve) => {
+      g.durableWaiters.push({ index: r.index, term: r.term, resolve });
+      // commit implies durable here (the core hands out only entries durable here); a failure first means never
+      void committed.then((c) => resolve(c.ok));
+    });
+    return { index: r.index as RaftIndex, durable, committed };
   }
 
   proposeConfChange(id: RaftGroupId, change: ConfChange): Promise<CommitResult> {
@@ -377,6 +407,7 @@ export class RaftHost {
       const { g, rd, deferred } = this.awaitingDurable[k]!;
       if (this.groups.get(g.id) !== g) continue; // removed meanwhile
       g.raft.persisted(rd);
+      if (g.durableWaiters.length > 0 && rd.entries.length > 0) this.settleDurable(g, rd.entries);
       if (deferred) {
         try { this.applyReady(g, rd); } catch (err) { this.opts.onError?.(err as Error); }
         g.raft.advance(rd);
@@ -395,6 +426,19 @@ export class RaftHost {
     this.durableCallbacks.splice(0, c);
     // the released acks and votes leave now, not with the next round: they are on the leader's commit path
     this.flushOutbox();
+  }
+
+  /** `entries` (contiguous) are durable here: their proposers learn it; one whose index now holds another term's entry never will. */
+  private settleDurable(g: HostedGroup, entries: readonly Entry[]): void {
+    const first = entries[0]!.index;
+    const last = entries[entries.length - 1]!.index;
+    let k = 0;
+    for (; k < g.durableWaiters.length && g.durableWaiters[k]!.index <= last; k++) {
+      const w = g.durableWaiters[k]!;
+      if (w.index < first) continue; // persisted by an earlier Ready: already settled (kept only until passed)
+      w.resolve(entries[w.index - first]!.term === w.term);
+    }
+    g.durableWaiters.splice(0, k);
   }
 
   /** Storage failed (e.g. fsync): nothing staged may be assumed durable, so stop (fail-stop, like etcd); the process should restart from disk. */
@@ -445,6 +489,11 @@ export class RaftHost {
       // entries we proposed may still commit under the next leader; we cannot know, so report the loss of leadership
       for (const w of g.waiters) w.resolve({ ok: false, reason: 'leadership-lost', leaderId: rd.softState.leaderId });
       g.waiters = [];
+    }
+    if (rd.softState !== null && rd.softState.role !== Role.Leader && g.durableWaiters.length > 0) {
+      // their proposals just failed (above); dropping them keeps the list in index order for a later term's proposals
+      for (const w of g.durableWaiters) w.resolve(false);
+      g.durableWaiters = [];
     }
   }
 
