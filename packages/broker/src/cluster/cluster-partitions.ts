@@ -17,6 +17,7 @@ import { METADATA_RAFT_GROUP, type ClusterNode } from './cluster-node.js';
 import type { ClusterTopic } from './metadata-store.js';
 import { RaftPartition } from './raft-partition.js';
 import { LeadershipService } from './leadership-service.js';
+import { ReassignmentDriver } from './reassignment-driver.js';
 import { readCheckpoint } from './snapshots/partition-checkpoint.js';
 import { removeStaleStaging, stageNewest, StoreRestorer, swapIn, type PartitionSnapshotServices } from './snapshots/partition-restore.js';
 import { PartitionSnapshotSource } from './snapshots/partition-snapshot-source.js';
@@ -57,6 +58,8 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   private deletedGroupsForgotten = false;
   /** ISR, preferred-leader election and balancing (set once attached to the cluster node). */
   leadership: LeadershipService | undefined;
+  /** Moves replicas of the partitions this node leads (AlterPartitionReassignments; set once attached). */
+  private reassignments: ReassignmentDriver | undefined;
 
   constructor(
     private readonly clusterConfig: BrokerConfig,
@@ -73,6 +76,8 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     this.snapshots = node.snapshots;
     this.leadership = new LeadershipService(node, this, this.clusterConfig, this.clusterLogger.child({ component: 'leadership' }));
     this.leadership.start();
+    this.reassignments = new ReassignmentDriver(node, this, this.clusterLogger.child({ component: 'reassignment' }));
+    this.reassignments.start();
     node.store.onApplied(() => this.scheduleReconcile());
     this.scheduleReconcile();
     await this.reconciling;
@@ -100,13 +105,19 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     const node = this.node!;
     const self = node.selfId as number;
     const topics = node.store.listTopics();
+    // Groups assigned to this node. During a reassignment `replicas` is the union (target and leaving replicas), so a
+    // leaving replica keeps hosting until the move completes; then it stops below like a deleted topic's replica.
     const live = new Set<number>();
     const toHost: (() => Promise<void>)[] = [];
     for (const topic of topics) {
       for (const a of topic.assignments) {
+        if (!a.replicas.includes(self)) continue;
         live.add(a.raftGroup);
-        if (!a.replicas.includes(self) || this.byGroup.has(a.raftGroup) || this.stopped) continue;
-        toHost.push(() => this.hostPartition(topic, a.partition, a.raftGroup, a.replicas));
+        if (this.byGroup.has(a.raftGroup) || this.stopped) continue;
+        // A replica joining by reassignment starts outside the group's configuration (it must not campaign); the
+        // leader adds it as a learner, and the configuration entries it then receives carry the whole membership.
+        const voters = a.replicas.filter((r) => !a.addingReplicas.includes(r));
+        toHost.push(() => this.hostPartition(topic, a.partition, a.raftGroup, a.replicas, voters));
       }
     }
     // In parallel with a bound: a wiped node bootstraps many partitions from the object store before hosting them.
@@ -118,10 +129,11 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
       await this.forgetDeletedGroups(live);
     }
     await this.reconfigureChanged();
-    // Deleted topics: stop their Raft groups first (no apply may touch a log being deleted; the WAL forgets them, so
-    // they do not come back at restart), then close their logs and drop the data.
+    // Deleted topics and replicas moved away: stop their Raft groups first (no apply may touch a log being deleted;
+    // the WAL forgets them, so they do not come back at restart), then close their logs and drop the data.
     for (const [group, p] of [...this.byGroup]) {
       if (live.has(group)) continue;
+      if (node.store.getTopic(p.topic) !== undefined) this.clusterLogger.info({ topic: p.topic, partition: p.partition, raftGroup: group }, 'partition replica moved away from this broker: no longer hosted, local data deleted');
       this.byGroup.delete(group);
       await node.host.removeGroup(raftGroupId(group));
       this.openedWith.delete(group);
@@ -185,7 +197,7 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
     }
   }
 
-  private async hostPartition(topic: ClusterTopic, partition: number, group: number, replicas: readonly number[]): Promise<void> {
+  private async hostPartition(topic: ClusterTopic, partition: number, group: number, replicas: readonly number[], voters: readonly number[]): Promise<void> {
     const node = this.node!;
     const snapshots = this.snapshots;
     const dir = this.raftPartitionDir(topic.name, partition, group);
@@ -223,7 +235,7 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
       }, openLog));
       if (bootstrapped !== null) p.setRaftImage(bootstrapped.index, bootstrapped.image);
     }
-    node.hostGroup(raftGroupId(group), replicas, {
+    node.hostGroup(raftGroupId(group), voters, {
       apply: (entries) => p.apply(entries),
       restore: (snap) => p.restore(snap),
       snapshotData: (meta) => p.snapshotData(meta),
@@ -300,6 +312,7 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   async transferLeadershipAway(timeoutMs: number): Promise<{ led: number; stillLeading: number }> {
     const node = this.node;
     if (!node) return { led: 0, stillLeading: 0 };
+    this.reassignments?.stop();
     await this.leadership?.announceShutdown();
     const groups = [...this.byGroup.values()].map((p) => p.raftGroup as RaftGroupId);
     groups.push(METADATA_RAFT_GROUP);
@@ -351,6 +364,7 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   override async closeAll(): Promise<void> {
     this.stopped = true;
     this.leadership?.stop();
+    this.reassignments?.stop();
     await this.node?.closeHost();
     await this.reconciling;
     const all = [...this.byGroup.values()];

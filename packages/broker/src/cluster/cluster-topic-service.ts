@@ -118,6 +118,34 @@ export class ClusterTopicService extends TopicService {
     });
   }
 
+  /**
+   * AlterPartitionReassignments for one partition: a new target, or `null` to cancel (validated when the metadata
+   * group applies it). Returns once this broker's copy of the catalogue shows the change (bounded), so a
+   * ListPartitionReassignments sent here next sees it.
+   */
+  async alterReassignment(topic: string, partition: number, target: readonly number[] | null): Promise<{ ok: true } | { ok: false; error: KafkaErrorName; message: string }> {
+    const outcome = await this.replicated.node.propose({ kind: 'alterReassignment', topic, partition, target }, METADATA_WRITE_TIMEOUT_MS);
+    if (outcome.kind === 'unavailable') return { ok: false, error: 'REQUEST_TIMED_OUT', message: `metadata group unavailable: ${outcome.reason}` };
+    const r = outcome.result;
+    if (!r.ok) {
+      const error: KafkaErrorName =
+        r.error === 'unknownTopic' ? 'UNKNOWN_TOPIC_OR_PARTITION'
+        : r.error === 'invalidReplicaAssignment' ? 'INVALID_REPLICA_ASSIGNMENT'
+        : r.error === 'noReassignmentInProgress' ? 'NO_REASSIGNMENT_IN_PROGRESS'
+        : 'UNKNOWN_SERVER_ERROR';
+      return { ok: false, error, message: r.message };
+    }
+    const deadline = Date.now() + METADATA_WRITE_TIMEOUT_MS;
+    const visible = (): boolean => {
+      const a = this.replicated.getTopic(topic)?.assignments[partition];
+      if (a === undefined) return true; // deleted meanwhile: nothing to wait for
+      const moving = a.addingReplicas.length > 0 || a.removingReplicas.length > 0;
+      return target === null ? a.addingReplicas.length === 0 : moving || JSON.stringify(a.replicas) === JSON.stringify(target);
+    };
+    while (!visible() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+    return { ok: true };
+  }
+
   override alterConfigs(name: string, edit: ConfigEdit, validateOnly: boolean): Promise<TopicResult> {
     return this.serialised(async () => {
       const edited = this.editConfigs(name, edit);

@@ -34,7 +34,18 @@ export type MetadataCommand =
       readonly leaderId: number;
       readonly term: number;
     }
+  | ReassignmentCommand
   | ConsumerGroupCommand;
+
+/**
+ * Partition reassignment (AlterPartitionReassignments; reassignment-plan.ts): `alterReassignment` records a new
+ * target (`null` cancels), validated at apply against the store (registered brokers, current record) so every
+ * replica decides alike; `completeReassignment` is proposed by the partition's Raft leader once the group's
+ * configuration is exactly the target, and applies only while that is still the recorded target.
+ */
+export type ReassignmentCommand =
+  | { readonly kind: 'alterReassignment'; readonly topic: string; readonly partition: number; readonly target: readonly number[] | null }
+  | { readonly kind: 'completeReassignment'; readonly topic: string; readonly partition: number; readonly raftGroup: number; readonly target: readonly number[] };
 
 /**
  * Consumer-group state replicated in the metadata group (DESIGN §5): proposed only by the group coordinator (the
@@ -82,7 +93,10 @@ export function isConsumerGroupCommand(command: MetadataCommand): command is Con
 
 export type MetadataResult =
   | { readonly ok: true; readonly clusterId?: string; readonly firstProducerId?: number }
-  | { readonly ok: false; readonly error: 'exists' | 'unknownTopic' | 'invalid'; readonly message: string };
+  | { readonly ok: false; readonly error: 'exists' | 'unknownTopic' | 'invalid' | MetadataReassignmentError; readonly message: string };
+
+/** Refusals of a reassignment command (Kafka's INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS; a stale completion). */
+export type MetadataReassignmentError = 'invalidReplicaAssignment' | 'noReassignmentInProgress' | 'staleReassignment';
 
 export function encodeCommand(command: MetadataCommand): Buffer {
   return Buffer.from(JSON.stringify(command), 'utf8');

@@ -9,6 +9,7 @@ import { openSqlite, type SqliteDatabase } from '../sqlite.js';
 import type { Entry } from '@tributary/raft';
 import type { ProducerId, TopicId, TopicRecord } from '../catalogue/catalogue.js';
 import { ConsumerGroupTables, type StoredConsumerGroups } from '../consumer-groups/index.js';
+import { cancelReassignment, invalidTarget, isReassigning, startReassignment, targetOf } from './reassignment-plan.js';
 import { committedOffsetsOf, decodeCommand, isConsumerGroupCommand, type BrokerRegistration, type ConsumerGroupCommand, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
 
 const SCHEMA = `
@@ -35,6 +36,14 @@ CREATE TABLE IF NOT EXISTS partitions (
   PRIMARY KEY (topic, partition)
 );
 `;
+/**
+ * Columns added after the first release of the table (a store or a metadata snapshot written before them is
+ * upgraded at open): `adding_replicas` / `removing_replicas` (JSON arrays) of a partition being reassigned.
+ */
+const ADDED_PARTITION_COLUMNS: readonly (readonly [string, string])[] = [
+  ['adding_replicas', "TEXT NOT NULL DEFAULT '[]'"],
+  ['removing_replicas', "TEXT NOT NULL DEFAULT '[]'"],
+];
 /** Raft group ids of partitions start here (1 is the metadata group). */
 const FIRST_PARTITION_RAFT_GROUP = 2;
 
@@ -46,6 +55,9 @@ export interface PartitionAssignment {
   /** Last leader a partition leader reported (-1 = none yet) and its Raft term; hosts of the group know better. */
   readonly leader: number;
   readonly leaderTerm: number;
+  /** During a reassignment (reassignment-plan.ts): `replicas` is the union, target first; else both empty. */
+  readonly addingReplicas: readonly number[];
+  readonly removingReplicas: readonly number[];
 }
 
 export interface ClusterTopic extends TopicRecord {
@@ -83,6 +95,8 @@ export class MetadataStore {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.exec(SCHEMA);
+    const have = new Set((db.prepare('PRAGMA table_info(partitions)').all() as { name: string }[]).map((c) => c.name));
+    for (const [name, type] of ADDED_PARTITION_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE partitions ADD COLUMN ${name} ${type}`);
     return db;
   }
 
@@ -258,6 +272,17 @@ export class MetadataStore {
           ? { ok: true }
           : { ok: false, error: 'unknownTopic', message: `no partition with Raft group ${c.raftGroup}` };
       }
+      case 'alterReassignment':
+        return this.alterReassignment(c.topic, c.partition, c.target);
+      case 'completeReassignment': {
+        const current = this.partitionRecord(c.topic, c.partition);
+        if (current === undefined || current.raftGroup !== c.raftGroup) return { ok: false, error: 'unknownTopic', message: `no partition ${c.topic}-${c.partition} with Raft group ${c.raftGroup}` };
+        if (!isReassigning(current) || JSON.stringify(targetOf(current)) !== JSON.stringify(c.target)) {
+          return { ok: false, error: 'staleReassignment', message: `${c.topic}-${c.partition} is no longer moving to ${JSON.stringify(c.target)}` };
+        }
+        this.writeReassignment(c.topic, c.partition, { replicas: c.target, addingReplicas: [], removingReplicas: [] });
+        return { ok: true };
+      }
       case 'allocateProducerIds': {
         const first = Number(this.getMeta('next_producer_id') ?? '0');
         this.setMeta('next_producer_id', String(first + c.count));
@@ -272,6 +297,36 @@ export class MetadataStore {
       default:
         return { ok: false, error: 'invalid', message: `unknown metadata command ${(c as { kind: string }).kind}` };
     }
+  }
+
+  private partitionRecord(topic: string, partition: number): PartitionAssignment | undefined {
+    type Row = { replicas: string; raft_group: number; leader: number; leader_term: number; adding_replicas: string; removing_replicas: string };
+    const r = this.db.prepare('SELECT replicas, raft_group, leader, leader_term, adding_replicas, removing_replicas FROM partitions WHERE topic = ? AND partition = ?').get(topic, partition) as Row | undefined;
+    return r === undefined ? undefined : assignmentOfRow({ ...r, partition });
+  }
+
+  private writeReassignment(topic: string, partition: number, record: { replicas: readonly number[]; addingReplicas: readonly number[]; removingReplicas: readonly number[] }): void {
+    this.db
+      .prepare('UPDATE partitions SET replicas = ?, adding_replicas = ?, removing_replicas = ? WHERE topic = ? AND partition = ?')
+      .run(JSON.stringify(record.replicas), JSON.stringify(record.addingReplicas), JSON.stringify(record.removingReplicas), topic, partition);
+  }
+
+  /** AlterPartitionReassignments for one partition, validated here so every replica of the store decides alike. */
+  private alterReassignment(topic: string, partition: number, target: readonly number[] | null): MetadataResult {
+    const current = this.partitionRecord(topic, partition);
+    if (current === undefined) return { ok: false, error: 'unknownTopic', message: `unknown partition ${topic}-${partition}` };
+    if (target === null) {
+      if (!isReassigning(current)) return { ok: false, error: 'noReassignmentInProgress', message: `no reassignment of ${topic}-${partition} is in progress` };
+      this.writeReassignment(topic, partition, cancelReassignment(current));
+      return { ok: true };
+    }
+    const brokers = (this.db.prepare('SELECT node_id FROM brokers').all() as { node_id: number }[]).map((b) => b.node_id);
+    const invalid = invalidTarget(target, brokers);
+    if (invalid !== null) return { ok: false, error: 'invalidReplicaAssignment', message: `${topic}-${partition}: ${invalid}` };
+    // A target equal to the current replica set starts nothing (Kafka: no reassignment is created).
+    if (!isReassigning(current) && JSON.stringify(target) === JSON.stringify(current.replicas)) return { ok: true };
+    this.writeReassignment(topic, partition, startReassignment(current, target));
+    return { ok: true };
   }
 
   private executeConsumerGroupCommand(c: ConsumerGroupCommand): MetadataResult {
@@ -341,11 +396,11 @@ export class MetadataStore {
       m.set(r.key, r.value);
     }
     const assignments = new Map<string, PartitionAssignment[]>();
-    type Row = { topic: string; partition: number; replicas: string; raft_group: number; leader: number; leader_term: number };
-    for (const r of this.db.prepare('SELECT topic, partition, replicas, raft_group, leader, leader_term FROM partitions ORDER BY topic, partition').all() as Row[]) {
+    type Row = PartitionRow & { topic: string };
+    for (const r of this.db.prepare('SELECT topic, partition, replicas, raft_group, leader, leader_term, adding_replicas, removing_replicas FROM partitions ORDER BY topic, partition').all() as Row[]) {
       let list = assignments.get(r.topic);
       if (!list) assignments.set(r.topic, (list = []));
-      list.push({ partition: r.partition, replicas: JSON.parse(r.replicas) as number[], raftGroup: r.raft_group, leader: r.leader, leaderTerm: r.leader_term });
+      list.push(assignmentOfRow(r));
     }
     const topics = new Map<string, ClusterTopic>();
     const byId = new Map<string, ClusterTopic>();
@@ -369,6 +424,28 @@ export class MetadataStore {
   close(): void {
     this.db.close();
   }
+}
+
+interface PartitionRow {
+  partition: number;
+  replicas: string;
+  raft_group: number;
+  leader: number;
+  leader_term: number;
+  adding_replicas: string;
+  removing_replicas: string;
+}
+
+function assignmentOfRow(r: PartitionRow): PartitionAssignment {
+  return {
+    partition: r.partition,
+    replicas: JSON.parse(r.replicas) as number[],
+    raftGroup: r.raft_group,
+    leader: r.leader,
+    leaderTerm: r.leader_term,
+    addingReplicas: JSON.parse(r.adding_replicas) as number[],
+    removingReplicas: JSON.parse(r.removing_replicas) as number[],
+  };
 }
 
 export type { ProducerId };

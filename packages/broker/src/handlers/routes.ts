@@ -12,6 +12,7 @@ import { handleCreatePartitions, handleCreateTopics, handleDeleteTopics } from '
 import { handleAlterConfigs, handleDescribeConfigs, handleIncrementalAlterConfigs } from './configs.js';
 import { handleDeleteRecords, handleDescribeCluster, handleInitProducerId, handleOffsetForLeaderEpoch } from './cluster.js';
 import { handleElectLeaders } from './elect-leaders.js';
+import { handleAlterPartitionReassignments, handleListPartitionReassignments } from './reassignments.js';
 import type * as W from './wire-types.js';
 
 type GroupMethod = (request: never, apiVersion: number, ctx: { clientId: string | null; clientHost: string }) => Promise<unknown>;
@@ -38,7 +39,8 @@ export type BrokerApiName =
   | 'Produce' | 'Fetch' | 'ListOffsets' | 'Metadata' | 'OffsetCommit' | 'OffsetFetch' | 'FindCoordinator' | 'JoinGroup'
   | 'Heartbeat' | 'LeaveGroup' | 'SyncGroup' | 'DescribeGroups' | 'ListGroups' | 'ApiVersions' | 'CreateTopics'
   | 'DeleteTopics' | 'DeleteRecords' | 'InitProducerId' | 'OffsetForLeaderEpoch' | 'DescribeConfigs' | 'AlterConfigs'
-  | 'CreatePartitions' | 'DeleteGroups' | 'IncrementalAlterConfigs' | 'OffsetDelete' | 'DescribeCluster' | 'ElectLeaders';
+  | 'CreatePartitions' | 'DeleteGroups' | 'IncrementalAlterConfigs' | 'OffsetDelete' | 'DescribeCluster' | 'ElectLeaders'
+  | 'AlterPartitionReassignments' | 'ListPartitionReassignments';
 
 export function registerHandlers(dispatcher: Dispatcher, state: BrokerState, coordinator: GroupCoordinatorLike | undefined): void {
   const add = <Req>(name: BrokerApiName, handle: (request: Req, apiVersion: number, ctx: RequestContext) => unknown): void => {
@@ -60,6 +62,8 @@ export function registerHandlers(dispatcher: Dispatcher, state: BrokerState, coo
   add<W.InitProducerIdRequest>('InitProducerId', (r) => handleInitProducerId(state, r));
   add<W.OffsetForLeaderEpochRequest>('OffsetForLeaderEpoch', (r) => handleOffsetForLeaderEpoch(state, r));
   add<W.ElectLeadersRequest>('ElectLeaders', (r, v) => handleElectLeaders(state, r, v));
+  add<W.AlterPartitionReassignmentsRequest>('AlterPartitionReassignments', (r) => handleAlterPartitionReassignments(state, r));
+  add<W.ListPartitionReassignmentsRequest>('ListPartitionReassignments', (r) => handleListPartitionReassignments(state, r));
   if (coordinator) {
     const group = (name: BrokerApiName, method: GroupMethod): void =>
       add<never>(name, (r, v, ctx) => method.call(coordinator, r, v, { clientId: ctx.clientId, clientHost: ctx.clientHost }));

@@ -284,3 +284,26 @@ export interface ElectLeadersResponse {
   errorCode: number;
   replicaElectionResults: { topic: string; partitionResult: { partitionId: number; errorCode: number; errorMessage: string | null }[] }[];
 }
+
+export interface AlterPartitionReassignmentsRequest {
+  timeoutMs: number;
+  topics: { name: string; partitions: { partitionIndex: number; replicas: number[] | null }[] }[];
+}
+export interface AlterPartitionReassignmentsResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  responses: { name: string; partitions: { partitionIndex: number; errorCode: number; errorMessage: string | null }[] }[];
+}
+
+export interface ListPartitionReassignmentsRequest {
+  timeoutMs: number;
+  /** null = every partition being reassigned. */
+  topics: { name: string; partitionIndexes: number[] }[] | null;
+}
+export interface ListPartitionReassignmentsResponse {
+  throttleTimeMs: number;
+  errorCode: number;
+  errorMessage: string | null;
+  topics: { name: string; partitions: { partitionIndex: number; replicas: number[]; addingReplicas: number[]; removingReplicas: number[] }[] }[];
+}
