@@ -240,6 +240,7 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
       restore: (snap) => p.restore(snap),
       snapshotData: (meta) => p.snapshotData(meta),
       onLeaderChange: (leaderId, term, role) => {
+        p.leadershipChanged(role);
         if (role === Role.Leader) void this.reportLeader(p, leaderId, term);
       },
     }, bootstrapped === null ? undefined : { index: bootstrapped.index, term: bootstrapped.term });

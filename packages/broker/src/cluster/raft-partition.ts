@@ -10,6 +10,13 @@
 // entry is committed but appends nothing; the leader answers the proposer with the original offset or the error).
 // A retry sent to a new leader after a leader change is therefore recognised as a duplicate.
 //
+// acks=1 is answered once the entry is durable in the leader's own Raft log (RaftHost.proposeTracked), before it
+// commits, with the outcome the leader predicts for it (offset-prediction.ts: the applied state plus this leader's
+// own pending entries, decided by the same code as apply); apply checks every prediction (a difference is an
+// invariant break). When it cannot predict yet (entries of earlier terms or other commands not applied yet, a
+// restore) the answer waits for the applied outcome, as acks=all does. As in Kafka, an acks=1 write the leader
+// acknowledged may be lost if it loses leadership before a majority holds the entry.
+//
 // Restart invariant: the log holds exactly the batches appended by a prefix of the committed log, in order, because
 // committed entries never change and apply is deterministic. With no local checkpoint the host replays the group's
 // committed log from index 1 and we read the producer fields of every batch in the log at open; with a checkpoint
@@ -20,7 +27,7 @@
 // the next appended batch: with no append between them the producer state is the same, so the verdict would be.
 // Once the list is used up, entries are applied normally. A crash that lost an unflushed log tail only shortens the
 // list (those entries are appended again). Acknowledgements never depend on the partition log's fsync: an entry is
-// acknowledged once committed, i.e. durable in a quorum of Raft WALs.
+// acknowledged once committed, i.e. durable in a quorum of Raft WALs (acks=1: once durable in the leader's WAL).
 //
 // Snapshots (snapshots/partition-*.ts): the Raft image of a compacted partition group is only a reference to a
 // snapshot in the object store. restore(image) at addGroup is a no-op when the local checkpoint covers it; otherwise
@@ -34,6 +41,8 @@ import type { Acks, PartitionReplica, ProduceOutcome, ProducedBatch, ReadOutcome
 import type { StorageLog } from '../partitions/storage-log.js';
 import { ProducerStateTable, lastSequenceOf, type ProducerStateSnapshot } from '../partitions/producer-state.js';
 import { LeaderEpochCache } from './leadership-epochs.js';
+import { OffsetPredictor, type AppliedPartitionState } from './offset-prediction.js';
+import { recordAppended, rejectionOf } from './partition-idempotence.js';
 
 const ENTRY_HEADER_BYTES = 9;
 const FLAG_LOG_APPEND_TIME = 1;
@@ -129,6 +138,8 @@ export class RaftPartition implements PartitionReplica {
   private restorer: PartitionStateRestorer | null = null;
   /** The Raft snapshot image this replica's Raft storage holds (what a lagging follower is sent). */
   private raftImage: { index: number; data: Uint8Array } | null = null;
+  /** The outcomes of this leader's own entries before they are applied (acks=1). */
+  private readonly predictor: OffsetPredictor;
 
   /**
    * @param recovered what `recover` read from the log at open.
@@ -150,6 +161,13 @@ export class RaftPartition implements PartitionReplica {
     this.epochs = recovered.epochs;
     this.appliedIndex = recovered.checkpoint?.raftIndex ?? 0;
     this.appliedTerm = recovered.checkpoint?.raftTerm ?? 0;
+    this.predictor = new OffsetPredictor(() => this.appliedState(), (err) => this.fail(err, this.appliedIndex));
+  }
+
+  /** What the leader's predictions start from; null while the applied state is not well defined. */
+  private appliedState(): AppliedPartitionState | null {
+    if (this.closed || this.restoring !== null || this.reopening !== null || this.replayCursor < this.replayBatches.length) return null;
+    return { raftIndex: this.appliedIndex, nextOffset: this.log.logEndOffset, producers: this.producers };
   }
 
   /**
@@ -240,7 +258,10 @@ export class RaftPartition implements PartitionReplica {
       if (e.index <= this.appliedIndex) continue;
       this.appliedIndex = e.index;
       this.appliedTerm = e.term;
-      if (e.type !== EntryType.Normal || e.data.length === 0) continue; // leader no-op, configuration change
+      if (e.type !== EntryType.Normal || e.data.length === 0) { // leader no-op, configuration change
+        if (!this.checkPrediction(e, undefined)) return;
+        continue;
+      }
       const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
       const view = data.subarray(ENTRY_HEADER_BYTES);
       const id = identityOf(view);
@@ -255,18 +276,15 @@ export class RaftPartition implements PartitionReplica {
           this.replayBatches = [];
           this.replayCursor = 0;
         }
+        if (!this.checkPrediction(e, undefined)) return;
         continue;
       }
-      if (id.producerId !== NO_PRODUCER_ID) {
-        const verdict = this.producers.check(id.producerId, id.producerEpoch, id.baseSequence, lastSequenceOf(id.baseSequence, id.lastOffsetDelta));
-        if (verdict.kind !== 'append') {
-          this.remember(e.index, verdict.kind === 'duplicate'
-            ? { kind: 'duplicate', baseOffset: kafkaOffset(verdict.batch.firstOffset), logAppendTimeMs: -1 }
-            : verdict.kind === 'staleEpoch'
-              ? { kind: 'invalidProducerEpoch', message: verdict.message }
-              : { kind: 'outOfOrderSequence', message: verdict.message });
-          continue;
-        }
+      const rejection = rejectionOf(this.producers, id);
+      if (rejection !== null) {
+        const check = this.checkPrediction(e, rejection);
+        if (check === false) return;
+        if (check === 'proposerWaits') this.remember(e.index, rejection);
+        continue;
       }
       // A copy: the log patches baseOffset and the leader epoch in place, and the entry stays in Raft's memory.
       const batch = Buffer.from(view);
@@ -277,24 +295,31 @@ export class RaftPartition implements PartitionReplica {
         const r = this.log.append(batch, { nowMs, logAppendTime });
         if (r instanceof Promise) throw new Error('assertion: the partition log appends synchronously');
         this.epochs.assign(e.term, r.baseOffset);
-        if (id.producerId !== NO_PRODUCER_ID) {
-          this.producers.record(id.producerId, id.producerEpoch, {
-            firstSeq: id.baseSequence,
-            lastSeq: lastSequenceOf(id.baseSequence, id.lastOffsetDelta),
-            firstOffset: r.baseOffset,
-            lastOffset: r.lastOffset,
-            timestampMs: nowMs,
-          });
-        }
-        this.remember(e.index, { kind: 'appended', baseOffset: r.baseOffset, logAppendTimeMs: logAppendTime ? r.logAppendTimeMs : -1 });
+        recordAppended(this.producers, id, r.baseOffset, r.lastOffset, nowMs);
+        const outcome: ProduceOutcome = { kind: 'appended', baseOffset: r.baseOffset, logAppendTimeMs: logAppendTime ? r.logAppendTimeMs : -1 };
         appended = true;
         this.lastWriteAtMs = Date.now();
+        const check = this.checkPrediction(e, outcome);
+        if (check === false) return;
+        if (check === 'proposerWaits') this.remember(e.index, outcome);
       } catch (err) {
         this.fail(err as Error, e.index);
         return;
       }
     }
+    this.predictor.afterApply();
     if (appended) for (const l of [...this.hwListeners]) l();
+  }
+
+  /**
+   * Checks an applied entry against the leader's prediction: false after an invariant break (the replica stopped),
+   * else whether the proposer still reads the applied outcome.
+   */
+  private checkPrediction(e: Entry, outcome: ProduceOutcome | undefined): 'proposerWaits' | 'proposerAnswered' | false {
+    const check = this.predictor.applied(e.index, e.term, outcome);
+    if (check.kind !== 'mismatch') return check.kind;
+    this.fail(new Error(`assertion: ${this.topic}-${this.partition}: ${check.message}`), e.index);
+    return false;
   }
 
   private remember(index: number, outcome: ProduceOutcome): void {
@@ -326,6 +351,7 @@ export class RaftPartition implements PartitionReplica {
       return;
     }
     const state: { queue: Entry[]; target: Snapshot; done: Promise<void> } = { queue: [], target: snapshot, done: Promise.resolve() };
+    this.predictor.reset(); // the applied state is about to be replaced
     this.restoring = state;
     state.done = this.restoreFromStore(state, this.restorer);
   }
@@ -434,13 +460,23 @@ export class RaftPartition implements PartitionReplica {
     if (this.closed || this.restoring !== null || raft === undefined || raft.role !== Role.Leader) {
       return { kind: 'notLeader', message: `node ${this.host.nodeId} does not lead ${this.topic}-${this.partition} (leader ${raft?.leaderId ?? 0})` };
     }
-    const committed = this.host.propose(this.raftGroup, encodePartitionEntry(records, logAppendTime, Date.now()));
+    const appendTimeMs = Date.now();
+    const raftTerm = raft.term;
+    const proposal = this.host.proposeTracked(this.raftGroup, encodePartitionEntry(records, logAppendTime, appendTimeMs));
+    const predicted = proposal.index === null
+      ? null
+      : this.predictor.proposed({ raftIndex: proposal.index, raftTerm, identity: identityOf(records), appendTimeMs, logAppendTime, needsAppliedOutcome: acks === -1 });
     if (acks === 0) {
-      void committed;
+      void proposal.committed;
       return { kind: 'appended', baseOffset: kafkaOffset(0), logAppendTimeMs: -1 };
     }
-    // acks=1 and acks=-1 are both answered after commit + apply on the leader (acks=1 earlier is future work).
-    const r = await committed;
+    // acks=1: once durable in this node's Raft log, with the predicted outcome; without a prediction, as acks=all
+    if (acks === 1 && predicted !== null && (await proposal.durable)) {
+      const outcome = await predicted;
+      if (outcome !== null) return outcome;
+    }
+    // acks=all: after commit + apply on the leader
+    const r = await proposal.committed;
     if (!r.ok) return { kind: 'notLeader', message: `${r.reason} (leader ${r.leaderId})` };
     // The host counts an entry applied once handed over; a log swap in progress queues it: wait for its outcome.
     while (this.reopening !== null) await this.reopening.done;
@@ -522,8 +558,14 @@ export class RaftPartition implements PartitionReplica {
     for (const l of [...this.hwListeners]) l();
   }
 
+  /** The host saw this replica's Raft role change: a leader's predictions end with its leadership. */
+  leadershipChanged(role: Role): void {
+    if (role !== Role.Leader) this.predictor.reset();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.predictor.reset();
     await this.restoring?.done;
     await this.reopening?.done;
     await this.log.close();
@@ -531,6 +573,7 @@ export class RaftPartition implements PartitionReplica {
 
   async delete(): Promise<void> {
     this.closed = true;
+    this.predictor.reset();
     await this.restoring?.done;
     await this.reopening?.done;
     await this.log.close();

@@ -109,6 +109,16 @@ export class ProducerStateTable {
     return removed;
   }
 
+  /**
+   * Makes this table's state of `producerId` a copy of `source`'s (or forgets it when `source` does not know it):
+   * a leader's speculative table starts each producer it touches from the applied one.
+   */
+  adoptFrom(source: ProducerStateTable, producerId: number): void {
+    const entry = source.producers.get(producerId);
+    if (entry === undefined) this.producers.delete(producerId);
+    else this.producers.set(producerId, { epoch: entry.epoch, batches: [...entry.batches] });
+  }
+
   /** Marks a producer's new epoch (InitProducerId bump) without a batch. */
   currentEpoch(producerId: number): number | undefined {
     return this.producers.get(producerId)?.epoch;
