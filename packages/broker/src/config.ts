@@ -84,6 +84,11 @@ export interface BrokerConfig {
   readonly consumerGroups: ConsumerGroupSettings;
   /** Cluster mode: a follower not caught up to the leader's log of this long ago, or not heard from as long, leaves the ISR. */
   readonly replicaLagTimeMs: number;
+  /**
+   * Cluster mode: Raft election timeout (a follower that hears no leader this long campaigns; a leader that hears
+   * from no majority this long steps down). Counted in 100 ms host ticks.
+   */
+  readonly raftElectionTimeoutMs: number;
   /** Cluster mode: how often each broker moves the leadership of partitions it leads to their preferred replica (0 = never). */
   readonly leaderBalanceIntervalMs: number;
   readonly logLevel: LogLevel;
@@ -137,6 +142,7 @@ export const CONFIG_VARIABLES = [
   'TRIBUTARY_OFFSETS_RETENTION_MINUTES',
   'TRIBUTARY_REPLICA_LAG_TIME_MS',
   'TRIBUTARY_LEADER_BALANCE_INTERVAL_MS',
+  'TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS',
   'TRIBUTARY_LOG_LEVEL',
   'TRIBUTARY_CLUSTER_ID',
 ] as const;
@@ -292,6 +298,7 @@ const schema = z.object({
   TRIBUTARY_OFFSETS_RETENTION_MINUTES: intIn(1, 1000 * 365 * 24 * 60).optional(),
   TRIBUTARY_REPLICA_LAG_TIME_MS: intIn(500, DAY_MS).optional(),
   TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: intIn(0, DAY_MS).optional(),
+  TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS: intIn(300, 60_000).optional(),
   TRIBUTARY_LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).optional(),
   TRIBUTARY_CLUSTER_ID: clusterId.optional(),
 });
@@ -323,6 +330,7 @@ export const DEFAULTS = {
   offsetsRetentionMinutes: 7 * 24 * 60,
   replicaLagTimeMs: 10000,
   leaderBalanceIntervalMs: 30000,
+  raftElectionTimeoutMs: 1000,
 } as const;
 
 /**
@@ -431,6 +439,7 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
     },
     replicaLagTimeMs: v.TRIBUTARY_REPLICA_LAG_TIME_MS ?? DEFAULTS.replicaLagTimeMs,
     leaderBalanceIntervalMs: v.TRIBUTARY_LEADER_BALANCE_INTERVAL_MS ?? DEFAULTS.leaderBalanceIntervalMs,
+    raftElectionTimeoutMs: v.TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS ?? DEFAULTS.raftElectionTimeoutMs,
     logLevel: v.TRIBUTARY_LOG_LEVEL ?? 'info',
     clusterId: v.TRIBUTARY_CLUSTER_ID,
   };

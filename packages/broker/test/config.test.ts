@@ -102,3 +102,13 @@ test('S3 path-style addressing defaults on for a custom endpoint, off for AWS, a
   assert.equal(aws.config.s3?.forcePathStyle, false);
   assert.equal(forcedOff.config.s3?.forcePathStyle, false);
 });
+
+test('the Raft election timeout defaults to 1 s, parses an override and refuses values out of range', () => {
+  const byDefault = loadConfig('dev', {}, '/tmp/x');
+  assert.equal(byDefault.ok && byDefault.config.raftElectionTimeoutMs, 1000);
+  const set = loadConfig('dev', { TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS: '3000' }, '/tmp/x');
+  assert.equal(set.ok && set.config.raftElectionTimeoutMs, 3000);
+  const tooShort = loadConfig('dev', { TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS: '100' }, '/tmp/x');
+  assert.equal(tooShort.ok, false);
+  assert.match(tooShort.ok ? '' : tooShort.errors.join('\n'), /^TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS: /m);
+});

@@ -18,6 +18,8 @@ export const METADATA_RAFT_GROUP = raftGroupId(1);
 /** Most voters of the metadata group (the rest would be learners once membership changes are wired). */
 export const METADATA_VOTERS_MAX = 5;
 const FORWARD_TIMEOUT_MS = 2_000;
+/** The Raft host's clock: heartbeats every tick, elections after TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS worth of ticks. */
+const RAFT_TICK_MS = 100;
 const RETRY_DELAY_MS = 100;
 
 export type ProposeOutcome = { kind: 'applied'; result: MetadataResult } | { kind: 'unavailable'; reason: string };
@@ -91,8 +93,8 @@ export class ClusterNode {
       nodeId: selfId,
       transport: control,
       syncAll: () => wal.sync(),
-      tickMs: 100,
-      electionTicks: 10,
+      tickMs: RAFT_TICK_MS,
+      electionTicks: Math.max(3, Math.round(config.raftElectionTimeoutMs / RAFT_TICK_MS)),
       heartbeatTicks: 1,
       onError: (err) => logger.error({ err }, 'raft host error'),
     });
