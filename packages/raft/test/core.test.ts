@@ -5,7 +5,7 @@ import { Inflights } from '../src/core/progress.js';
 import { RaftNode } from '../src/core/raft.js';
 import { bootstrapState } from '../src/storage/storage.js';
 import { applyConfChange, decodeConf, encodeConf, ConfDecodeError } from '../src/core/conf.js';
-import { Role, type NodeId } from '../src/core/types.js';
+import { MessageType, Role, type NodeId } from '../src/core/types.js';
 
 test('inflights: behaves like a bounded FIFO of increasing indexes, growing on demand', () => {
   fc.assert(fc.property(fc.array(fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 5 })), { maxLength: 200 }), (ops) => {
@@ -64,4 +64,36 @@ test('conf: changes validate, and configurations round-trip through their entry 
   assert.ok(r.ok);
   assert.deepEqual(decodeConf(encodeConf(r.conf)), { voters: [1, 2, 3], learners: [4] });
   assert.throws(() => decodeConf(Buffer.from([0, 9, 0, 0])), ConfDecodeError);
+});
+
+test('core: skipRedundantHeartbeats skips only followers that are being sent Appends and answer them', () => {
+  const voters = [1, 2, 3] as NodeId[];
+  const nodes = new Map(voters.map((id) => [id, new RaftNode({ id, electionTicks: 10, heartbeatTicks: 1, skipRedundantHeartbeats: true, random: () => 0.5 }, bootstrapState(voters))]));
+  let deaf: NodeId | null = null; // a follower whose messages are lost (e.g. its node does not host the group yet)
+  const heartbeatsTo = new Map<number, number>();
+  const pump = (): void => {
+    for (let moved = true; moved;) {
+      moved = false;
+      for (const n of nodes.values()) {
+        if (!n.hasReady()) continue;
+        moved = true;
+        const rd = n.ready();
+        for (const m of rd.messages) {
+          if (m.type === MessageType.Heartbeat) heartbeatsTo.set(m.to, (heartbeatsTo.get(m.to) ?? 0) + 1);
+          if (m.to !== deaf && m.from !== deaf) nodes.get(m.to)!.step(m);
+        }
+        n.advance(rd);
+      }
+    }
+  };
+  const leader = nodes.get(1 as NodeId)!;
+  leader.campaignNow();
+  pump();
+  assert.equal(leader.role, Role.Leader);
+  for (let i = 0; i < 3; i++) { leader.propose(Buffer.from(`warm ${i}`)); pump(); leader.tick(); pump(); }
+  deaf = 3 as NodeId; // it was caught up (replicating), and now hears nothing
+  heartbeatsTo.clear();
+  for (let i = 0; i < 10; i++) { leader.propose(Buffer.from(`busy ${i}`)); pump(); leader.tick(); pump(); }
+  assert.equal(heartbeatsTo.get(2) ?? 0, 0, 'a follower answering Appends needs no heartbeat');
+  assert.ok((heartbeatsTo.get(3) ?? 0) >= 9, `a silent follower keeps getting heartbeats (got ${heartbeatsTo.get(3) ?? 0})`);
 });

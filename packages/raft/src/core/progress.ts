@@ -51,6 +51,8 @@ export class Progress {
   sentCommit = 0;
   /** An Append went to this peer since the last heartbeat tick (see skipRedundantHeartbeats). */
   appendedSinceHeartbeat = false;
+  /** This peer answered an Append since the last heartbeat tick: it is up and hosts the group (see skipRedundantHeartbeats). */
+  answeredSinceHeartbeat = false;
   /** Highest read-index sequence this peer has acknowledged in the current term. */
   readAck = 0;
   readonly inflights: Inflights;

@@ -44,9 +44,11 @@ export interface RaftConfig {
    */
   readonly deferCommitOnlyAppends?: boolean;
   /**
-   * Skip a tick's heartbeat to a follower that was sent an Append since the previous heartbeat tick and whose
-   * replication window is open: the Append already reset its election timer and carried the commit index. Heartbeats
-   * confirming ReadIndex reads are always sent. Default false.
+   * Skip a tick's heartbeat to a follower that was sent an Append since the previous heartbeat tick, answered an
+   * Append since then too, and whose replication window is open: the Append already reset its election timer and
+   * carried the commit index, and the answer told the leader where the follower stands. A follower that stays silent
+   * (e.g. a node that does not host the group yet dropped the Append) keeps getting heartbeats, whose answers are how
+   * the leader notices the loss. Heartbeats confirming ReadIndex reads are always sent. Default false.
    */
   readonly skipRedundantHeartbeats?: boolean;
 }
@@ -553,6 +555,7 @@ export class RaftNode {
 
   private handleAppendResponse(m: Message, pr: Progress): void {
     pr.recentActive = true;
+    pr.answeredSinceHeartbeat = true;
     if (m.reject) {
       let hint = m.rejectHint as number;
       if (m.logTerm > 0) hint = this.log.findConflictByTerm(hint, m.logTerm);
@@ -696,9 +699,10 @@ export class RaftNode {
     const skipBusy = this.skipRedundantHeartbeats && readSeq === 0 && this.pendingReads.length === 0;
     for (const [id, pr] of this.prs) {
       if (id === this.id) continue;
-      const appended = pr.appendedSinceHeartbeat;
+      const busy = pr.appendedSinceHeartbeat && pr.answeredSinceHeartbeat;
       pr.appendedSinceHeartbeat = false;
-      if (skipBusy && appended && !pr.isPaused()) continue;
+      pr.answeredSinceHeartbeat = false;
+      if (skipBusy && busy && !pr.isPaused()) continue;
       const m = emptyMessage(MessageType.Heartbeat, this.id, id, this.currentTerm as Term);
       m.commit = Math.min(pr.match, this.log.committed) as RaftIndex;
       m.context = readSeq > 0 ? readSeq : this.pendingReads.length > 0 ? this.readSeq : 0;
