@@ -255,3 +255,27 @@ test('file WAL: with segments deleted behind compaction while entries keep comin
     await wal.close();
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
+
+test('file WAL: a group commit of more records than one writev takes goes to disk as one write and replays whole', async () => {
+  const dir = tmp();
+  try {
+    const wal = await FileWal.open(dir);
+    const groups = 1500; // two records each (entries + hard state): 3,000 records in one sync
+    for (let i = 1; i <= groups; i++) {
+      const s = wal.storage(g(i), bootstrapState([1 as NodeId]));
+      s.append([ent(1, 1, `g${i}`)]);
+      s.setHardState({ term: 1 as Term, vote: 1 as NodeId, commit: 1 as RaftIndex });
+    }
+    await wal.sync();
+    assert.equal(wal.stats.writesConcatenated, 1, 'the records were copied into one buffer (libuv would split the writev)');
+    await wal.close();
+    const again = await FileWal.open(dir);
+    assert.equal(again.recoveredGroups().length, groups);
+    for (const i of [1, 750, groups]) {
+      const st = again.storage(g(i)).load();
+      assert.deepEqual(texts(st.entries), [`1/1/g${i}`]);
+      assert.equal(st.hardState.commit, 1);
+    }
+    await again.close();
+  } finally { rmSync(dir, { recursive: true, force: true }); }
+});
