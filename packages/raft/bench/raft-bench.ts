@@ -1,6 +1,6 @@
 // Raft replication benchmark: 3 node processes on loopback (TCP transport, file WAL with fsync),
 // 1 KiB proposals, at 1, 100 and 1,000 groups per node; then idle cost at 1,000 and 10,000 groups.
-// Usage: npm run bench -w @tributary/raft [-- --seconds 5 --groups 1,100,1000 --idle 1000,10000]
+// Usage: npm run bench -w @tributary/raft [-- --seconds 5 --groups 1,100,1000 --idle 1000,10000 --compact-entries 256]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ const groupSizes = opt('groups', '1,100,1000').split(',').filter(Boolean).map(Nu
 const idleSizes = opt('idle', '1000,10000').split(',').filter(Boolean).map(Number);
 const payloadBytes = 1024;
 const nodeArgs = process.argv.includes('--no-fsync') ? ['--no-fsync'] : [];
+if (process.argv.includes('--compact-entries')) nodeArgs.push('--compact-entries', opt('compact-entries', '256'));
 if (process.argv.includes('--cpu-prof-dir')) nodeArgs.push('--cpu-prof-dir', opt('cpu-prof-dir', '.')); // per-node CPU profile of the bench window
 
 async function cluster(groups: number, tickMs: number, extra: string[] = []): Promise<{ nodes: NodeProcess[]; root: string }> {
@@ -31,7 +32,7 @@ async function stop(c: { nodes: NodeProcess[]; root: string }): Promise<void> {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface BenchLine { node: number; groupsLed: number; committed: number; p50Ms: number; p99Ms: number; cpuUserMs: number; cpuSystemMs: number; rounds: number; syncs: number; rssMb: number; stuck?: string | null; walSyncMs?: number; walSyncs?: number; imagesSynced?: number; imageSyncMs?: number }
+interface BenchLine { node: number; groupsLed: number; committed: number; p50Ms: number; p99Ms: number; cpuUserMs: number; cpuSystemMs: number; rounds: number; syncs: number; rssMb: number; stuck?: string | null; walSyncMs?: number; walSyncs?: number; imagesSynced?: number; imageSyncMs?: number; compactionImages?: number }
 /** Mean WAL sync time per node (ms) and the share of it spent fsyncing snapshot images. */
 function syncDetail(rs: readonly BenchLine[]): string {
   return rs.map((r) => `${((r.walSyncMs ?? 0) / Math.max(1, r.walSyncs ?? 0)).toFixed(2)}ms${(r.imagesSynced ?? 0) > 0 ? `(img ${r.imagesSynced} ${(r.imageSyncMs ?? 0).toFixed(0)}ms)` : ''}`).join('/');
@@ -54,7 +55,7 @@ async function throughput(groups: number): Promise<void> {
     const led = results.map((r) => r.groupsLed).join('/');
     const p50 = Math.max(...results.filter((r) => r.committed > 0).map((r) => r.p50Ms));
     const p99 = Math.max(...results.filter((r) => r.committed > 0).map((r) => r.p99Ms));
-    console.log(`groups/node ${String(groups).padStart(5)} | inflight/group ${String(inflight).padStart(2)} | leaders ${led} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${p50.toFixed(2)} ms | p99 ${p99.toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit (3 nodes) | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${syncs} fsyncs | sync ${syncDetail(results)} | rss ${results.map((r) => r.rssMb.toFixed(0)).join('/')} MB`);
+    console.log(`groups/node ${String(groups).padStart(5)} | inflight/group ${String(inflight).padStart(2)} | leaders ${led} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${p50.toFixed(2)} ms | p99 ${p99.toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit (3 nodes) | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${syncs} fsyncs | sync ${syncDetail(results)} | ${results.reduce((a, r) => a + (r.compactionImages ?? 0), 0)} compaction images | rss ${results.map((r) => r.rssMb.toFixed(0)).join('/')} MB`);
   } finally { await stop(c); }
 }
 

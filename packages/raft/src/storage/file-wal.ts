@@ -137,7 +137,7 @@ export class FileWal {
   private compactor: Promise<void> | null = null;
   private compactionError: Error | null = null;
   private closed = false;
-  readonly stats = { syncs: 0, bytesWritten: 0, segmentsDeleted: 0, tornBytesTruncated: 0, syncMs: 0, imagesSynced: 0, imageSyncMs: 0, writesConcatenated: 0 };
+  readonly stats = { syncs: 0, bytesWritten: 0, segmentsDeleted: 0, tornBytesTruncated: 0, syncMs: 0, imagesSynced: 0, imageSyncMs: 0, writesConcatenated: 0, compactionImages: 0 };
 
   private constructor(readonly dir: string, private readonly segmentBytesMax: number, private readonly doFsync: boolean, lastSeq: number) {
     this.segmentSeq = lastSeq;
@@ -368,6 +368,7 @@ export class FileWal {
           const st = this.groupsState.get(c.group);
           if (st === undefined || c.snapshot.meta.index <= st.snapshot.index) continue; // removed, or superseded by an install
           await this.writeImage(snapName(c.group, c.snapshot.meta.index), c.snapshot.data, this.doFsync);
+          this.stats.compactionImages++;
           written.push(c);
         }
         if (written.length === 0) continue;
