@@ -11,6 +11,7 @@ export type {
   ReadOptions,
   ReadResult,
   RetentionResult,
+  SegmentSummary,
   TimestampLookupResult,
 } from './partition-log-types.js';
 export type { LogLogger } from './log-logger.js';

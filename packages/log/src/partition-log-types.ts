@@ -63,6 +63,16 @@ export interface RetentionResult {
   readonly logStartOffset: KafkaOffset;
 }
 
+/** One segment as segmentSummaries() reports it. */
+export interface SegmentSummary {
+  readonly baseOffset: KafkaOffset;
+  /** Offset after the segment's last batch (== baseOffset when empty). */
+  readonly nextOffset: KafkaOffset;
+  readonly sizeBytes: number;
+  /** Largest batch max timestamp in the segment; -1 when empty. */
+  readonly maxTimestampMs: number;
+}
+
 export interface TimestampLookupResult {
   readonly offset: KafkaOffset;
   readonly timestampMs: number;

@@ -25,7 +25,7 @@ import { recoverLogDirectory } from './log-recovery.js';
 import { asKafkaOffset, type KafkaOffset } from './offset.js';
 import type {
   AppendOptions, AppendResult, BatchHeaderVisitor, DeleteRecordsResult, PartitionLogOptions, ReadOptions, ReadResult,
-  RetentionResult, TimestampLookupResult,
+  RetentionResult, SegmentSummary, TimestampLookupResult,
 } from './partition-log-types.js';
 import { CLEAN_SHUTDOWN_FILE, LOG_START_OFFSET_FILE, RECOVERY_POINT_FILE } from './segment-files.js';
 import { IndexMismatchError, findTimestampInSegment, readSegmentBatches } from './segment-reader.js';
@@ -167,6 +167,19 @@ export class PartitionLog implements IntervalFlushable {
   /** Base offsets of the segments, oldest first (for tools and tests). */
   get segmentBaseOffsets(): KafkaOffset[] {
     return this.segments.map((segment) => asKafkaOffset(segment.baseOffset));
+  }
+
+  /**
+   * Every segment, oldest first: base offset, next offset, bytes and largest batch timestamp (-1 when empty). What a
+   * replicated log's leader decides retention from (the deletion itself then runs as deleteRecordsBefore).
+   */
+  segmentSummaries(): SegmentSummary[] {
+    return this.segments.map((segment) => ({
+      baseOffset: asKafkaOffset(segment.baseOffset),
+      nextOffset: asKafkaOffset(segment.nextOffset),
+      sizeBytes: segment.sizeBytes,
+      maxTimestampMs: segment.maxTimestampMs,
+    }));
   }
 
   get flushIntervalMs(): number {

@@ -18,7 +18,7 @@ import type { ClusterTopic } from './metadata-store.js';
 import { RaftPartition } from './raft-partition.js';
 import { LeadershipService } from './leadership-service.js';
 import { ReassignmentDriver } from './reassignment-driver.js';
-import { readCheckpoint } from './snapshots/partition-checkpoint.js';
+import { PartitionCheckpointWriter, readCheckpoint } from './snapshots/partition-checkpoint.js';
 import { removeStaleStaging, stageNewest, StoreRestorer, swapIn, type PartitionSnapshotServices } from './snapshots/partition-restore.js';
 import { PartitionSnapshotSource } from './snapshots/partition-snapshot-source.js';
 import { encodeSnapshotReference } from './snapshots/snapshot-reference.js';
@@ -225,6 +225,7 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
       throw err;
     }
     const p = new RaftPartition(topic.name, partition, raftGroupId(group), log, node.host, recovered, logger, this.onFatal);
+    p.setCheckpointWriter(new PartitionCheckpointWriter(dir));
     if (snapshots !== undefined) {
       const snapshotGroup = snapshotGroupOf(group);
       const self = node.selfId as number;
@@ -355,6 +356,21 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
 
   override partitionsOf(topic: string): readonly LocalPartition[] {
     return (this.hosted.get(topic) ?? []).filter((p) => p !== undefined).map(asHandlerPartition);
+  }
+
+  /**
+   * The retention pass over the replicas hosted here, one at a time: each leader proposes its log-start and
+   * producer-expiry commands (RaftPartition.applyRetention); followers do nothing (they apply the commands).
+   */
+  override async runRetention(nowMs: number): Promise<void> {
+    for (const p of [...this.byGroup.values()]) {
+      if (this.stopped) return;
+      try {
+        await p.applyRetention(nowMs, this.clusterConfig.producerIdExpirationMs);
+      } catch (err) {
+        this.clusterLogger.error({ err, topic: p.topic, partition: p.partition }, 'retention failed');
+      }
+    }
   }
 
   override *partitionSizes(): Iterable<{ topic: string; partition: number; sizeBytes: number }> {

@@ -2,8 +2,19 @@
 // entry; every replica appends committed entries, in order, to its local PartitionLog (which assigns the Kafka
 // offsets), so replicas' logs are identical. Everything in the log is committed: high watermark = log end offset.
 //
-// Entry format: u8 flags (bit0 = LogAppendTime), u64 appendTimeMs, then the record batch bytes as validated by the
-// leader. The append time travels in the entry so that every replica stamps and rolls segments identically.
+// Entry format (partition-entry.ts): a batch entry is u8 flags (bit0 = LogAppendTime), u64 appendTimeMs, then the
+// record batch bytes as validated by the leader. The append time travels in the entry so that every replica stamps
+// and rolls segments identically. A command entry (flags 0x80) moves the log start (retention decided by the
+// leader, DeleteRecords) or expires idle producer ids as of the time it carries.
+//
+// Commands at apply: the effect is computed (producer state) and a local checkpoint at the command's index is
+// written BEFORE anything is deleted; later committed entries queue meanwhile. So a crash leaves either no trace of
+// the command (it is replayed, and deleting below a start the log already has is a no-op) or a checkpoint at or past
+// it (entries up to there are skipped; a deletion the crash interrupted is finished at open from the checkpoint's
+// log start). A command is therefore always the last entry the restart replay can meet with batches still listed:
+// the replay list is used up by then (asserted). Producer state records each batch's max timestamp as stored
+// (the append time under LogAppendTime), the value a replica rebuilding from its log reads back, so expiry
+// decides the same on every replica, restarted or not.
 //
 // Idempotent producers: sequence checks run at APPLY time, on every replica, against a producer-state table built
 // from the replica's own log, so every replica takes the same decision for the same entry (a duplicate or out-of-order
@@ -37,20 +48,25 @@ import type { Logger } from 'pino';
 import { kafkaOffset, type KafkaOffset } from '@tributary/log';
 import { EntryType, Role, type Entry, type RaftGroupId, type RaftHost, type Snapshot, type SnapshotMeta } from '@tributary/raft';
 import type { PartitionCheckpoint } from './snapshots/partition-checkpoint.js';
-import type { Acks, PartitionReplica, ProduceOutcome, ProducedBatch, ReadOutcome } from '../partitions/partition-replica.js';
+import type { Acks, DeleteRecordsOutcome, PartitionReplica, ProduceOutcome, ProducedBatch, ReadOutcome } from '../partitions/partition-replica.js';
 import type { StorageLog } from '../partitions/storage-log.js';
 import { ProducerStateTable, lastSequenceOf, type ProducerStateSnapshot } from '../partitions/producer-state.js';
 import { LeaderEpochCache } from './leadership-epochs.js';
 import { OffsetPredictor, type AppliedPartitionState } from './offset-prediction.js';
 import { recordAppended, rejectionOf } from './partition-idempotence.js';
+import {
+  decodePartitionEntry, encodeAdvanceLogStart, encodeExpireProducers, encodePartitionEntry, type PartitionEntry,
+} from './partition-entry.js';
+import { retentionLogStart } from './retention-plan.js';
+import type { PartitionCheckpointWriter } from './snapshots/partition-checkpoint.js';
 
-const ENTRY_HEADER_BYTES = 9;
-const FLAG_LOG_APPEND_TIME = 1;
+export { encodePartitionEntry };
 /** Offsets of recently applied entries kept for their proposers (entries applied on a follower are never taken). */
 const APPLIED_RESULTS_MAX = 4096;
 /** partitionLeaderEpoch field of a v2 batch header (not covered by the batch CRC). */
 const PARTITION_LEADER_EPOCH_AT = 12;
 const LAST_OFFSET_DELTA_AT = 23;
+const MAX_TIMESTAMP_AT = 35;
 const PRODUCER_ID_AT = 43;
 const PRODUCER_EPOCH_AT = 51;
 const BASE_SEQUENCE_AT = 53;
@@ -109,13 +125,8 @@ function identityOf(batch: Buffer): BatchIdentity {
 const sameIdentity = (a: BatchIdentity, b: BatchIdentity): boolean =>
   a.producerId === b.producerId && a.producerEpoch === b.producerEpoch && a.baseSequence === b.baseSequence && a.lastOffsetDelta === b.lastOffsetDelta;
 
-export function encodePartitionEntry(records: Buffer, logAppendTime: boolean, appendTimeMs: number): Buffer {
-  const out = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + records.length);
-  out.writeUInt8(logAppendTime ? FLAG_LOG_APPEND_TIME : 0, 0);
-  out.writeBigUInt64BE(BigInt(appendTimeMs), 1);
-  records.copy(out, ENTRY_HEADER_BYTES);
-  return out;
-}
+/** What applying a log-start command decided (read by its proposer: DeleteRecords answers with it). */
+export type LogStartOutcome = { readonly kind: 'ok'; readonly lowWatermark: KafkaOffset } | { readonly kind: 'offsetOutOfRange' };
 
 export class RaftPartition implements PartitionReplica {
   private readonly hwListeners = new Set<() => void>();
@@ -135,6 +146,11 @@ export class RaftPartition implements PartitionReplica {
   private restoring: { queue: Entry[]; target: Snapshot; done: Promise<void> } | null = null;
   /** While the log is reopened with new topic configs (replaceLog): committed entries wait here, in order. */
   private reopening: { queue: Entry[]; done: Promise<void> } | null = null;
+  /** While a command entry changes the log or producer state on disk: committed entries wait here, in order. */
+  private commanding: { queue: Entry[]; done: Promise<void> } | null = null;
+  /** Outcomes of commands applied in this process, by Raft index, for their proposers (the log start after each). */
+  private readonly logStartResults = new Map<number, LogStartOutcome>();
+  private checkpoints: PartitionCheckpointWriter | null = null;
   private restorer: PartitionStateRestorer | null = null;
   /** The Raft snapshot image this replica's Raft storage holds (what a lagging follower is sent). */
   private raftImage: { index: number; data: Uint8Array } | null = null;
@@ -166,7 +182,7 @@ export class RaftPartition implements PartitionReplica {
 
   /** What the leader's predictions start from; null while the applied state is not well defined. */
   private appliedState(): AppliedPartitionState | null {
-    if (this.closed || this.restoring !== null || this.reopening !== null || this.replayCursor < this.replayBatches.length) return null;
+    if (this.closed || this.restoring !== null || this.reopening !== null || this.commanding !== null || this.replayCursor < this.replayBatches.length) return null;
     return { raftIndex: this.appliedIndex, nextOffset: this.log.logEndOffset, producers: this.producers };
   }
 
@@ -179,6 +195,11 @@ export class RaftPartition implements PartitionReplica {
     const usable = checkpoint !== null && checkpoint.nextOffset >= log.logStartOffset && checkpoint.nextOffset <= log.logEndOffset;
     if (!usable && log.logStartOffset !== 0) {
       throw new Error(`assertion: a Raft partition log starting at ${log.logStartOffset} needs a checkpoint that it holds`);
+    }
+    // A crash between a log-start command's checkpoint and its deletion: finish the deletion.
+    if (usable && checkpoint.logStartOffset > log.logStartOffset) {
+      const r = await log.deleteRecordsBefore(checkpoint.logStartOffset);
+      if (r.kind !== 'ok') throw new Error(`assertion: checkpoint log start ${checkpoint.logStartOffset} is past the log end ${log.logEndOffset}`);
     }
     const producers = usable ? ProducerStateTable.fromSnapshot(checkpoint.producers) : new ProducerStateTable();
     const batches: BatchIdentity[] = [];
@@ -247,12 +268,17 @@ export class RaftPartition implements PartitionReplica {
       for (const e of entries) this.reopening.queue.push(e);
       return;
     }
+    if (this.commanding !== null) {
+      for (const e of entries) this.commanding.queue.push(e);
+      return;
+    }
     this.applyInOrder(entries);
   }
 
   private applyInOrder(entries: readonly Entry[]): void {
     let appended = false;
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
       if (this.closed) return;
       // Already reflected in the log: below the local checkpoint (restart) or the restored snapshot.
       if (e.index <= this.appliedIndex) continue;
@@ -262,8 +288,31 @@ export class RaftPartition implements PartitionReplica {
         if (!this.checkPrediction(e, undefined)) return;
         continue;
       }
-      const data = Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength);
-      const view = data.subarray(ENTRY_HEADER_BYTES);
+      let entry: PartitionEntry;
+      try {
+        entry = decodePartitionEntry(Buffer.from(e.data.buffer, e.data.byteOffset, e.data.byteLength));
+      } catch (err) {
+        this.fail(err as Error, e.index);
+        return;
+      }
+      if (entry.kind !== 'batch') {
+        if (this.replayCursor < this.replayBatches.length) {
+          this.fail(new Error(`assertion: command entry ${e.index} replayed with ${this.replayPending} batches of the log still unmatched`), e.index);
+          return;
+        }
+        // never predicted (the leader's predictor sees a gap: its view is rebuilt once the command is applied)
+        if (!this.checkPrediction(e, undefined)) return;
+        let finish!: () => void;
+        const state = { queue: entries.slice(i + 1), done: new Promise<void>((r) => (finish = r)) };
+        this.commanding = state;
+        void this.applyCommand(e, entry).then((ok) => {
+          this.commanding = null;
+          if (ok) this.applyInOrder(state.queue);
+          finish();
+        });
+        break;
+      }
+      const view = entry.records;
       const id = identityOf(view);
       if (this.replayCursor < this.replayBatches.length) {
         // Replay of an entry applied before the restart: appended then iff it is the next batch of the log.
@@ -289,13 +338,15 @@ export class RaftPartition implements PartitionReplica {
       // A copy: the log patches baseOffset and the leader epoch in place, and the entry stays in Raft's memory.
       const batch = Buffer.from(view);
       batch.writeInt32BE(e.term, PARTITION_LEADER_EPOCH_AT);
-      const logAppendTime = (data.readUInt8(0) & FLAG_LOG_APPEND_TIME) !== 0;
-      const nowMs = Number(data.readBigUInt64BE(1));
+      const logAppendTime = entry.logAppendTime;
+      const nowMs = entry.appendTimeMs;
       try {
         const r = this.log.append(batch, { nowMs, logAppendTime });
         if (r instanceof Promise) throw new Error('assertion: the partition log appends synchronously');
         this.epochs.assign(e.term, r.baseOffset);
-        recordAppended(this.producers, id, r.baseOffset, r.lastOffset, nowMs);
+        // the batch's max timestamp as stored (the log patched it under LogAppendTime): what a replica rebuilding
+        // its producer state from the log reads back, so producer expiry decides the same on every replica
+        recordAppended(this.producers, id, r.baseOffset, r.lastOffset, Number(batch.readBigInt64BE(MAX_TIMESTAMP_AT)));
         const outcome: ProduceOutcome = { kind: 'appended', baseOffset: r.baseOffset, logAppendTimeMs: logAppendTime ? r.logAppendTimeMs : -1 };
         appended = true;
         this.lastWriteAtMs = Date.now();
@@ -322,6 +373,65 @@ export class RaftPartition implements PartitionReplica {
     return false;
   }
 
+  /**
+   * Applies a command entry (the replica's applied index is already the entry's). Resolves false when the replica
+   * failed (it then no longer follows its group). The checkpoint goes first: see the header.
+   */
+  private async applyCommand(e: Entry, command: Exclude<PartitionEntry, { kind: 'batch' }>): Promise<boolean> {
+    try {
+      if (command.kind === 'advanceLogStart') {
+        const target = command.offset;
+        if (target > this.log.logEndOffset) {
+          // the proposer checked it against its high watermark, and the log only grows: every replica agrees
+          this.logger.warn({ topic: this.topic, partition: this.partition, raftIndex: e.index, target, logEndOffset: this.log.logEndOffset }, 'log start command past the log end ignored');
+          this.rememberLogStart(e.index, { kind: 'offsetOutOfRange' });
+          return true;
+        }
+        if (target > this.log.logStartOffset) {
+          // producers whose batches all lie below the new start are forgotten, as single-node retention does
+          this.producers.expire(0, Number.POSITIVE_INFINITY, target);
+          await this.writeCommandCheckpoint(target);
+          const r = await this.log.deleteRecordsBefore(target);
+          if (r.kind !== 'ok') throw new Error(`assertion: log start ${target} refused by a log ending at ${this.log.logEndOffset}`);
+          this.lastWriteAtMs = Date.now();
+          this.logger.info({ topic: this.topic, partition: this.partition, raftIndex: e.index, reason: command.reason, logStartOffset: target }, 'log start advanced');
+        }
+        this.rememberLogStart(e.index, { kind: 'ok', lowWatermark: this.log.logStartOffset });
+        return true;
+      }
+      const removed = this.producers.expire(command.nowMs, command.expirationMs, this.log.logStartOffset);
+      if (removed > 0) {
+        await this.writeCommandCheckpoint(this.log.logStartOffset);
+        this.lastWriteAtMs = Date.now();
+        this.logger.info({ topic: this.topic, partition: this.partition, raftIndex: e.index, removed }, 'expired idle producer ids');
+      }
+      this.rememberLogStart(e.index, { kind: 'ok', lowWatermark: this.log.logStartOffset });
+      return true;
+    } catch (err) {
+      this.fail(err as Error, e.index);
+      return false;
+    }
+  }
+
+  /** The local checkpoint at the applied index, naming `logStartOffset` (the start the command is moving to). */
+  private async writeCommandCheckpoint(logStartOffset: KafkaOffset): Promise<void> {
+    if (this.checkpoints === null) throw new Error('assertion: a partition command applied without a checkpoint writer');
+    const nextOffset = this.log.logEndOffset;
+    await this.checkpoints.write({
+      raftIndex: this.appliedIndex,
+      raftTerm: this.appliedTerm,
+      logStartOffset,
+      nextOffset,
+      producers: this.producers.toSnapshot(nextOffset),
+      epochs: this.epochs.all.map((x) => ({ epoch: x.epoch, startOffset: x.startOffset })),
+    });
+  }
+
+  private rememberLogStart(index: number, outcome: LogStartOutcome): void {
+    this.logStartResults.set(index, outcome);
+    if (this.logStartResults.size > APPLIED_RESULTS_MAX) this.logStartResults.delete(this.logStartResults.keys().next().value!);
+  }
+
   private remember(index: number, outcome: ProduceOutcome): void {
     this.results.set(index, outcome);
     if (this.results.size > APPLIED_RESULTS_MAX) this.results.delete(this.results.keys().next().value!);
@@ -329,7 +439,7 @@ export class RaftPartition implements PartitionReplica {
 
   private fail(err: Error, raftIndex: number): void {
     this.closed = true;
-    this.logger.fatal({ err, topic: this.topic, partition: this.partition, raftIndex }, 'applying a committed batch failed');
+    this.logger.fatal({ err, topic: this.topic, partition: this.partition, raftIndex }, 'applying a committed entry failed');
     this.onApplyFailure(err);
   }
 
@@ -360,8 +470,8 @@ export class RaftPartition implements PartitionReplica {
     const startedAtMs = Date.now();
     this.logger.info({ topic: this.topic, partition: this.partition, raftIndex: state.target.meta.index, appliedIndex: this.appliedIndex }, 'restoring partition replica from a snapshot');
     try {
-      // one log swap at a time: a reopen with new topic configs (replaceLog) finishes first
-      while (this.reopening !== null) await this.reopening.done;
+      // one log swap at a time: a reopen with new topic configs (replaceLog) or a command's deletion finishes first
+      while (this.reopening !== null || this.commanding !== null) await (this.reopening ?? this.commanding)!.done;
       while (state.target.meta.index > this.appliedIndex) {
         const target = state.target;
         const { log, recovered } = await restorer.restore(target, () => Promise.resolve(this.log.close()), () => this.closed);
@@ -397,6 +507,17 @@ export class RaftPartition implements PartitionReplica {
 
   // --- snapshots (used by snapshots/partition-snapshot-source.ts) ---------------------------------------------------
 
+  /** Where this replica's local checkpoints are written (also by compactions: one writer, never backwards). */
+  setCheckpointWriter(writer: PartitionCheckpointWriter): void {
+    this.checkpoints = writer;
+  }
+
+  /** Writes the local checkpoint of a captured state; false when one at or past it was written already. */
+  writeCheckpoint(state: CapturedPartitionState): Promise<boolean> {
+    if (this.checkpoints === null) return Promise.reject(new Error('assertion: no checkpoint writer for this partition replica'));
+    return this.checkpoints.write(state);
+  }
+
   /** Lets restore() replace the state from the object store. */
   setRestorer(restorer: PartitionStateRestorer): void {
     this.restorer = restorer;
@@ -428,7 +549,7 @@ export class RaftPartition implements PartitionReplica {
    * ahead of the applied index).
    */
   captureState(): CapturedPartitionState | null {
-    if (this.closed || this.restoring !== null || this.reopening !== null || this.replayCursor < this.replayBatches.length) return null;
+    if (this.closed || this.restoring !== null || this.reopening !== null || this.commanding !== null || this.replayCursor < this.replayBatches.length) return null;
     const nextOffset = this.log.logEndOffset;
     return {
       raftIndex: this.appliedIndex,
@@ -480,6 +601,7 @@ export class RaftPartition implements PartitionReplica {
     if (!r.ok) return { kind: 'notLeader', message: `${r.reason} (leader ${r.leaderId})` };
     // The host counts an entry applied once handed over; a log swap in progress queues it: wait for its outcome.
     while (this.reopening !== null) await this.reopening.done;
+    while (this.commanding !== null && !this.results.has(r.index)) await this.commanding.done;
     const applied = this.results.get(r.index);
     this.results.delete(r.index);
     if (applied === undefined) throw new Error(`assertion: committed entry ${r.index} of ${this.topic}-${this.partition} has no applied outcome`);
@@ -511,9 +633,37 @@ export class RaftPartition implements PartitionReplica {
     return this.log.offsetForTimestamp(timestampMs);
   }
 
-  /** Not replicated yet: moving the log start must be a Raft command, so the request is refused. */
-  deleteRecordsBefore(): Promise<{ kind: 'ok'; lowWatermark: KafkaOffset } | { kind: 'offsetOutOfRange' }> {
-    return Promise.resolve({ kind: 'offsetOutOfRange' });
+  /**
+   * DeleteRecords on the leader: a log-start command, answered once committed and applied here with the new low
+   * watermark (every replica applies the same). -1 = the high watermark; past it: offsetOutOfRange (Kafka's rule);
+   * at or below the current start: the current start, nothing proposed.
+   */
+  async deleteRecordsBefore(offset: KafkaOffset | -1): Promise<DeleteRecordsOutcome> {
+    const raft = this.host.group(this.raftGroup);
+    if (this.closed || this.restoring !== null || raft === undefined || raft.role !== Role.Leader) {
+      return { kind: 'notLeader', message: `node ${this.host.nodeId} does not lead ${this.topic}-${this.partition} (leader ${raft?.leaderId ?? 0})` };
+    }
+    const target = offset === -1 ? this.highWatermark : offset;
+    if (target > this.highWatermark) return { kind: 'offsetOutOfRange' };
+    if (target <= this.log.logStartOffset) return { kind: 'ok', lowWatermark: this.log.logStartOffset };
+    const r = await this.host.propose(this.raftGroup, encodeAdvanceLogStart(target, 'deleteRecords'));
+    if (!r.ok) return { kind: 'notLeader', message: `${r.reason} (leader ${r.leaderId})` };
+    const outcome = await this.commandOutcome(r.index);
+    return outcome ?? { kind: 'notLeader', message: `${this.topic}-${this.partition} closed before the command applied` };
+  }
+
+  /** Waits until the command at `index` (committed) has been applied here; undefined when the replica closed. */
+  private async commandOutcome(index: number): Promise<LogStartOutcome | undefined> {
+    for (;;) {
+      const outcome = this.logStartResults.get(index);
+      if (outcome !== undefined) {
+        this.logStartResults.delete(index);
+        return outcome;
+      }
+      const pending = this.restoring ?? this.reopening ?? this.commanding;
+      if (this.closed || pending === null) return undefined;
+      await pending.done;
+    }
   }
 
   onHighWatermarkAdvance(listener: () => void): () => void {
@@ -521,9 +671,24 @@ export class RaftPartition implements PartitionReplica {
     return () => this.hwListeners.delete(listener);
   }
 
-  /** Retention needs a replicated log-start command (later); nothing is deleted in cluster mode. */
-  applyRetention(): Promise<void> {
-    return Promise.resolve();
+  /**
+   * The retention pass (every log.retention.check.interval.ms on every broker); only the leader acts. It proposes a
+   * log-start command when Kafka's rule (retention-plan.ts, the topic's limits as the log was opened with) deletes
+   * segments of its log, and a producer-expiry command carrying `nowMs` and the expiration when any producer id is
+   * idle longer than that. Followers apply both from the Raft log.
+   */
+  async applyRetention(nowMs: number, producerExpirationMs: number): Promise<void> {
+    const raft = this.host.group(this.raftGroup);
+    if (this.closed || !this.isCaughtUp() || raft === undefined || raft.role !== Role.Leader) return;
+    if (this.commanding !== null) return; // the next pass sees its effect
+    const target = retentionLogStart(this.log.segmentSummaries(), nowMs, this.log.config);
+    if (target !== null && target > this.log.logStartOffset && target <= this.highWatermark) {
+      const r = await this.host.propose(this.raftGroup, encodeAdvanceLogStart(target, 'retention'));
+      if (r.ok) await this.commandOutcome(r.index);
+    }
+    if (this.closed || this.producers.countExpired(nowMs, producerExpirationMs, this.log.logStartOffset) === 0) return;
+    const r = await this.host.propose(this.raftGroup, encodeExpireProducers(nowMs, producerExpirationMs));
+    if (r.ok) await this.commandOutcome(r.index);
   }
 
   /** Producer state is rebuilt at open from the local checkpoint plus the batch headers after it. */
@@ -539,7 +704,7 @@ export class RaftPartition implements PartitionReplica {
    */
   async replaceLog(reopen: (old: StorageLog) => Promise<StorageLog>): Promise<void> {
     await this.restored(); // one log swap at a time
-    while (this.reopening !== null) await this.reopening.done;
+    while (this.reopening !== null || this.commanding !== null) await (this.reopening ?? this.commanding)!.done;
     if (this.closed) return;
     let finish!: () => void;
     const state = { queue: [] as Entry[], done: new Promise<void>((r) => (finish = r)) };
@@ -568,6 +733,7 @@ export class RaftPartition implements PartitionReplica {
     this.predictor.reset();
     await this.restoring?.done;
     await this.reopening?.done;
+    await this.commanding?.done;
     await this.log.close();
   }
 
@@ -576,6 +742,7 @@ export class RaftPartition implements PartitionReplica {
     this.predictor.reset();
     await this.restoring?.done;
     await this.reopening?.done;
+    await this.commanding?.done;
     await this.log.close();
     await this.log.deleteAll();
   }

@@ -59,9 +59,9 @@ export async function handleDeleteRecords(state: BrokerState, request: DeleteRec
           const target = p.offset === -1 ? -1 : requestedOffset(p.offset);
           if (target === null) return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: KafkaError.OFFSET_OUT_OF_RANGE };
           const r = await partition.deleteRecordsBefore(target);
-          return r.kind === 'ok'
-            ? { partitionIndex: p.partitionIndex, lowWatermark: r.lowWatermark, errorCode: KafkaError.NONE }
-            : { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: KafkaError.OFFSET_OUT_OF_RANGE };
+          if (r.kind === 'ok') return { partitionIndex: p.partitionIndex, lowWatermark: r.lowWatermark, errorCode: KafkaError.NONE };
+          const errorCode = r.kind === 'notLeader' ? KafkaError.NOT_LEADER_OR_FOLLOWER : KafkaError.OFFSET_OUT_OF_RANGE;
+          return { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode };
         }),
       );
       return { name, partitions };

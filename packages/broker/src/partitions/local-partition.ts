@@ -5,7 +5,7 @@ import { mkdir, readFile, rename, writeFile, open as openFile, rm } from 'node:f
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { kafkaOffset, type KafkaOffset } from '@tributary/log';
-import type { Acks, ProduceOutcome, ProducedBatch, PartitionReplica, ReadOutcome } from './partition-replica.js';
+import type { Acks, DeleteRecordsOutcome, ProduceOutcome, ProducedBatch, PartitionReplica, ReadOutcome } from './partition-replica.js';
 import type { StorageLog } from './storage-log.js';
 import { ProducerStateTable, lastSequenceOf, nextSequence, parseProducerStateSnapshot } from './producer-state.js';
 
@@ -286,7 +286,7 @@ export class LocalPartition implements PartitionReplica {
     return this.log.offsetForTimestamp(timestampMs).then((r) => (r !== null && r.offset < this.highWatermark ? r : null));
   }
 
-  deleteRecordsBefore(offset: KafkaOffset | -1): Promise<{ kind: 'ok'; lowWatermark: KafkaOffset } | { kind: 'offsetOutOfRange' }> {
+  deleteRecordsBefore(offset: KafkaOffset | -1): Promise<DeleteRecordsOutcome> {
     return this.serialised(async () => {
       const target = offset === -1 ? this.highWatermark : offset;
       if (target > this.highWatermark) return { kind: 'offsetOutOfRange' as const };

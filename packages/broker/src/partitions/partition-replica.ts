@@ -25,6 +25,12 @@ export type ProduceOutcome =
   /** This replica is not (or no longer) the partition's leader; the client refreshes metadata and retries. */
   | { readonly kind: 'notLeader'; readonly message: string };
 
+export type DeleteRecordsOutcome =
+  | { readonly kind: 'ok'; readonly lowWatermark: KafkaOffset }
+  | { readonly kind: 'offsetOutOfRange' }
+  /** Cluster mode: this replica does not lead the partition (NOT_LEADER_OR_FOLLOWER; the client retries at the leader). */
+  | { readonly kind: 'notLeader'; readonly message: string };
+
 export interface ReadResult {
   readonly records: Buffer;
   readonly highWatermark: KafkaOffset;
@@ -49,7 +55,7 @@ export interface PartitionReplica {
   read(fetchOffset: KafkaOffset, maxBytes: number, minOneBatch: boolean): Promise<ReadOutcome>;
   offsetForTimestamp(timestampMs: number): Promise<{ offset: KafkaOffset; timestampMs: number } | null>;
   /** -1 = the high watermark. Resolves with the new log start offset or offsetOutOfRange. */
-  deleteRecordsBefore(offset: KafkaOffset | -1): Promise<{ kind: 'ok'; lowWatermark: KafkaOffset } | { kind: 'offsetOutOfRange' }>;
+  deleteRecordsBefore(offset: KafkaOffset | -1): Promise<DeleteRecordsOutcome>;
   /** Calls `listener` whenever the high watermark advances; returns the unsubscribe function. */
   onHighWatermarkAdvance(listener: () => void): () => void;
 }

@@ -100,8 +100,7 @@ export class ProducerStateTable {
   expire(nowMs: number, expirationMs: number, logStartOffset: number): number {
     let removed = 0;
     for (const [id, entry] of this.producers) {
-      const last = entry.batches[entry.batches.length - 1];
-      if (last === undefined || last.lastOffset < logStartOffset || nowMs - last.timestampMs > expirationMs) {
+      if (ProducerStateTable.isExpired(entry, nowMs, expirationMs, logStartOffset)) {
         this.producers.delete(id);
         removed++;
       }
@@ -117,6 +116,18 @@ export class ProducerStateTable {
     const entry = source.producers.get(producerId);
     if (entry === undefined) this.producers.delete(producerId);
     else this.producers.set(producerId, { epoch: entry.epoch, batches: [...entry.batches] });
+  }
+
+  /** How many producers `expire` with these arguments would remove (the table is unchanged). */
+  countExpired(nowMs: number, expirationMs: number, logStartOffset: number): number {
+    let count = 0;
+    for (const entry of this.producers.values()) if (ProducerStateTable.isExpired(entry, nowMs, expirationMs, logStartOffset)) count++;
+    return count;
+  }
+
+  private static isExpired(entry: ProducerEntry, nowMs: number, expirationMs: number, logStartOffset: number): boolean {
+    const last = entry.batches[entry.batches.length - 1];
+    return last === undefined || last.lastOffset < logStartOffset || nowMs - last.timestampMs > expirationMs;
   }
 
   /** Marks a producer's new epoch (InitProducerId bump) without a batch. */

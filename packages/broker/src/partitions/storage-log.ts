@@ -30,6 +30,14 @@ export interface StorageBatchHeader {
   readonly baseSequence: number;
 }
 
+export interface StorageSegmentSummary {
+  readonly baseOffset: KafkaOffset;
+  readonly nextOffset: KafkaOffset;
+  readonly sizeBytes: number;
+  /** -1 when the segment is empty. */
+  readonly maxTimestampMs: number;
+}
+
 export interface StorageLog {
   readonly logStartOffset: KafkaOffset;
   readonly logEndOffset: KafkaOffset;
@@ -48,6 +56,10 @@ export interface StorageLog {
   offsetForTimestamp(timestampMs: number): Promise<{ offset: KafkaOffset; timestampMs: number } | null>;
   deleteRecordsBefore(offset: number): Promise<{ readonly kind: 'ok' | 'offsetOutOfRange'; readonly logStartOffset: number }>;
   applyRetention(nowMs: number): unknown;
+  /** Every segment, oldest first (cluster-mode retention is decided from these on the leader). */
+  segmentSummaries(): readonly StorageSegmentSummary[];
+  /** The retention limits the log was opened with (the topic's retention.ms / retention.bytes, -1 = none). */
+  readonly config: { readonly retentionMs: number; readonly retentionBytes: number };
   scanBatchHeaders(fromOffset: number, visitor: (header: StorageBatchHeader) => boolean | void): Promise<void>;
   close(): Promise<void> | void;
   deleteAll(): Promise<void> | void;

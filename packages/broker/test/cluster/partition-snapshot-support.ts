@@ -8,7 +8,7 @@ import { DEFAULT_LOG_CONFIG, PartitionLog, type LogConfig } from '@tributary/log
 import { FileWal, MemoryNetwork, RaftHost, Role, bootstrapState, nodeId, raftGroupId, type Entry, type RaftGroupId, type RaftIndex, type Term } from '@tributary/raft';
 import { SnapshotRepository, clusterId, nodeWriterCluster, type ObjectStore, type SnapshotMetricsHook } from '@tributary/snapshot';
 import { RaftPartition, encodePartitionEntry } from '../../src/cluster/raft-partition.js';
-import { readCheckpoint } from '../../src/cluster/snapshots/partition-checkpoint.js';
+import { PartitionCheckpointWriter, readCheckpoint } from '../../src/cluster/snapshots/partition-checkpoint.js';
 import { StoreRestorer, type PartitionSnapshotServices } from '../../src/cluster/snapshots/partition-restore.js';
 import { PartitionSnapshotSource } from '../../src/cluster/snapshots/partition-snapshot-source.js';
 import { snapshotGroupOf } from '../../src/cluster/snapshots/snapshot-service.js';
@@ -104,6 +104,7 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
     throw err;
   };
   const partition = new RaftPartition('t', 0, group, log, host, recovered, silent, onFatal);
+  partition.setCheckpointWriter(new PartitionCheckpointWriter(dir));
   const services = servicesFor(store, node, options.events);
   partition.setRestorer(new StoreRestorer({
     raftGroup: RAFT_GROUP, snapshotGroup: snapshotGroupOf(RAFT_GROUP), dir, services, logger: silent,

@@ -1,13 +1,14 @@
 // A partition replica's local checkpoint: "every committed entry up to raftIndex is reflected in this log up to
 // nextOffset, and this is the producer state after it". Written (atomically, after the segments it covers are
-// fsynced) before the Raft log is compacted up to an uploaded snapshot, and as the LAST file of a restored
-// directory. At restart it replaces the scan of the whole log: entries <= raftIndex are skipped, the replay-skip
-// list starts at nextOffset.
-import { open, readFile, rename, writeFile } from 'node:fs/promises';
+// fsynced) before the Raft log is compacted up to an uploaded snapshot, before a log-start or producer-expiry command
+// changes anything on disk (raft-partition.ts), and as the LAST file of a restored directory. At restart it replaces
+// the scan of the whole log: entries <= raftIndex are skipped, the replay-skip list starts at nextOffset.
+import { open, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { kafkaOffset, type KafkaOffset } from '@tributary/log';
 import { fsyncPath } from '@tributary/snapshot';
 import { parseProducerStateSnapshot, type ProducerStateSnapshot } from '../../partitions/producer-state.js';
+import { parseSegmentFileName } from './partition-snapshot-format.js';
 
 export const CHECKPOINT_FILE = 'raft-checkpoint.json';
 const CHECKPOINT_VERSION = 1;
@@ -89,4 +90,49 @@ export async function writeCheckpoint(dir: string, checkpoint: PartitionCheckpoi
 export async function writeFileSynced(path: string, bytes: Buffer | string): Promise<void> {
   await writeFile(path, bytes);
   await fsyncPath(path);
+}
+
+/**
+ * Writes one replica's checkpoints, one at a time and never backwards: a checkpoint at or below the index of one
+ * already written is skipped (returns false). Two writers race otherwise: the snapshot loop's compaction (state
+ * captured at I, written later) and the apply of a log-start or producer-expiry command at J > I (written before the
+ * command deletes anything). An older checkpoint landing last would describe a log start the log no longer has.
+ * Before the file, the segments that may hold data past the previous checkpoint and the directory are fsynced, so
+ * the log holds what the checkpoint names whatever the log's fsync policy.
+ */
+export class PartitionCheckpointWriter {
+  private chain: Promise<unknown> = Promise.resolve();
+  private writtenIndex = -1;
+  private checkpointedOffset = 0;
+
+  constructor(readonly dir: string) {}
+
+  /** Raft index of the newest checkpoint this writer wrote (-1: none yet). */
+  get lastWrittenIndex(): number {
+    return this.writtenIndex;
+  }
+
+  write(checkpoint: PartitionCheckpoint): Promise<boolean> {
+    const step = async (): Promise<boolean> => {
+      if (checkpoint.raftIndex <= this.writtenIndex) return false;
+      const segments: { base: number; path: string }[] = [];
+      for (const name of await readdir(this.dir)) {
+        const base = parseSegmentFileName(name);
+        if (base !== null && base < checkpoint.nextOffset) segments.push({ base, path: join(this.dir, name) });
+      }
+      segments.sort((a, b) => a.base - b.base);
+      for (let i = 0; i < segments.length; i++) {
+        const next = segments[i + 1];
+        if (next === undefined || next.base > this.checkpointedOffset) await fsyncPath(segments[i]!.path);
+      }
+      await fsyncPath(this.dir);
+      await writeCheckpoint(this.dir, checkpoint);
+      this.writtenIndex = checkpoint.raftIndex;
+      this.checkpointedOffset = checkpoint.nextOffset;
+      return true;
+    };
+    const result = this.chain.then(step, step);
+    this.chain = result.catch(() => undefined);
+    return result;
+  }
 }

@@ -11,18 +11,18 @@
 // is append-only, so a full chunk never changes and each is uploaded once, like a sealed segment.
 //
 // compactLog(I): capture the current state C >= I, make the log durable up to it, write the local checkpoint
-// <C, term, nextOffset, producer state>, then host.compact(raftGroup, I, reference) where the reference (a few bytes)
-// names this node's prefix, I and its term.
+// <C, term, nextOffset, producer state> (through the replica's PartitionCheckpointWriter, shared with the commands
+// that trim the log, so checkpoints never go backwards), then host.compact(raftGroup, I, reference) where the
+// reference (a few bytes) names this node's prefix, I and its term.
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
-  filePiece, fsyncPath, raftIndex, raftTerm,
+  filePiece, raftIndex, raftTerm,
   type ClusterId, type RaftGroupId as SnapshotGroupId, type RaftIndex as SnapshotIndex, type SnapshotContent, type SnapshotPiece, type SnapshotSourceStatus,
 } from '@tributary/snapshot';
 import type { RaftPartition } from '../raft-partition.js';
-import { writeCheckpoint } from './partition-checkpoint.js';
 import {
   activeChunkPieceName, encodePartitionRest, fileCrc32, parseSegmentFileName, segmentFileName, segmentIndexFileNames, type PartitionSnapshotMeta,
 } from './partition-snapshot-format.js';
@@ -76,8 +76,6 @@ export class PartitionSnapshotSource implements HostedSnapshotSource {
   private readonly chunkContentIds = new Map<string, string>();
   private readonly activeChunkBytes: number;
   private readonly created = new Map<number, number>();
-  /** Offset of the last checkpoint: segments from the one holding it on are fsynced before the next. */
-  private checkpointedOffset = 0;
   private readonly startIndex: number;
 
   constructor(private readonly options: PartitionSnapshotSourceOptions) {
@@ -170,16 +168,10 @@ export class PartitionSnapshotSource implements HostedSnapshotSource {
     const state = partition.captureState();
     if (state === null) throw new Error(`partition ${dir} is restoring or replaying its log; compact later`);
     if (state.raftIndex < upToIndex) throw new Error(`assertion: applied index ${state.raftIndex} is below the snapshot ${upToIndex}`);
-    // Durable up to the checkpoint whatever the log's fsync policy: the Raft log below it is about to go.
+    // Durable up to the checkpoint whatever the log's fsync policy (the writer fsyncs the segments): the Raft log
+    // below it is about to go. Skipped when a command already wrote a newer one (it covers this index too).
     await partition.flushLog();
-    const segments = await this.segmentsBelow(state.nextOffset);
-    for (let i = 0; i < segments.length; i++) {
-      const next = segments[i + 1];
-      if (next === undefined || next.baseOffset > this.checkpointedOffset) await fsyncPath(segments[i]!.path);
-    }
-    await fsyncPath(dir);
-    await writeCheckpoint(dir, state);
-    this.checkpointedOffset = state.nextOffset;
+    await partition.writeCheckpoint(state);
     partition.compactRaftLog(upToIndex, encodeSnapshotReference({ writer: this.options.ownWriter, index: upToIndex, term }));
     for (const index of [...this.created.keys()]) if (index <= upToIndex) this.created.delete(index);
   }
