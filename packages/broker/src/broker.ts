@@ -163,7 +163,13 @@ export class Broker implements BrokerState {
       port: kafka.port,
     };
     if (this.clusterNode && replicated) {
-      const self = { nodeId: config.nodeId, host: this.advertisedAddress.host, port: this.advertisedAddress.port };
+      const cluster = this.clusterNode.clusterAddress;
+      const self = {
+        nodeId: config.nodeId,
+        host: this.advertisedAddress.host,
+        port: this.advertisedAddress.port,
+        ...(cluster === undefined ? {} : { clusterHost: cluster.host, clusterPort: cluster.port }),
+      };
       const clusterId = await this.clusterNode.join(config.clusterId ?? newClusterId(), self, CLUSTER_JOIN_TIMEOUT_MS);
       // A wiped or lagging node may be restoring the catalogue from a snapshot: serve only once it is here.
       await this.clusterNode.metadataCaughtUp(CLUSTER_JOIN_TIMEOUT_MS);

@@ -1,7 +1,7 @@
 // The `tributary` command: `dev` (zero-config single node), `start` (configured node; with TRIBUTARY_PEERS a
 // cluster member), `cluster` (local multi-node cluster of `start` processes).
 // Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage or bad configuration.
-import { loadConfig, formatHostPort, clusterObjectStoreProblem, type CliMode } from './config.js';
+import { loadConfig, formatHostPort, clusterObjectStoreProblem, type BrokerConfig, type CliMode } from './config.js';
 import { createLogger } from './observability/logger.js';
 import { Broker } from './broker.js';
 import { runtimeDeps } from './runtime-deps.js';
@@ -27,11 +27,32 @@ commands:
                       default 127.0.0.1:9644)
 `;
 
-function clusterConfigProblem(nodeId: number, peerIds: readonly number[]): string | null {
+/** Most voters of the metadata group (more nodes join as learners). */
+const METADATA_VOTERS_MAX = 5;
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '']);
+
+function clusterConfigProblem(config: BrokerConfig): string | null {
+  const nodeId = config.nodeId;
+  const peerIds = config.peers.map((p) => p.nodeId);
   if (nodeId < 1) return 'TRIBUTARY_NODE_ID: must be at least 1 when TRIBUTARY_PEERS is set (0 means "no node" in Raft)';
   if (peerIds.some((id) => id < 1)) return 'TRIBUTARY_PEERS: node ids must be at least 1';
   if (peerIds.includes(nodeId)) return 'TRIBUTARY_PEERS: must list the other nodes, not this node';
   if (new Set(peerIds).size !== peerIds.length) return 'TRIBUTARY_PEERS: a node id appears twice';
+  const voters = config.metadataVoters;
+  if (voters.length > METADATA_VOTERS_MAX) {
+    return `TRIBUTARY_METADATA_VOTERS: ${voters.length} voters; the metadata group has at most ${METADATA_VOTERS_MAX} (further nodes join as learners: leave them out of this list)`;
+  }
+  if (voters.includes(nodeId)) {
+    // Forming the cluster: the first election needs every voter's address.
+    const unknown = voters.filter((v) => v !== nodeId && !peerIds.includes(v));
+    if (unknown.length > 0) return `TRIBUTARY_METADATA_VOTERS: voter(s) ${unknown.join(',')} missing from TRIBUTARY_PEERS (a node that forms the cluster needs every voter's address)`;
+  } else {
+    // Joining a running cluster: the others learn this node's cluster address from its registration.
+    const advertised = config.clusterAdvertisedAddress ?? config.clusterListen;
+    if (WILDCARD_HOSTS.has(advertised.host)) {
+      return 'TRIBUTARY_CLUSTER_ADVERTISED_ADDRESS: required when joining a cluster with a wildcard TRIBUTARY_CLUSTER_LISTEN (the other nodes must learn an address they can reach)';
+    }
+  }
   return null;
 }
 
@@ -74,7 +95,7 @@ async function main(rawArgv: readonly string[]): Promise<number> {
   }
   const config = loaded.config;
   if (config.peers.length > 0) {
-    const problem = clusterConfigProblem(config.nodeId, config.peers.map((p) => p.nodeId)) ?? clusterObjectStoreProblem(config);
+    const problem = clusterConfigProblem(config) ?? clusterObjectStoreProblem(config);
     if (problem) {
       process.stderr.write(`tributary ${mode}: invalid configuration\n  ${problem}\n`);
       return 2;

@@ -60,7 +60,18 @@ export interface BrokerConfig {
   /** What Metadata tells clients; undefined = the host of kafkaListen and the port actually bound. */
   readonly advertisedAddress: HostPort | undefined;
   readonly clusterListen: HostPort;
+  /**
+   * The cluster address other nodes reach this node at, registered in the metadata group (so nodes whose
+   * TRIBUTARY_PEERS never named it still find it); undefined = the listen address, unless that is a wildcard.
+   */
+  readonly clusterAdvertisedAddress: HostPort | undefined;
+  /** Cluster mode: the nodes this one contacts at start (all of them at formation; a few seeds when joining). */
   readonly peers: readonly PeerAddress[];
+  /**
+   * Cluster mode: the voters the metadata Raft group was formed with (TRIBUTARY_METADATA_VOTERS; default this node and
+   * its peers). A node listed here forms the cluster; a node not listed joins a running one as a learner.
+   */
+  readonly metadataVoters: readonly number[];
   readonly httpListen: HostPort;
   readonly dataDir: string;
   readonly defaultPartitions: number;
@@ -104,7 +115,9 @@ export const CONFIG_VARIABLES = [
   'TRIBUTARY_KAFKA_LISTEN',
   'TRIBUTARY_ADVERTISED_ADDRESS',
   'TRIBUTARY_CLUSTER_LISTEN',
+  'TRIBUTARY_CLUSTER_ADVERTISED_ADDRESS',
   'TRIBUTARY_PEERS',
+  'TRIBUTARY_METADATA_VOTERS',
   'TRIBUTARY_HTTP_LISTEN',
   'TRIBUTARY_DATA_DIR',
   'TRIBUTARY_DEFAULT_PARTITIONS',
@@ -222,6 +235,23 @@ const peers = z.string().transform((value, ctx) => {
   return out;
 });
 
+const nodeIdList = z.string().transform((value, ctx) => {
+  const out: number[] = [];
+  for (const part of value.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const id = /^[0-9]+$/.test(part) ? Number(part) : NaN;
+    if (!Number.isInteger(id) || id < 1 || id > INT32_MAX) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `entry "${part}": node ids are integers >= 1 (format id,id,...)` });
+      return z.NEVER;
+    }
+    if (out.includes(id)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `node id ${id} appears twice` });
+      return z.NEVER;
+    }
+    out.push(id);
+  }
+  return out.sort((a, b) => a - b);
+});
+
 const clusterId = z.string().transform((value, ctx) => {
   const v = value.trim();
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(v)) {
@@ -259,7 +289,9 @@ const schema = z.object({
   TRIBUTARY_KAFKA_LISTEN: hostPort.optional(),
   TRIBUTARY_ADVERTISED_ADDRESS: hostPort.optional(),
   TRIBUTARY_CLUSTER_LISTEN: hostPort.optional(),
+  TRIBUTARY_CLUSTER_ADVERTISED_ADDRESS: hostPort.optional(),
   TRIBUTARY_PEERS: peers.optional(),
+  TRIBUTARY_METADATA_VOTERS: nodeIdList.optional(),
   TRIBUTARY_HTTP_LISTEN: hostPort.optional(),
   TRIBUTARY_DATA_DIR: nonEmpty.optional(),
   TRIBUTARY_DEFAULT_PARTITIONS: intIn(1, 100000).optional(),
@@ -366,10 +398,14 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
     errors.push('TRIBUTARY_S3_BUCKET: required when TRIBUTARY_OBJECT_STORE=s3');
   }
   const snapshotsEnabled = v.TRIBUTARY_SNAPSHOT_ENABLED ?? true;
+  const selfId = v.TRIBUTARY_NODE_ID ?? 0;
+  const metadataVoters = v.TRIBUTARY_METADATA_VOTERS ?? [selfId, ...peerList.map((p) => p.nodeId)].sort((a, b) => a - b);
+  // The nodes this one knows of from its configuration; a joining node (seeds in TRIBUTARY_PEERS) counts the voters too.
+  const knownNodes = new Set([selfId, ...peerList.map((p) => p.nodeId), ...(peerList.length > 0 ? metadataVoters : [])]);
   const replicationFactor = v.TRIBUTARY_DEFAULT_REPLICATION_FACTOR ?? DEFAULTS.defaultReplicationFactor;
-  if (replicationFactor > 1 + peerList.length) {
+  if (replicationFactor > knownNodes.size) {
     errors.push(
-      `TRIBUTARY_DEFAULT_REPLICATION_FACTOR: ${replicationFactor} exceeds the number of nodes (${1 + peerList.length})`,
+      `TRIBUTARY_DEFAULT_REPLICATION_FACTOR: ${replicationFactor} exceeds the number of nodes (${knownNodes.size})`,
     );
   }
   const minSessionTimeoutMs = v.TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS ?? DEFAULTS.groupMinSessionTimeoutMs;
@@ -388,7 +424,9 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
     kafkaListen: v.TRIBUTARY_KAFKA_LISTEN ?? (parseHostPort(DEFAULTS.kafkaListen) as HostPort),
     advertisedAddress: v.TRIBUTARY_ADVERTISED_ADDRESS,
     clusterListen: v.TRIBUTARY_CLUSTER_LISTEN ?? (parseHostPort(DEFAULTS.clusterListen) as HostPort),
+    clusterAdvertisedAddress: v.TRIBUTARY_CLUSTER_ADVERTISED_ADDRESS,
     peers: peerList,
+    metadataVoters,
     httpListen: v.TRIBUTARY_HTTP_LISTEN ?? (parseHostPort(DEFAULTS.httpListen) as HostPort),
     dataDir,
     defaultPartitions: v.TRIBUTARY_DEFAULT_PARTITIONS ?? DEFAULTS.defaultPartitions,

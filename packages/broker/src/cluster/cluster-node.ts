@@ -1,7 +1,9 @@
 // One broker's membership in the cluster: the Raft host (one per process) over raft's TcpTransport on
-// TRIBUTARY_CLUSTER_LISTEN with raft's FileWal under <dataDir>/raft, and the metadata Raft group (all nodes are
-// voters) whose state machine is the SQLite MetadataStore. Writes go to the metadata leader: a follower forwards
-// the command over the control channel and returns the leader's answer.
+// TRIBUTARY_CLUSTER_LISTEN with raft's FileWal under <dataDir>/raft, and the metadata Raft group (the formation
+// nodes, TRIBUTARY_METADATA_VOTERS, are its voters; nodes added later are learners) whose state machine is the SQLite
+// MetadataStore. Writes go to the metadata leader: a follower forwards the command over the control channel and
+// returns the leader's answer. Peer addresses: TRIBUTARY_PEERS at start, then every registered broker's cluster
+// address from the catalogue (so a node added at runtime is reachable from nodes whose configuration never named it).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -15,11 +17,17 @@ import type { SnapshotService } from './snapshots/snapshot-service.js';
 
 /** The metadata group's Raft group id (partition groups will use ids allocated in the catalogue, never this one). */
 export const METADATA_RAFT_GROUP = raftGroupId(1);
-/** Most voters of the metadata group (the rest would be learners once membership changes are wired). */
+/** Most voters of the metadata group (further nodes join as learners). */
 export const METADATA_VOTERS_MAX = 5;
 const FORWARD_TIMEOUT_MS = 2_000;
 /** The Raft host's clock: heartbeats every tick, elections after TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS worth of ticks. */
 const RAFT_TICK_MS = 100;
+/**
+ * How often this node sends an empty batch to every registered broker. The Raft host pings only nodes it shares a
+ * group with or has heard from; two nodes added at runtime that share no partition would otherwise never hear of
+ * each other, and Metadata lists only brokers heard from within the lag time. One tiny frame per second per broker.
+ */
+const REGISTERED_BROKER_PING_MS = 1_000;
 const RETRY_DELAY_MS = 100;
 
 export type ProposeOutcome = { kind: 'applied'; result: MetadataResult } | { kind: 'unavailable'; reason: string };
@@ -35,6 +43,8 @@ export interface ControlRequest {
 }
 export type ControlHandler = (from: NodeId, request: ControlRequest) => Promise<unknown>;
 
+const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '']);
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export type MetadataLeaderListener = (leaderId: NodeId, term: Term, role: Role) => void;
@@ -48,6 +58,21 @@ export type MetadataLeaderListener = (leaderId: NodeId, term: Term, role: Role) 
 const PEER_RESTARTED_EMPTY = 'peerRestartedEmpty';
 /** How long a wiped node keeps telling an unreachable peer that it restarted empty. */
 const ANNOUNCE_EMPTY_RESTART_MS = 60_000;
+/**
+ * Control request of a node joining a running cluster (not a voter, not yet a member of the metadata group), sent to
+ * any node it knows: the metadata leader adds it to the group as a learner (a follower forwards the request there).
+ * It carries the joiner's cluster address, which the receivers need even to answer it.
+ */
+const ADD_METADATA_LEARNER = 'addMetadataLearner';
+interface AddMetadataLearnerRequest extends ControlRequest {
+  readonly control: typeof ADD_METADATA_LEARNER;
+  readonly broker: BrokerRegistration;
+}
+/**
+ * `peers`: the cluster addresses the answering node's catalogue holds. The joiner needs the metadata leader's before
+ * its catalogue arrives (it must answer the leader's appends), and its seeds need not include the leader.
+ */
+type AddMetadataLearnerAnswer = ({ status: 'member' } | { status: 'retry'; reason: string }) & { peers?: readonly BrokerRegistration[] };
 
 export class ClusterNode {
   private closed = false;
@@ -59,20 +84,30 @@ export class ClusterNode {
     readonly selfId: NodeId,
     readonly host: RaftHost,
     private readonly control: ControlChannelTransport,
+    private readonly tcp: TcpTransport,
     private readonly wal: FileWal,
     readonly store: MetadataStore,
     private readonly logger: Logger,
     /** Cluster mode with TRIBUTARY_SNAPSHOT_ENABLED: the snapshot service (partition groups register through it). */
     readonly snapshots: SnapshotService | undefined,
     private readonly metadataSnapshots: MetadataGroupSnapshots | undefined,
+    /** The cluster address this node registers (TRIBUTARY_CLUSTER_ADVERTISED_ADDRESS, else the bound listener). */
+    readonly clusterAddress: { host: string; port: number } | undefined,
+    /** TRIBUTARY_PEERS: whom to ask when joining (with the registered brokers). */
+    private readonly seedIds: readonly NodeId[],
   ) {}
+
+  private pingTimer: NodeJS.Timeout | null = null;
+  /** Addresses given to the transport, by node (TRIBUTARY_PEERS first, then the registrations, which win). */
+  private readonly peerAddresses = new Map<NodeId, string>();
 
   static async open(config: BrokerConfig, logger: Logger, snapshots?: SnapshotService): Promise<ClusterNode> {
     const selfId = toNodeId(config.nodeId);
     const peers = new Map(config.peers.map((p) => [toNodeId(p.nodeId), { host: p.host, port: p.port }]));
-    const all = [selfId, ...peers.keys()].sort((a, b) => a - b);
-    if (all.length > METADATA_VOTERS_MAX) {
-      throw new Error(`cluster of ${all.length} nodes: the metadata group supports at most ${METADATA_VOTERS_MAX} voters for now`);
+    // The formation voters: the same list on every node (a joining node is not in it and starts as a non-member).
+    const voters = config.metadataVoters.map((v) => toNodeId(v));
+    if (voters.length > METADATA_VOTERS_MAX) {
+      throw new Error(`${voters.length} metadata voters: the metadata group supports at most ${METADATA_VOTERS_MAX} voters`);
     }
     const raftDir = join(config.dataDir, 'raft');
     await mkdir(raftDir, { recursive: true });
@@ -102,7 +137,14 @@ export class ClusterNode {
       snapshots === undefined
         ? undefined
         : new MetadataGroupSnapshots(METADATA_RAFT_GROUP, store, snapshots, join(config.dataDir, 'snapshot-work'), logger.child({ component: 'metadata-snapshots' }));
-    const node = new ClusterNode(selfId, host, control, wal, store, logger, snapshots, metadataSnapshots);
+    await tcp.listen();
+    const advertised = config.clusterAdvertisedAddress ?? { host: config.clusterListen.host, port: tcp.port };
+    const clusterAddress = WILDCARD_HOSTS.has(advertised.host) ? undefined : { host: advertised.host, port: advertised.port };
+    const node = new ClusterNode(selfId, host, control, tcp, wal, store, logger, snapshots, metadataSnapshots, clusterAddress, [...peers.keys()]);
+    for (const [id, addr] of peers) node.peerAddresses.set(id, `${addr.host}:${addr.port}`);
+    // Registered brokers' addresses (kept in the catalogue across restarts), now and after every catalogue change.
+    node.adoptRegisteredAddresses();
+    store.onApplied(() => node.adoptRegisteredAddresses());
     const onLeaderChange: GroupStateMachine['onLeaderChange'] = (leaderId, term, role) => {
       logger.info({ raftGroup: 'metadata', leaderId, term, role }, 'metadata leader changed');
       for (const listener of node.leaderListeners) listener(leaderId, term, role);
@@ -130,7 +172,7 @@ export class ClusterNode {
           };
     let disabledImage: Snapshot | null = null;
     metadataSnapshots?.attachHost(host);
-    host.addGroup(METADATA_RAFT_GROUP, wal.storage(METADATA_RAFT_GROUP, bootstrapState(all)), machine);
+    host.addGroup(METADATA_RAFT_GROUP, wal.storage(METADATA_RAFT_GROUP, bootstrapState(voters)), machine);
     if (metadataSnapshots !== undefined) snapshots!.register(metadataSnapshots);
     control.onRequest((from, payload) => node.answerForwarded(from, payload));
     node.onControl(PEER_RESTARTED_EMPTY, async (from) => {
@@ -138,10 +180,113 @@ export class ClusterNode {
       logger.info({ peer: from, groupsReset }, 'peer restarted with an empty Raft log; re-probing it in the groups led here');
       return { groupsReset };
     });
-    await tcp.listen();
+    node.onControl(ADD_METADATA_LEARNER, (from, request) => node.addMetadataLearner(from, request as AddMetadataLearnerRequest));
     host.start();
-    if (walWasEmpty) void node.announceEmptyRestart([...peers.keys()]);
+    node.pingTimer = setInterval(() => node.pingRegisteredBrokers(), REGISTERED_BROKER_PING_MS);
+    node.pingTimer.unref();
+    if (walWasEmpty) void node.announceEmptyRestart([...node.peerAddresses.keys()]);
     return node;
+  }
+
+  /** Gives the transport every registered broker's cluster address (a registration is newer than TRIBUTARY_PEERS). */
+  private adoptRegisteredAddresses(): void {
+    for (const b of this.store.brokers()) {
+      if (b.nodeId === this.selfId || b.clusterHost === undefined || b.clusterPort === undefined) continue;
+      this.setPeerAddress(toNodeId(b.nodeId), { host: b.clusterHost, port: b.clusterPort });
+    }
+  }
+
+  private setPeerAddress(id: NodeId, addr: { host: string; port: number }): void {
+    const key = `${addr.host}:${addr.port}`;
+    if (this.peerAddresses.get(id) === key) return;
+    const known = this.peerAddresses.has(id);
+    this.peerAddresses.set(id, key);
+    this.tcp.setPeer(id, addr);
+    this.logger.info({ peer: id, address: key }, known ? 'peer cluster address changed' : 'peer cluster address learned');
+  }
+
+  private pingRegisteredBrokers(): void {
+    if (this.closed) return;
+    for (const b of this.store.brokers()) if (b.nodeId !== this.selfId && this.peerAddresses.has(toNodeId(b.nodeId))) this.control.send(toNodeId(b.nodeId), []);
+  }
+
+  /** Whether this node is a voter or learner of the metadata group (as its log says so far). */
+  isMetadataMember(): boolean {
+    const conf = this.host.group(METADATA_RAFT_GROUP)?.conf;
+    return conf !== undefined && (conf.voters.includes(this.selfId) || conf.learners.includes(this.selfId));
+  }
+
+  /** The metadata group's voters and learners as this node's log says. */
+  metadataMembership(): { voters: readonly number[]; learners: readonly number[] } {
+    const conf = this.host.group(METADATA_RAFT_GROUP)?.conf;
+    return { voters: conf?.voters ?? [], learners: conf?.learners ?? [] };
+  }
+
+  /**
+   * Answers a joining node: on the metadata leader, adds it as a learner (one configuration entry, committed by the
+   * voters) unless it is a member already; elsewhere forwards to the leader. The joiner's address is taken from the
+   * request first: without it this node could not even send the answer back.
+   */
+  private async addMetadataLearner(from: NodeId, request: AddMetadataLearnerRequest): Promise<AddMetadataLearnerAnswer> {
+    const answer = await this.answerAddMetadataLearner(from, request);
+    const peers = this.store.brokers().filter((b) => b.clusterHost !== undefined);
+    const self = this.clusterAddress === undefined ? [] : [{ nodeId: this.selfId, host: '', port: 0, clusterHost: this.clusterAddress.host, clusterPort: this.clusterAddress.port }];
+    return { ...answer, peers: [...(answer.peers ?? []), ...peers, ...self] };
+  }
+
+  private async answerAddMetadataLearner(from: NodeId, request: AddMetadataLearnerRequest): Promise<AddMetadataLearnerAnswer> {
+    const broker = request.broker;
+    if (broker.clusterHost === undefined || broker.clusterPort === undefined || !Number.isInteger(broker.nodeId) || broker.nodeId < 1) {
+      return { status: 'retry', reason: 'the request names no node id and cluster address' };
+    }
+    const joiner = toNodeId(broker.nodeId);
+    if (joiner === this.selfId) return { status: 'retry', reason: 'a node cannot add itself' };
+    this.setPeerAddress(joiner, { host: broker.clusterHost, port: broker.clusterPort });
+    if (from !== joiner) this.logger.info({ joiner, via: from }, 'forwarded request to add a metadata learner');
+    const raft = this.host.group(METADATA_RAFT_GROUP);
+    if (raft === undefined || this.closed) return { status: 'retry', reason: 'closed' };
+    if (raft.role !== Role.Leader) {
+      const leader = raft.leaderId;
+      if (leader === 0 || leader === this.selfId || from !== joiner) return { status: 'retry', reason: `node ${this.selfId} is not the metadata leader` };
+      const answer = (await this.requestControl(leader, request, FORWARD_TIMEOUT_MS)) as AddMetadataLearnerAnswer | null;
+      return answer ?? { status: 'retry', reason: `no answer from metadata leader ${leader}` };
+    }
+    const conf = raft.conf;
+    if (conf.voters.includes(joiner) || conf.learners.includes(joiner)) return { status: 'member' };
+    const r = await this.host.proposeConfChange(METADATA_RAFT_GROUP, { type: 'addLearner', nodeId: joiner });
+    if (!r.ok) return { status: 'retry', reason: `configuration change: ${r.reason}` };
+    this.logger.info({ joiner, address: `${broker.clusterHost}:${broker.clusterPort}` }, 'added a metadata-group learner');
+    return { status: 'member' };
+  }
+
+  /**
+   * A node that is not (yet) a member of the metadata group asks the nodes it knows, in turn, to add it as a learner,
+   * then waits until its own log shows it a member (the leader replicates the group to it from then on). Bounded.
+   */
+  private async becomeMetadataLearner(self: BrokerRegistration, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let lastReason = 'no node asked yet';
+    let added = false;
+    while (!this.closed && !this.isMetadataMember()) {
+      if (Date.now() > deadline) throw new Error(`could not join the metadata group as a learner within ${timeoutMs} ms: ${lastReason}`);
+      if (!added) {
+        const candidates = [...new Set([...this.seedIds, ...this.store.brokers().map((b) => toNodeId(b.nodeId))])].filter((id) => id !== this.selfId);
+        for (const peer of candidates) {
+          const request: AddMetadataLearnerRequest = { control: ADD_METADATA_LEARNER, broker: self };
+          const answer = (await this.requestControl(peer, request, FORWARD_TIMEOUT_MS).catch(() => null)) as AddMetadataLearnerAnswer | null;
+          for (const b of answer?.peers ?? []) {
+            if (b.nodeId !== this.selfId && b.clusterHost !== undefined && b.clusterPort !== undefined) this.setPeerAddress(toNodeId(b.nodeId), { host: b.clusterHost, port: b.clusterPort });
+          }
+          if (answer?.status === 'member') {
+            added = true;
+            this.logger.info({ via: peer }, 'added to the metadata group as a learner; receiving the catalogue');
+            break;
+          }
+          lastReason = answer === null ? `no answer from node ${peer}` : `node ${peer}: ${answer.reason}`;
+        }
+      }
+      await sleep(added ? RETRY_DELAY_MS : RETRY_DELAY_MS * 5);
+    }
   }
 
   /**
@@ -312,6 +457,9 @@ export class ClusterNode {
    * address. Retries until both are applied (a cluster cannot serve without a metadata quorum).
    */
   async join(proposedClusterId: string, self: BrokerRegistration, timeoutMs: number): Promise<string> {
+    // A node outside the formation voters that the metadata group does not know yet joins it as a learner first
+    // (a restart of a member skips this: its Raft log holds the configuration that names it).
+    if (!this.isMetadataMember()) await this.becomeMetadataLearner(self, timeoutMs);
     const init = await this.propose({ kind: 'initCluster', clusterId: proposedClusterId }, timeoutMs);
     if (init.kind !== 'applied' || !init.result.ok || init.result.clusterId === undefined) {
       throw new Error(`could not agree on a cluster id through the metadata group: ${init.kind === 'unavailable' ? init.reason : 'rejected'}`);
@@ -347,6 +495,7 @@ export class ClusterNode {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.pingTimer !== null) clearInterval(this.pingTimer);
     this.metadataSnapshots?.close();
     await this.closeHost();
     await this.wal.close();

@@ -5,8 +5,15 @@ import type { CommittedOffset, PersistedGroupJson, TopicPartitionRef } from '../
 
 export interface BrokerRegistration {
   readonly nodeId: number;
+  /** The advertised Kafka address. */
   readonly host: string;
   readonly port: number;
+  /**
+   * The cluster (Raft) address the other nodes reach this one at; every node connects to registered brokers with it,
+   * so a node added at runtime needs no TRIBUTARY_PEERS change anywhere. Absent in registrations of older versions.
+   */
+  readonly clusterHost?: string;
+  readonly clusterPort?: number;
 }
 
 export type MetadataCommand =

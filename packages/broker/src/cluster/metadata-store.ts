@@ -97,7 +97,18 @@ export class MetadataStore {
     db.exec(SCHEMA);
     const have = new Set((db.prepare('PRAGMA table_info(partitions)').all() as { name: string }[]).map((c) => c.name));
     for (const [name, type] of ADDED_PARTITION_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE partitions ADD COLUMN ${name} ${type}`);
+    MetadataStore.addBrokerClusterAddressColumns(db);
     return db;
+  }
+
+  /**
+   * Databases written before brokers registered their cluster address (and snapshots of them) lack its columns. The
+   * change is local and deterministic (NULL until the broker registers again), so every replica may make it by itself.
+   */
+  private static addBrokerClusterAddressColumns(db: SqliteDatabase): void {
+    const columns = new Set((db.prepare('PRAGMA table_info(brokers)').all() as { name: string }[]).map((c) => c.name));
+    if (!columns.has('cluster_host')) db.exec('ALTER TABLE brokers ADD COLUMN cluster_host TEXT');
+    if (!columns.has('cluster_port')) db.exec('ALTER TABLE brokers ADD COLUMN cluster_port INTEGER');
   }
 
   /** Raft term of the entry at appliedIndex (0 before the first entry; recorded in the same transaction). */
@@ -231,8 +242,13 @@ export class MetadataStore {
       }
       case 'registerBroker':
         this.db
-          .prepare('INSERT INTO brokers (node_id, host, port) VALUES (?, ?, ?) ON CONFLICT(node_id) DO UPDATE SET host = excluded.host, port = excluded.port')
-          .run(c.broker.nodeId, c.broker.host, c.broker.port);
+          .prepare(
+            'INSERT INTO brokers (node_id, host, port, cluster_host, cluster_port) VALUES (?, ?, ?, ?, ?) ' +
+              'ON CONFLICT(node_id) DO UPDATE SET host = excluded.host, port = excluded.port, ' +
+              // a registration without a cluster address (an older version's) keeps the one known
+              'cluster_host = coalesce(excluded.cluster_host, cluster_host), cluster_port = coalesce(excluded.cluster_port, cluster_port)',
+          )
+          .run(c.broker.nodeId, c.broker.host, c.broker.port, c.broker.clusterHost ?? null, c.broker.clusterPort ?? null);
         return { ok: true };
       case 'createTopic': {
         if (this.db.prepare('SELECT 1 FROM topics WHERE name = ?').get(c.name) !== undefined) {
@@ -386,8 +402,11 @@ export class MetadataStore {
 
   /** Rebuilds the in-memory views (metadata changes are rare; a full reload keeps them obviously consistent). */
   private reload(): void {
-    this.brokerList = (this.db.prepare('SELECT node_id, host, port FROM brokers ORDER BY node_id').all() as { node_id: number; host: string; port: number }[]).map(
-      (r) => ({ nodeId: r.node_id, host: r.host, port: r.port }),
+    type BrokerRow = { node_id: number; host: string; port: number; cluster_host: string | null; cluster_port: number | null };
+    this.brokerList = (this.db.prepare('SELECT node_id, host, port, cluster_host, cluster_port FROM brokers ORDER BY node_id').all() as BrokerRow[]).map((r) =>
+      r.cluster_host === null || r.cluster_port === null
+        ? { nodeId: r.node_id, host: r.host, port: r.port }
+        : { nodeId: r.node_id, host: r.host, port: r.port, clusterHost: r.cluster_host, clusterPort: r.cluster_port },
     );
     const configs = new Map<string, Map<string, string>>();
     for (const r of this.db.prepare('SELECT topic, key, value FROM topic_configs').all() as { topic: string; key: string; value: string }[]) {

@@ -107,7 +107,8 @@ export class SnapshotService {
   constructor(private readonly options: SnapshotServiceOptions) {
     const { config, logger } = options;
     this.nodeId = config.nodeId;
-    this.nodeIds = [config.nodeId, ...config.peers.map((p) => p.nodeId)].sort((a, b) => a - b);
+    // A joining node names only a few seeds in TRIBUTARY_PEERS: the formation voters' prefixes are worth trying too.
+    this.nodeIds = [...new Set([config.nodeId, ...config.peers.map((p) => p.nodeId), ...config.metadataVoters])].sort((a, b) => a - b);
     this.metrics = new SnapshotMetrics(options.registry, snapshotKindOf);
     const inner =
       options.store ??

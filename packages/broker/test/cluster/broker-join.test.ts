@@ -1,0 +1,163 @@
+// Adding a broker to a running cluster (issue 5): three formation nodes, then node 4 started with two seeds (the
+// nodes that do not lead the metadata group) in TRIBUTARY_PEERS and TRIBUTARY_METADATA_VOTERS=1,2,3. It joins the metadata group as a learner, registers its Kafka
+// and cluster addresses, every broker's Metadata lists it, an RF 3 topic on four brokers uses it, kafkajs produces and
+// consumes through it; node 4 and node 1 (whose TRIBUTARY_PEERS never named node 4) are killed and restarted and
+// everything still holds: node 4 stays a member without joining again, node 1 reaches it from the catalogue alone
+// (every partition's ISR, as its leader reports it, is whole again).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { tempDataDir } from '../support/broker-process.js';
+import { clusterEnv, freePorts, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+
+const TOPIC = 'joined';
+const PARTITIONS = 4;
+const CLUSTER_ID = 'Brokerjoincluster';
+
+const brokerIds = (md: any): number[] => md.brokers.map((b: any) => b.nodeId).sort((a: number, b: number) => a - b);
+const topicOf = (md: any): any => md.topics.find((t: any) => t.name === TOPIC);
+
+test('cluster: a fourth broker joins a running 3-node cluster, takes replicas, and stays a member across restarts of itself and of node 1', { timeout: 240_000 }, async () => {
+  const { dir, cleanup } = tempDataDir('trib-join-cluster-');
+  const clusterPorts = await freePorts(4);
+  const dirs = [1, 2, 3, 4].map((id) => join(dir, `node-${id}`));
+  dirs.forEach((d) => mkdirSync(d, { recursive: true }));
+  // The formation nodes know only each other: their environments never mention node 4.
+  const envOf = new Map<number, Record<string, string>>();
+  for (const id of [1, 2, 3]) envOf.set(id, clusterEnv(id, dirs[id - 1]!, clusterPorts.slice(0, 3), CLUSTER_ID, { TRIBUTARY_DEFAULT_REPLICATION_FACTOR: '3' }));
+  for (const id of [1, 2, 3]) assert.doesNotMatch(envOf.get(id)!['TRIBUTARY_PEERS']!, /\b4@/);
+  const nodes = new Map<number, ClusterNodeProcess>();
+  const restart = async (id: number): Promise<ClusterNodeProcess> => {
+    const old = nodes.get(id)!;
+    old.proc.kill('SIGKILL');
+    await old.exited;
+    const fresh = await startClusterNode(id, envOf.get(id)!, 60_000);
+    nodes.set(id, fresh);
+    return fresh;
+  };
+  const allListFour = async (what: string): Promise<void> => {
+    for (const n of nodes.values()) {
+      const md = await metadataUntil(n.kafkaPort, (m) => brokerIds(m).join() === '1,2,3,4', 30_000);
+      assert.deepEqual(brokerIds(md), [1, 2, 3, 4], `${what}: broker ${n.id}'s Metadata lists all four`);
+    }
+  };
+  /** Every partition led, and its leader's ISR holds every replica (so the leader reaches each of them). */
+  const healed = async (what: string): Promise<void> => {
+    const deadline = Date.now() + 40_000;
+    let why = '';
+    while (Date.now() < deadline) {
+      why = '';
+      for (let p = 0; p < PARTITIONS && why === ''; p++) {
+        const view = (await Promise.all([...nodes.values()].map(async (n) => ({ id: n.id, md: await metadata(n.kafkaPort, [TOPIC]).catch(() => null) }))))
+          .map(({ id, md }) => ({ id, part: md === null ? undefined : topicOf(md)?.partitions.find((x: any) => x.partitionIndex === p) }))
+          .find(({ id, part }) => part !== undefined && part.leaderId === id);
+        if (view === undefined) why = `partition ${p} has no leader claiming it`;
+        else if ([...view.part.isrNodes].sort().join() !== [...view.part.replicaNodes].sort().join()) why = `partition ${p}: leader ${view.id} reports ISR [${view.part.isrNodes}] of replicas [${view.part.replicaNodes}]`;
+      }
+      if (why === '') return;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.fail(`${what}: ${why}`);
+  };
+  try {
+    const formed = await Promise.all([1, 2, 3].map((id) => startClusterNode(id, envOf.get(id)!)));
+    for (const n of formed) nodes.set(n.id, n);
+    for (const n of formed) assert.deepEqual(brokerIds(await metadataUntil(n.kafkaPort, (m) => m.brokers.length === 3)), [1, 2, 3]);
+    // Node 4's seeds are the two nodes that do NOT lead the metadata group: the request is forwarded, and node 4 must
+    // learn the leader's address (from the answer) before it can even answer the leader's appends.
+    const controller = (await metadata(formed[0]!.kafkaPort)).controllerId as number;
+    const seeds = [1, 2, 3].filter((id) => id !== controller);
+    assert.equal(seeds.length, 2, `controller ${controller}`);
+    envOf.set(4, {
+      ...clusterEnv(4, dirs[3]!, clusterPorts, CLUSTER_ID, { TRIBUTARY_DEFAULT_REPLICATION_FACTOR: '3' }),
+      TRIBUTARY_PEERS: seeds.map((id) => `${id}@127.0.0.1:${clusterPorts[id - 1]}`).join(','),
+      // The voters the cluster was formed with; this node is not one of them, so it joins as a learner.
+      TRIBUTARY_METADATA_VOTERS: '1,2,3',
+    });
+
+    const joiner = await startClusterNode(4, envOf.get(4)!, 60_000);
+    nodes.set(4, joiner);
+    assert.match(joiner.output(), /added to the metadata group as a learner/);
+    await allListFour('after the join');
+    const leaderLog = [...nodes.values()].map((n) => n.output()).join('\n');
+    assert.match(leaderLog, /"msg":"added a metadata-group learner"/, 'the metadata leader added node 4 as a learner');
+
+    const bootstrap = () => [...nodes.values()].map((n) => `127.0.0.1:${n.kafkaPort}`);
+    const kafkaOf = (brokers: string[]) => new Kafka({ clientId: 'join-test', brokers, logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+    // Through node 4 itself: a learner forwards the catalogue change to the metadata leader like any broker.
+    const admin = kafkaOf([`127.0.0.1:${joiner.kafkaPort}`]).admin();
+    await admin.connect();
+    try {
+      assert.equal(await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3 }], waitForLeaders: true }), true);
+    } finally {
+      await admin.disconnect();
+    }
+    const md = await metadataUntil(nodes.get(1)!.kafkaPort, (m) => topicOf(m)?.partitions.length === PARTITIONS);
+    const replicas = topicOf(md).partitions.map((p: any) => p.replicaNodes as number[]);
+    // 4 partitions x RF 3 over 4 brokers, consecutive replicas: every broker holds 3, and leads one preferred.
+    assert.equal(replicas.filter((r: number[]) => r.includes(4)).length, 3, `node 4 holds 3 of the replicas: ${JSON.stringify(replicas)}`);
+    assert.equal(replicas.filter((r: number[]) => r[0] === 4).length, 1, `node 4 is the preferred leader of one partition: ${JSON.stringify(replicas)}`);
+    await healed('after creating the topic');
+
+    const acked: string[] = [];
+    const produce = async (round: string, count: number): Promise<void> => {
+      const producer = kafkaOf(bootstrap()).producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      try {
+        for (let i = 0; i < count; i++) {
+          const value = `${round}-${i}`;
+          await producer.send({ topic: TOPIC, acks: -1, messages: [{ key: `k${i}`, value }] });
+          acked.push(value);
+        }
+      } finally {
+        await producer.disconnect();
+      }
+    };
+    const consumeAll = async (groupId: string, brokers: string[]): Promise<string[]> => {
+      const consumer = kafkaOf(brokers).consumer({ groupId, sessionTimeout: 10_000 });
+      await consumer.connect();
+      const seen: string[] = [];
+      try {
+        await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`consumed ${seen.length} of ${acked.length}`)), 60_000);
+          void consumer.run({
+            eachMessage: async ({ message }) => {
+              seen.push(message.value!.toString());
+              if (seen.length >= acked.length) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          });
+        });
+      } finally {
+        await consumer.disconnect();
+      }
+      return seen;
+    };
+    await produce('joined', 40);
+    assert.deepEqual((await consumeAll('join-check-1', [`127.0.0.1:${joiner.kafkaPort}`])).sort(), [...acked].sort(), 'every record read once through node 4');
+
+    // Node 4 restarts: it is a member already (its Raft log names it), so it does not ask to join again.
+    const joinerAgain = await restart(4);
+    assert.doesNotMatch(joinerAgain.output(), /added to the metadata group as a learner/);
+    await allListFour('after node 4 restarted');
+    await healed('after node 4 restarted');
+
+    // Node 1 restarts: its TRIBUTARY_PEERS lists 2 and 3 only; node 4's address comes from the catalogue.
+    const one = await restart(1);
+    assert.match(one.output(), /"peer":4,[^\n]*"msg":"peer cluster address learned"/);
+    await allListFour('after node 1 restarted');
+    await healed('after node 1 restarted');
+
+    await produce('restarted', 40);
+    assert.deepEqual((await consumeAll('join-check-2', [`127.0.0.1:${one.kafkaPort}`])).sort(), [...acked].sort(), 'every record read once through node 1');
+  } finally {
+    for (const n of nodes.values()) n.proc.kill('SIGKILL');
+    await Promise.all([...nodes.values()].map((n) => n.exited));
+    cleanup();
+  }
+});
