@@ -111,4 +111,23 @@ test('the Raft election timeout defaults to 1 s, parses an override and refuses 
   const tooShort = loadConfig('dev', { TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS: '100' }, '/tmp/x');
   assert.equal(tooShort.ok, false);
   assert.match(tooShort.ok ? '' : tooShort.errors.join('\n'), /^TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS: /m);
+
+test('metadata voters default to this node and its peers; a joining node lists the formation voters without itself', () => {
+  const formation = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '2', TRIBUTARY_PEERS: '3@h:1,1@h:2', TRIBUTARY_DEFAULT_REPLICATION_FACTOR: '3' }, '/tmp/x');
+  assert.ok(formation.ok, JSON.stringify(formation));
+  if (!formation.ok) return;
+  assert.deepEqual(formation.config.metadataVoters, [1, 2, 3]);
+  assert.equal(formation.config.clusterAdvertisedAddress, undefined);
+  // Node 4 with one seed: the voters count as known nodes, so an RF 3 default is accepted.
+  const joining = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '4', TRIBUTARY_PEERS: '2@h:1', TRIBUTARY_METADATA_VOTERS: '3, 1,2', TRIBUTARY_DEFAULT_REPLICATION_FACTOR: '3', TRIBUTARY_CLUSTER_ADVERTISED_ADDRESS: 'node-4:9093' }, '/tmp/x');
+  assert.ok(joining.ok, JSON.stringify(joining));
+  if (!joining.ok) return;
+  assert.deepEqual(joining.config.metadataVoters, [1, 2, 3]);
+  assert.deepEqual(joining.config.clusterAdvertisedAddress, { host: 'node-4', port: 9093 });
+  const tooMany = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '4', TRIBUTARY_PEERS: '2@h:1', TRIBUTARY_DEFAULT_REPLICATION_FACTOR: '3' }, '/tmp/x');
+  assert.deepEqual(tooMany.ok ? [] : tooMany.errors, ['TRIBUTARY_DEFAULT_REPLICATION_FACTOR: 3 exceeds the number of nodes (2)']);
+  const bad = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '4', TRIBUTARY_PEERS: '2@h:1', TRIBUTARY_METADATA_VOTERS: '1,x' }, '/tmp/x');
+  assert.ok(!bad.ok && bad.errors[0]!.startsWith('TRIBUTARY_METADATA_VOTERS: entry "x"'), JSON.stringify(bad));
+  const twice = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '4', TRIBUTARY_PEERS: '2@h:1', TRIBUTARY_METADATA_VOTERS: '1,2,1' }, '/tmp/x');
+  assert.ok(!twice.ok && twice.errors[0] === 'TRIBUTARY_METADATA_VOTERS: node id 1 appears twice', JSON.stringify(twice));
 });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { tempDataDir } from '../support/broker-process.js';
+import { runCli, tempDataDir } from '../support/broker-process.js';
 import { clusterEnv, freePorts, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'joined';
@@ -18,6 +18,19 @@ const CLUSTER_ID = 'Brokerjoincluster';
 
 const brokerIds = (md: any): number[] => md.brokers.map((b: any) => b.nodeId).sort((a: number, b: number) => a - b);
 const topicOf = (md: any): any => md.topics.find((t: any) => t.name === TOPIC);
+
+test('cluster configuration: metadata voters and the joining node\'s cluster address are checked at start (exit 2)', async () => {
+  const base = { TRIBUTARY_DATA_DIR: '/tmp/never-created', TRIBUTARY_NODE_ID: '4', TRIBUTARY_PEERS: '2@127.0.0.1:9999' };
+  const tooMany = await runCli(['start'], { ...base, TRIBUTARY_METADATA_VOTERS: '1,2,3,5,6,7' });
+  assert.equal(tooMany.code, 2);
+  assert.match(tooMany.stderr, /TRIBUTARY_METADATA_VOTERS: 6 voters; the metadata group has at most 5/);
+  const unknownVoter = await runCli(['start'], { ...base, TRIBUTARY_METADATA_VOTERS: '1,2,4' });
+  assert.equal(unknownVoter.code, 2);
+  assert.match(unknownVoter.stderr, /TRIBUTARY_METADATA_VOTERS: voter\(s\) 1 missing from TRIBUTARY_PEERS/);
+  const wildcard = await runCli(['start'], { ...base, TRIBUTARY_METADATA_VOTERS: '1,2,3', TRIBUTARY_CLUSTER_LISTEN: '0.0.0.0:9093' });
+  assert.equal(wildcard.code, 2);
+  assert.match(wildcard.stderr, /TRIBUTARY_CLUSTER_ADVERTISED_ADDRESS: required when joining a cluster with a wildcard TRIBUTARY_CLUSTER_LISTEN/);
+});
 
 test('cluster: a fourth broker joins a running 3-node cluster, takes replicas, and stays a member across restarts of itself and of node 1', { timeout: 240_000 }, async () => {
   const { dir, cleanup } = tempDataDir('trib-join-cluster-');
