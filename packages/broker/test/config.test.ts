@@ -111,6 +111,7 @@ test('the Raft election timeout defaults to 1 s, parses an override and refuses 
   const tooShort = loadConfig('dev', { TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS: '100' }, '/tmp/x');
   assert.equal(tooShort.ok, false);
   assert.match(tooShort.ok ? '' : tooShort.errors.join('\n'), /^TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS: /m);
+});
 
 test('metadata voters default to this node and its peers; a joining node lists the formation voters without itself', () => {
   const formation = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '2', TRIBUTARY_PEERS: '3@h:1,1@h:2', TRIBUTARY_DEFAULT_REPLICATION_FACTOR: '3' }, '/tmp/x');
