@@ -138,11 +138,12 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
       await node.host.removeGroup(raftGroupId(group));
       this.openedWith.delete(group);
       this.snapshots?.unregister(group);
+      // The list is indexed by partition: clear the slot (a replica moved away leaves the topic's other partitions
+      // where they are), and forget the topic once no partition of it is hosted here.
       const list = this.hosted.get(p.topic);
-      if (list) {
-        const rest = list.filter((x) => x !== p);
-        if (rest.length === 0) this.hosted.delete(p.topic);
-        else this.hosted.set(p.topic, rest);
+      if (list !== undefined && list[p.partition] === p) {
+        delete list[p.partition];
+        if (!list.some((x) => x !== undefined)) this.hosted.delete(p.topic);
       }
       await p.delete().catch((err: unknown) => this.clusterLogger.warn({ err, topic: p.topic }, 'deleting partition data failed'));
     }

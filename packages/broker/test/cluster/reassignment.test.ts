@@ -59,8 +59,11 @@ test('reassignment: RF 3 moves from 1,2,3 to 2,3,4 under acks=all load; caught u
   try {
     for (const n of await Promise.all([1, 2, 3, 4].map((id) => startClusterNode(id, env(id))))) nodes.set(n.id, n);
     const port = (id: number): number => nodes.get(id)!.kafkaPort;
-    const create = (name: string) =>
-      withClient(port(1), (c) => c.request(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments: [{ partitionIndex: 0, brokerIds: [1, 2, 3] }], configs: [] }], timeoutMs: 15000, validateOnly: false }));
+    // 'moving' has a second partition on 1,2,3 that stays: broker 1 must keep serving it after p0 moves away
+    const create = (name: string) => {
+      const assignments = (name === 'moving' ? [0, 1] : [0]).map((partitionIndex) => ({ partitionIndex, brokerIds: [1, 2, 3] }));
+      return withClient(port(1), (c) => c.request(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: -1, replicationFactor: -1, assignments, configs: [] }], timeoutMs: 15000, validateOnly: false }));
+    };
     for (const name of ['moving', 'stuck', 'cancelled', 'doomed']) assert.equal((await create(name)).topics[0].errorCode, ErrorCode.NONE, name);
     const led = (topic: string) => (md: any) => (partitionOf(md, topic)?.leaderId ?? -1) > 0;
     for (const name of ['moving', 'stuck', 'cancelled']) await metadataUntil(port(2), led(name), 20_000);
@@ -126,6 +129,7 @@ test('reassignment: RF 3 moves from 1,2,3 to 2,3,4 under acks=all load; caught u
     assert.ok(readdirSync(join(dirs[3]!, 'partitions')).some((d) => d.endsWith('-moving-0')), 'broker 4 hosts the partition');
     const f1 = await fetchPartition(port(1), 'moving', 0, lastOffsetOf);
     assert.equal(f1.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER, 'broker 1 holds no replica any more');
+    assert.equal((await fetchPartition(port(1), 'moving', 1, lastOffsetOf)).errorCode, ErrorCode.NONE, 'broker 1 still serves the partition that stayed');
 
     // --- broker 4 down: the move starts (4 is a learner that cannot catch up) but nothing is removed
     nodes.get(4)!.proc.kill('SIGKILL');
