@@ -20,6 +20,7 @@ export const SUITES = [
   'minio-testcontainers',
   'operations-guide',
   'cluster-snapshot-bootstrap',
+  'cluster-reassign',
 ];
 
 export async function loadSuite(name) {

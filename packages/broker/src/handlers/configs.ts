@@ -145,10 +145,29 @@ export async function handleAlterConfigs(state: BrokerState, request: AlterConfi
   return { throttleTimeMs: 0, responses };
 }
 
+/**
+ * Kafka's topic-level replication throttles. Tributary has no replication throttling, so they can never be set;
+ * deleting them is a no-op that succeeds (kafka-reassign-partitions --verify clears them after every move).
+ */
+const REPLICATION_THROTTLE_TOPIC_CONFIGS: ReadonlySet<string> = new Set(['leader.replication.throttled.replicas', 'follower.replication.throttled.replicas']);
+
+/**
+ * No broker config is dynamic here (they come from TRIBUTARY_* variables), so deleting a broker's dynamic config
+ * deletes nothing and succeeds, as Kafka answers for a dynamic config that is not set (kafka-reassign-partitions
+ * --verify clears the broker-level throttle rates); any other operation on a broker is refused.
+ */
+function onlyDeletesOfBrokerConfigs(res: IncrementalAlterConfigsRequest['resources'][number]): boolean {
+  return res.resourceType === ResourceType.BROKER && res.configs.every((c) => c.configOperation === OP_DELETE);
+}
+
 /** IncrementalAlterConfigs sets or deletes single keys (APPEND/SUBTRACT have no list-typed key to act on but cleanup.policy, which only allows "delete"). */
 export async function handleIncrementalAlterConfigs(state: BrokerState, request: IncrementalAlterConfigsRequest): Promise<IncrementalAlterConfigsResponse> {
   const responses = [];
   for (const res of request.resources) {
+    if (onlyDeletesOfBrokerConfigs(res)) {
+      responses.push({ resourceType: res.resourceType, resourceName: res.resourceName ?? '', errorCode: KafkaError.NONE, errorMessage: null });
+      continue;
+    }
     responses.push(
       await alterTopic(state, res.resourceType, res.resourceName ?? '', request.validateOnly, (current) => {
         const configs = new Map(current);
@@ -159,6 +178,7 @@ export async function handleIncrementalAlterConfigs(state: BrokerState, request:
             if (problem) return { ok: false, error: 'INVALID_CONFIG', message: problem };
             configs.set(name, (c.value ?? '').trim());
           } else if (c.configOperation === OP_DELETE) {
+            if (REPLICATION_THROTTLE_TOPIC_CONFIGS.has(name)) continue;
             const problem = validateTopicConfig(name, null);
             if (problem) return { ok: false, error: 'INVALID_CONFIG', message: problem };
             configs.delete(name);
