@@ -316,6 +316,26 @@ test('configs: describe shows defaults and overrides; incremental alter sets and
   assert.equal(broker0.results[0].configs[0].value, '1');
 });
 
+test('reassignment APIs on one broker: only itself is a valid target, nothing is ever in progress; the reassignment tool throttle cleanup succeeds', async () => {
+  await createTopic('solo');
+  const self = (await client.request(ApiKey.Metadata, METADATA_V, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false })).brokers[0].nodeId as number;
+  const alter = (topic: string, replicas: number[] | null) =>
+    client.request(ApiKey.AlterPartitionReassignments, 0, { timeoutMs: 5000, topics: [{ name: topic, partitions: [{ partitionIndex: 0, replicas }] }] }).then((r) => r.responses[0].partitions[0].errorCode);
+  assert.equal(await alter('solo', [self]), ErrorCode.NONE);
+  assert.equal(await alter('solo', [self + 1]), ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  assert.equal(await alter('solo', [self, self]), ErrorCode.INVALID_REPLICA_ASSIGNMENT);
+  assert.equal(await alter('solo', null), ErrorCode.NO_REASSIGNMENT_IN_PROGRESS);
+  assert.equal(await alter('no-such-topic', [self]), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  const listed = await client.request(ApiKey.ListPartitionReassignments, 0, { timeoutMs: 5000, topics: null });
+  assert.deepEqual(listed.topics, []);
+  // kafka-reassign-partitions --verify deletes the replication throttles of the brokers and the topics
+  const clear = (resourceType: number, resourceName: string, names: string[], configOperation = 1) =>
+    client.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType, resourceName, configs: names.map((name) => ({ name, configOperation, value: null })) }], validateOnly: false }).then((r) => r.responses[0].errorCode);
+  assert.equal(await clear(4, String(self), ['leader.replication.throttled.rate', 'follower.replication.throttled.rate']), ErrorCode.NONE);
+  assert.equal(await clear(2, 'solo', ['leader.replication.throttled.replicas', 'follower.replication.throttled.replicas']), ErrorCode.NONE);
+  assert.equal(await clear(4, String(self), ['leader.replication.throttled.rate'], 0), ErrorCode.INVALID_CONFIG, 'setting a broker config is still refused');
+});
+
 test('DeleteRecords, CreatePartitions, DescribeCluster and DeleteTopics', async () => {
   await createTopic('admin');
   for (let i = 0; i < 3; i++) await produce(client, 'admin', 0, batchOf([{ key: null, value: Buffer.from(`r${i}`) }]), -1);
