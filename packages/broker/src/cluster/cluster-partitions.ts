@@ -35,6 +35,9 @@ const asHandlerPartition = (p: RaftPartition): LocalPartition => {
   return surface as LocalPartition;
 };
 
+/** How long a retention pass waits for one partition's commands to commit and apply before moving on. */
+const RETENTION_WAIT_PER_PARTITION_MS = 10_000;
+
 async function isEmptyDirectory(dir: string): Promise<boolean> {
   try {
     return (await readdir(dir)).length === 0;
@@ -56,6 +59,8 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
   private readonly openedWith = new Map<number, string>();
   /** The start-time sweep of deleted partitions' leftovers has run (see forgetDeletedGroups). */
   private deletedGroupsForgotten = false;
+  /** A retention pass is running (the timer does not start another meanwhile). */
+  private clusterRetentionRunning = false;
   /** ISR, preferred-leader election and balancing (set once attached to the cluster node). */
   leadership: LeadershipService | undefined;
   /** Moves replicas of the partitions this node leads (AlterPartitionReassignments; set once attached). */
@@ -364,13 +369,25 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
    * producer-expiry commands (RaftPartition.applyRetention); followers do nothing (they apply the commands).
    */
   override async runRetention(nowMs: number): Promise<void> {
-    for (const p of [...this.byGroup.values()]) {
-      if (this.stopped) return;
-      try {
-        await p.applyRetention(nowMs, this.clusterConfig.producerIdExpirationMs);
-      } catch (err) {
-        this.clusterLogger.error({ err, topic: p.topic, partition: p.partition }, 'retention failed');
+    if (this.clusterRetentionRunning) return;
+    this.clusterRetentionRunning = true;
+    try {
+      for (const p of [...this.byGroup.values()]) {
+        if (this.stopped) return;
+        // A group that cannot commit now (no quorum) must not hold up the others; its proposal may still commit
+        // later, and a repeated one is a no-op at apply.
+        let timer: NodeJS.Timeout | undefined;
+        const givenUp = new Promise<void>((r) => (timer = setTimeout(r, RETENTION_WAIT_PER_PARTITION_MS)));
+        try {
+          await Promise.race([p.applyRetention(nowMs, this.clusterConfig.producerIdExpirationMs), givenUp]);
+        } catch (err) {
+          this.clusterLogger.error({ err, topic: p.topic, partition: p.partition }, 'retention failed');
+        } finally {
+          clearTimeout(timer);
+        }
       }
+    } finally {
+      this.clusterRetentionRunning = false;
     }
   }
 

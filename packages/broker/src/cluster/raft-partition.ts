@@ -307,8 +307,11 @@ export class RaftPartition implements PartitionReplica {
         this.commanding = state;
         void this.applyCommand(e, entry).then((ok) => {
           this.commanding = null;
-          if (ok) this.applyInOrder(state.queue);
-          finish();
+          try {
+            if (ok) this.applyInOrder(state.queue);
+          } finally {
+            finish();
+          }
         });
         break;
       }

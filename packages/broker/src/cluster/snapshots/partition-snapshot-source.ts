@@ -110,6 +110,8 @@ export class PartitionSnapshotSource implements HostedSnapshotSource {
     const membership = this.options.membership();
     await partition.flushLog();
     const segments = await this.segmentsBelow(state.nextOffset);
+    // A log-start command applied since the capture may have deleted segments the state counts: not this time.
+    if (partition.logStartOffset !== state.logStartOffset) throw new Error(`partition ${dir} was trimmed while snapshotting; snapshot later`);
     const pieces: SnapshotPiece[] = [];
     let active: PartitionSnapshotMeta['active'] = null;
     let activePath: string | null = null;
