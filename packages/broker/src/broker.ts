@@ -25,6 +25,7 @@ import { ClusterPartitionRegistry } from './cluster/cluster-partitions.js';
 import { SnapshotService } from './cluster/snapshots/snapshot-service.js';
 import { snapshotAdminHandler } from './cluster/snapshots/admin-http.js';
 import { ClusterGroupCoordinator } from './cluster/cluster-group-coordinator.js';
+import { BrokerFencingService } from './cluster/broker-fencing.js';
 import type { ConsumerGroupStore } from './consumer-groups/index.js';
 
 export interface BrokerDeps {
@@ -55,6 +56,11 @@ const SHUTDOWN_DRAIN_TIMEOUT_MS = 10_000;
 const CLUSTER_JOIN_TIMEOUT_MS = 60_000;
 /** Cluster mode: how long a graceful shutdown waits for its Raft groups to elect other leaders. */
 const LEADERSHIP_HANDOFF_TIMEOUT_MS = 3_000;
+/**
+ * Cluster mode: how long a graceful shutdown waits to be fenced in the metadata group. Short: the last broker of a
+ * cluster stopping has no quorum to commit it, and the session expiry would fence it anyway.
+ */
+const CONTROLLED_SHUTDOWN_TIMEOUT_MS = 1_500;
 /** `<dataDir>/ports.json`: the bound addresses, present only while the broker serves. */
 export const PORTS_FILE = 'ports.json';
 
@@ -70,6 +76,8 @@ export class Broker implements BrokerState {
   private advertisedAddress: HostPort | undefined;
   /** Cluster mode (TRIBUTARY_PEERS set): this node's Raft host and metadata group. */
   private clusterNode: ClusterNode | undefined;
+  /** Cluster mode: heartbeats to the metadata leader, and the fencing decisions while this node leads it. */
+  private fencing: BrokerFencingService | undefined;
   /** Cluster mode with TRIBUTARY_SNAPSHOT_ENABLED: snapshots of the Raft groups hosted here. */
   private snapshots: SnapshotService | undefined;
   private shutdownListeners = new Set<() => void>();
@@ -173,11 +181,19 @@ export class Broker implements BrokerState {
       const clusterId = await this.clusterNode.join(config.clusterId ?? newClusterId(), self, CLUSTER_JOIN_TIMEOUT_MS);
       // A wiped or lagging node may be restoring the catalogue from a snapshot: serve only once it is here.
       await this.clusterNode.metadataCaughtUp(CLUSTER_JOIN_TIMEOUT_MS);
+      this.fencing = new BrokerFencingService(this.clusterNode, config, logger.child({ component: 'fencing' }));
+      this.fencing.start();
+      this.fencing.registerMetrics(this.metrics.registry);
       this.snapshots?.start(clusterId);
       await replicated.start();
       if (this.partitions instanceof ClusterPartitionRegistry) {
         await this.partitions.attach(this.clusterNode);
         this.partitions.leadership?.registerMetrics(this.metrics.registry);
+      }
+      // A broker fenced while it was down is unfenced by its first heartbeats once it has caught up; serving before
+      // that would show clients a broker that every Metadata answer omits. Bounded: the session timeout.
+      if (!(await this.fencing.waitUnfenced(config.brokerSessionTimeoutMs))) {
+        logger.warn({ waitedMs: config.brokerSessionTimeoutMs }, 'still fenced in the metadata group; serving anyway (the next heartbeats unfence it)');
       }
     }
     if (this.deps.createGroupCoordinator) {
@@ -230,6 +246,9 @@ export class Broker implements BrokerState {
       // Cluster mode: hand leadership to other replicas before we stop answering (bounded).
       await this.partitions.transferLeadershipAway(LEADERSHIP_HANDOFF_TIMEOUT_MS).catch((err: unknown) => this.logger.warn({ err }, 'leadership transfer failed'));
     }
+    // Then fenced through the metadata log, so every broker stops listing it now rather than after its session.
+    await this.fencing?.controlledShutdown(CONTROLLED_SHUTDOWN_TIMEOUT_MS);
+    this.fencing?.stop();
     await this.listener?.close(SHUTDOWN_DRAIN_TIMEOUT_MS);
     this.serving = false;
     if (this.coordinator) {

@@ -102,6 +102,10 @@ export interface BrokerConfig {
   readonly raftElectionTimeoutMs: number;
   /** Cluster mode: how often each broker moves the leadership of partitions it leads to their preferred replica (0 = never). */
   readonly leaderBalanceIntervalMs: number;
+  /** Cluster mode: a broker whose heartbeats the metadata leader has not received for this long is fenced (Kafka: broker.session.timeout.ms). */
+  readonly brokerSessionTimeoutMs: number;
+  /** Cluster mode: how often each broker heartbeats to the metadata leader (Kafka: broker.heartbeat.interval.ms). */
+  readonly brokerHeartbeatIntervalMs: number;
   readonly logLevel: LogLevel;
   /** undefined = generate one on first start and keep it in the catalogue. */
   readonly clusterId: string | undefined;
@@ -156,6 +160,8 @@ export const CONFIG_VARIABLES = [
   'TRIBUTARY_REPLICA_LAG_TIME_MS',
   'TRIBUTARY_LEADER_BALANCE_INTERVAL_MS',
   'TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS',
+  'TRIBUTARY_BROKER_SESSION_TIMEOUT_MS',
+  'TRIBUTARY_BROKER_HEARTBEAT_INTERVAL_MS',
   'TRIBUTARY_LOG_LEVEL',
   'TRIBUTARY_CLUSTER_ID',
 ] as const;
@@ -331,6 +337,8 @@ const schema = z.object({
   TRIBUTARY_REPLICA_LAG_TIME_MS: intIn(500, DAY_MS).optional(),
   TRIBUTARY_LEADER_BALANCE_INTERVAL_MS: intIn(0, DAY_MS).optional(),
   TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS: intIn(300, 60_000).optional(),
+  TRIBUTARY_BROKER_SESSION_TIMEOUT_MS: intIn(500, DAY_MS).optional(),
+  TRIBUTARY_BROKER_HEARTBEAT_INTERVAL_MS: intIn(50, DAY_MS).optional(),
   TRIBUTARY_LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const).optional(),
   TRIBUTARY_CLUSTER_ID: clusterId.optional(),
 });
@@ -363,6 +371,8 @@ export const DEFAULTS = {
   replicaLagTimeMs: 10000,
   leaderBalanceIntervalMs: 30000,
   raftElectionTimeoutMs: 1000,
+  brokerSessionTimeoutMs: 9000,
+  brokerHeartbeatIntervalMs: 2000,
 } as const;
 
 /**
@@ -413,6 +423,14 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
   if (minSessionTimeoutMs > maxSessionTimeoutMs) {
     errors.push(
       `TRIBUTARY_GROUP_MIN_SESSION_TIMEOUT_MS: ${minSessionTimeoutMs} exceeds TRIBUTARY_GROUP_MAX_SESSION_TIMEOUT_MS (${maxSessionTimeoutMs})`,
+    );
+  }
+  const brokerSessionTimeoutMs = v.TRIBUTARY_BROKER_SESSION_TIMEOUT_MS ?? DEFAULTS.brokerSessionTimeoutMs;
+  const brokerHeartbeatIntervalMs = v.TRIBUTARY_BROKER_HEARTBEAT_INTERVAL_MS ?? DEFAULTS.brokerHeartbeatIntervalMs;
+  if (brokerHeartbeatIntervalMs >= brokerSessionTimeoutMs) {
+    // A session must outlive at least one missed heartbeat, or a single delayed one fences a healthy broker.
+    errors.push(
+      `TRIBUTARY_BROKER_HEARTBEAT_INTERVAL_MS: ${brokerHeartbeatIntervalMs} must be below TRIBUTARY_BROKER_SESSION_TIMEOUT_MS (${brokerSessionTimeoutMs})`,
     );
   }
   if (errors.length > 0) return { ok: false, errors };
@@ -478,6 +496,8 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
     replicaLagTimeMs: v.TRIBUTARY_REPLICA_LAG_TIME_MS ?? DEFAULTS.replicaLagTimeMs,
     leaderBalanceIntervalMs: v.TRIBUTARY_LEADER_BALANCE_INTERVAL_MS ?? DEFAULTS.leaderBalanceIntervalMs,
     raftElectionTimeoutMs: v.TRIBUTARY_RAFT_ELECTION_TIMEOUT_MS ?? DEFAULTS.raftElectionTimeoutMs,
+    brokerSessionTimeoutMs,
+    brokerHeartbeatIntervalMs,
     logLevel: v.TRIBUTARY_LOG_LEVEL ?? 'info',
     clusterId: v.TRIBUTARY_CLUSTER_ID,
   };

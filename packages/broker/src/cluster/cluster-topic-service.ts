@@ -32,6 +32,12 @@ export class ClusterTopicService extends TopicService {
     return this.replicated.brokers().map((b) => b.nodeId);
   }
 
+  /** Where new replicas go: registered brokers not fenced in the metadata group (Kafka's rule). */
+  private unfencedBrokerIds(): number[] {
+    const store = this.replicated.node.store;
+    return this.brokerIds().filter((id) => !store.isFenced(id));
+  }
+
   protected override registeredBrokerIds(): number[] {
     return this.brokerIds();
   }
@@ -73,7 +79,10 @@ export class ClusterTopicService extends TopicService {
       const checked = this.validateCreate(spec);
       if (!checked.ok) return checked;
       const rf = replicationFactorOf(spec, this.clusterConfig.defaultReplicationFactor);
-      const ids = this.brokerIds();
+      const ids = this.unfencedBrokerIds();
+      if (checked.replicasByPartition === null && rf > ids.length) {
+        return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is not possible with ${ids.length} unfenced broker(s) (${this.brokerIds().length} registered)` };
+      }
       const start = Math.floor(Math.random() * ids.length);
       const replicas = checked.replicasByPartition ?? assignReplicas(ids, 0, checked.partitions, rf, start);
       const command: MetadataCommand = {
@@ -106,8 +115,8 @@ export class ClusterTopicService extends TopicService {
       const topic = this.replicated.getTopic(name);
       if (!topic) return { ok: false, error: 'UNKNOWN_TOPIC_OR_PARTITION', message: `topic "${name}" does not exist` };
       const rf = topic.assignments[0]?.replicas.length ?? 1;
-      const ids = this.brokerIds();
-      if (rf > ids.length) return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} with ${ids.length} brokers` };
+      const ids = this.unfencedBrokerIds();
+      if (rf > ids.length) return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} with ${ids.length} unfenced broker(s)` };
       const replicas = assignReplicas(ids, topic.partitionCount, count - topic.partitionCount, rf, Math.floor(Math.random() * ids.length));
       const outcome = await this.replicated.node.propose({ kind: 'addPartitions', name, replicas }, METADATA_WRITE_TIMEOUT_MS);
       if (outcome.kind === 'unavailable') return { ok: false, error: METADATA_UNAVAILABLE, message: `metadata group unavailable: ${outcome.reason}` };

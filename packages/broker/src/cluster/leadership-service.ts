@@ -193,19 +193,26 @@ export class LeadershipService {
   inSyncReplicas(p: RaftPartition): number[] | undefined {
     const raft = this.raftOf(p);
     if (raft === undefined || raft.role !== Role.Leader) return undefined;
-    return this.trackerOf(p).inSync(this.progressOf(raft), Date.now(), this.settings.replicaLagTimeMs, (peer) => this.node.peerHeardAtMs(peer));
+    // A fenced broker is offline (Kafka takes it out of every ISR), whatever its Raft traffic says.
+    return this.trackerOf(p).inSync(this.progressOf(raft), Date.now(), this.settings.replicaLagTimeMs, (peer) => (this.isFenced(peer) ? undefined : this.node.peerHeardAtMs(peer)));
   }
 
-  /** This node, or a peer heard from within the lag time (the ISR's liveness bound). */
-  isLive(broker: number): boolean {
+  /** This node, or a peer heard from within the lag time (the ISR's liveness bound, as this node sees it). */
+  heardWithinLag(broker: number): boolean {
     if (broker === this.node.selfId) return true;
     const heard = this.node.peerHeardAtMs(broker);
     return heard !== undefined && Date.now() - heard <= this.settings.replicaLagTimeMs;
   }
 
+  /** Fenced in the metadata group (replicated: the same answer on every caught-up broker). */
+  isFenced(broker: number): boolean {
+    return this.node.store.isFenced(broker);
+  }
+
+  /** Kafka moves no leadership to a fenced broker; nor do we, nor to one shutting down or silent for a second. */
   private transferTargetAlive(peer: number): boolean {
     const heard = this.node.peerHeardAtMs(peer);
-    return heard !== undefined && Date.now() - heard <= TRANSFER_TARGET_HEARD_MS && !this.leavingPeers.has(peer);
+    return heard !== undefined && Date.now() - heard <= TRANSFER_TARGET_HEARD_MS && !this.leavingPeers.has(peer) && !this.isFenced(peer);
   }
 
   private preferredOf(p: RaftPartition): number | undefined {
@@ -291,7 +298,7 @@ export class LeadershipService {
       return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, errorMessage: `broker ${this.node.selfId} no longer leads ${topic}-${partition}` };
     }
     if (!this.transferTargetAlive(preferred)) {
-      return { errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, errorMessage: `preferred replica ${preferred} of ${topic}-${partition} is shutting down or not responding` };
+      return { errorCode: ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE, errorMessage: `preferred replica ${preferred} of ${topic}-${partition} is fenced, shutting down or not responding` };
     }
     const isr = this.inSyncReplicas(p) ?? [];
     if (!isr.includes(preferred)) {

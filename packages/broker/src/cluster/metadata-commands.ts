@@ -42,7 +42,29 @@ export type MetadataCommand =
       readonly term: number;
     }
   | ReassignmentCommand
+  | BrokerFencingCommand
   | ConsumerGroupCommand;
+
+/** Why the metadata leader fenced a broker (broker-fencing.ts). */
+export type BrokerFenceReason = 'sessionExpired' | 'controlledShutdown';
+
+/**
+ * Broker fencing (broker-fencing.ts): decided by the metadata leader from the brokers' heartbeats; the leader's
+ * clock and what it saw travel in the command, applying it only records the decision. An unfence carries the
+ * metadata index the broker had applied: the store refuses it when that is below the broker's fence entry (the
+ * broker had not seen its own fencing, or a newer fence was committed since the decision).
+ */
+export type BrokerFencingCommand =
+  | {
+      readonly kind: 'fenceBroker';
+      readonly nodeId: number;
+      readonly reason: BrokerFenceReason;
+      /** The leader's wall clock when it decided. */
+      readonly decidedAtMs: number;
+      /** When the leader last heard the broker's heartbeat (null: not during its leadership). */
+      readonly lastHeartbeatMs: number | null;
+    }
+  | { readonly kind: 'unfenceBroker'; readonly nodeId: number; readonly decidedAtMs: number; readonly metadataAppliedIndex: number };
 
 /**
  * Partition reassignment (AlterPartitionReassignments; reassignment-plan.ts): `alterReassignment` records a new

@@ -10,7 +10,7 @@ import type { Entry } from '@tributary/raft';
 import type { ProducerId, TopicId, TopicRecord } from '../catalogue/catalogue.js';
 import { ConsumerGroupTables, type StoredConsumerGroups } from '../consumer-groups/index.js';
 import { cancelReassignment, invalidTarget, isReassigning, startReassignment, targetOf } from './reassignment-plan.js';
-import { committedOffsetsOf, decodeCommand, isConsumerGroupCommand, type BrokerRegistration, type ConsumerGroupCommand, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
+import { committedOffsetsOf, decodeCommand, isConsumerGroupCommand, type BrokerFenceReason, type BrokerFencingCommand, type BrokerRegistration, type ConsumerGroupCommand, type MetadataCommand, type MetadataResult } from './metadata-commands.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,6 +34,12 @@ CREATE TABLE IF NOT EXISTS partitions (
   leader INTEGER NOT NULL DEFAULT -1,
   leader_term INTEGER NOT NULL DEFAULT -1,
   PRIMARY KEY (topic, partition)
+);
+CREATE TABLE IF NOT EXISTS fenced_brokers (
+  node_id INTEGER PRIMARY KEY,
+  fenced_index INTEGER NOT NULL,
+  fenced_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL
 );
 `;
 /**
@@ -60,6 +66,16 @@ export interface PartitionAssignment {
   readonly removingReplicas: readonly number[];
 }
 
+/** A registered broker the metadata leader fenced (broker-fencing.ts); absent = unfenced. */
+export interface FencedBroker {
+  readonly nodeId: number;
+  /** Raft index of the entry that fenced it: an unfence needs the broker to have applied at least this far. */
+  readonly fencedIndex: number;
+  /** The leader's clock at the decision. */
+  readonly fencedMs: number;
+  readonly reason: BrokerFenceReason;
+}
+
 export interface ClusterTopic extends TopicRecord {
   readonly assignments: readonly PartitionAssignment[];
 }
@@ -70,6 +86,7 @@ export class MetadataStore {
   private topics = new Map<string, ClusterTopic>();
   private topicsById = new Map<string, ClusterTopic>();
   private brokerList: BrokerRegistration[] = [];
+  private fenced = new Map<number, FencedBroker>();
   private applied: number;
   /** Results of entries applied in this process, by Raft index, for the proposer to pick up (bounded). */
   private readonly results = new Map<number, MetadataResult>();
@@ -167,6 +184,15 @@ export class MetadataStore {
     return this.brokerList;
   }
 
+  /** Registered brokers currently fenced, by node id (the replicated view: the same on every caught-up broker). */
+  fencedBrokers(): ReadonlyMap<number, FencedBroker> {
+    return this.fenced;
+  }
+
+  isFenced(nodeId: number): boolean {
+    return this.fenced.has(nodeId);
+  }
+
   listTopics(): readonly ClusterTopic[] {
     return [...this.topics.values()];
   }
@@ -214,7 +240,7 @@ export class MetadataStore {
         if (e.type === 0 && e.data.length > 0) {
           const command = decodeCommand(e.data);
           if (!isConsumerGroupCommand(command)) catalogueChanged = true;
-          result = this.execute(command);
+          result = this.execute(command, e.index);
           if (command.kind === 'deleteTopic' && result.ok) deletedTopics.push(command.name);
         }
         this.setMeta('applied_index', String(e.index));
@@ -233,7 +259,7 @@ export class MetadataStore {
     for (const topic of deletedTopics) for (const l of this.topicDeletedListeners) l(topic);
   }
 
-  private execute(c: MetadataCommand): MetadataResult {
+  private execute(c: MetadataCommand, index: number): MetadataResult {
     switch (c.kind) {
       case 'initCluster': {
         const existing = this.getMeta('cluster_id');
@@ -310,6 +336,9 @@ export class MetadataStore {
       case 'deleteOffsets':
       case 'deleteTopicOffsets':
         return this.executeConsumerGroupCommand(c);
+      case 'fenceBroker':
+      case 'unfenceBroker':
+        return this.executeFencingCommand(c, index);
       default:
         return { ok: false, error: 'invalid', message: `unknown metadata command ${(c as { kind: string }).kind}` };
     }
@@ -375,6 +404,24 @@ export class MetadataStore {
     }
   }
 
+  private executeFencingCommand(c: BrokerFencingCommand, index: number): MetadataResult {
+    if (this.db.prepare('SELECT 1 FROM brokers WHERE node_id = ?').get(c.nodeId) === undefined) {
+      return { ok: false, error: 'invalid', message: `broker ${c.nodeId} is not registered` };
+    }
+    const row = this.db.prepare('SELECT fenced_index FROM fenced_brokers WHERE node_id = ?').get(c.nodeId) as { fenced_index: number } | undefined;
+    if (c.kind === 'fenceBroker') {
+      // Already fenced: the first fence stands (its index is what the broker must catch up to).
+      if (row === undefined) this.db.prepare('INSERT INTO fenced_brokers (node_id, fenced_index, fenced_ms, reason) VALUES (?, ?, ?, ?)').run(c.nodeId, index, c.decidedAtMs, c.reason);
+      return { ok: true };
+    }
+    if (row === undefined) return { ok: true };
+    if (c.metadataAppliedIndex < row.fenced_index) {
+      return { ok: false, error: 'invalid', message: `broker ${c.nodeId} had applied index ${c.metadataAppliedIndex}, below its fence at ${row.fenced_index}` };
+    }
+    this.db.prepare('DELETE FROM fenced_brokers WHERE node_id = ?').run(c.nodeId);
+    return { ok: true };
+  }
+
   private consumerGroupTables(): ConsumerGroupTables {
     if (this.groupTables?.db !== this.db) this.groupTables = new ConsumerGroupTables(this.db);
     return this.groupTables;
@@ -407,6 +454,13 @@ export class MetadataStore {
       r.cluster_host === null || r.cluster_port === null
         ? { nodeId: r.node_id, host: r.host, port: r.port }
         : { nodeId: r.node_id, host: r.host, port: r.port, clusterHost: r.cluster_host, clusterPort: r.cluster_port },
+    );
+    type FencedRow = { node_id: number; fenced_index: number; fenced_ms: number; reason: BrokerFenceReason };
+    this.fenced = new Map(
+      (this.db.prepare('SELECT node_id, fenced_index, fenced_ms, reason FROM fenced_brokers ORDER BY node_id').all() as FencedRow[]).map((r) => [
+        r.node_id,
+        { nodeId: r.node_id, fencedIndex: r.fenced_index, fencedMs: r.fenced_ms, reason: r.reason },
+      ]),
     );
     const configs = new Map<string, Map<string, string>>();
     for (const r of this.db.prepare('SELECT topic, key, value FROM topic_configs').all() as { topic: string; key: string; value: string }[]) {

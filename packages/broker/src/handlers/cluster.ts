@@ -20,7 +20,7 @@ import type {
 
 const OPERATIONS_NOT_REQUESTED = -2147483648;
 
-export function handleDescribeCluster(state: BrokerState, _request: DescribeClusterRequest): DescribeClusterResponse {
+export function handleDescribeCluster(state: BrokerState, request: DescribeClusterRequest): DescribeClusterResponse {
   const advertised = state.advertised();
   if (state.catalogue instanceof ReplicatedCatalogue) {
     const cluster = state.catalogue;
@@ -31,8 +31,8 @@ export function handleDescribeCluster(state: BrokerState, _request: DescribeClus
       endpointType: 1,
       clusterId: cluster.clusterId,
       controllerId: clusterControllerId(cluster, state.config.nodeId),
-      // Live brokers only, like Metadata (no fencing in the metadata group yet: liveness as this broker sees it).
-      brokers: clusterBrokers(cluster, state.partitions).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
+      // Unfenced brokers, like Metadata; v2's includeFencedBrokers adds the fenced ones, marked (replicated state).
+      brokers: clusterBrokers(cluster, request.includeFencedBrokers === true).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: b.isFenced })),
       clusterAuthorizedOperations: OPERATIONS_NOT_REQUESTED,
     };
   }

@@ -74,7 +74,7 @@ export async function handleMetadata(state: BrokerState, request: MetadataReques
   const cluster = state.catalogue instanceof ReplicatedCatalogue ? state.catalogue : undefined;
   return {
     throttleTimeMs: 0,
-    brokers: cluster ? clusterBrokers(cluster, state.partitions) : [{ nodeId: state.config.nodeId, host: advertised.host, port: advertised.port, rack: null }],
+    brokers: cluster ? clusterBrokers(cluster).map(({ isFenced: _, ...b }) => b) : [{ nodeId: state.config.nodeId, host: advertised.host, port: advertised.port, rack: null }],
     clusterId: state.catalogue.clusterId,
     controllerId: cluster ? clusterControllerId(cluster, state.config.nodeId) : state.config.nodeId,
     topics,
