@@ -19,6 +19,7 @@ import { batchOf } from '../support/batches.js';
 import { clusterEnv, freePorts, httpPortOf, metadata, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const LAG_MS = 1500;
+const SESSION_MS = 2000;
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../../..');
 const javaLib = join(repoRoot, '.cache', 'java', 'lib');
 
@@ -105,7 +106,12 @@ async function startCluster(prefix: string, clusterId: string, overrides: Record
 }
 
 test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; ISR and min.insync.replicas; DescribeCluster', { timeout: 120_000 }, async () => {
-  const cluster = await startCluster('trib-epochs-', 'Leaderepochstestcluster', { TRIBUTARY_REPLICA_LAG_TIME_MS: String(LAG_MS) });
+  // A broker session close to the lag time: the killed broker is fenced (dropped from every broker list) soon too.
+  const cluster = await startCluster('trib-epochs-', 'Leaderepochstestcluster', {
+    TRIBUTARY_REPLICA_LAG_TIME_MS: String(LAG_MS),
+    TRIBUTARY_BROKER_SESSION_TIMEOUT_MS: String(SESSION_MS),
+    TRIBUTARY_BROKER_HEARTBEAT_INTERVAL_MS: '300',
+  });
   const { port } = cluster;
   const TOPIC = 'epochs';
   try {
@@ -160,8 +166,10 @@ test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; IS
     assert.deepEqual([...second.isrNodes].sort(), [1, 2, 3].filter((id) => id !== leader), 'the dead replica left the ISR');
     const epoch2 = second.leaderEpoch as number;
     assert.deepEqual(second.offlineReplicas, [leader]);
-    // Metadata and DescribeCluster list live brokers only (a client stops connecting to the dead one).
+    // Metadata and DescribeCluster list unfenced brokers only (a client stops connecting to the dead one) once the
+    // metadata leader has fenced it (its session lapsed).
     const liveIds = [1, 2, 3].filter((id) => id !== leader);
+    md = await metadataUntil(port(leader2), (m) => m.brokers.length === 2, 10_000);
     assert.deepEqual(md.brokers.map((b: any) => b.nodeId).sort(), liveIds);
     const describedAfter = await withClient(port(leader2), (c) => c.request(ApiKey.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 }));
     assert.deepEqual(describedAfter.brokers.map((b: any) => b.brokerId).sort(), liveIds);
@@ -205,9 +213,9 @@ test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; IS
 
     // The killed node restarts and catches up: back in the ISR, acks=all is accepted again.
     await cluster.start(leader);
-    md = await metadataUntil(port(leader2), (m) => partitionOf(m, TOPIC, 0)?.isrNodes.length === 3, 20_000);
+    md = await metadataUntil(port(leader2), (m) => partitionOf(m, TOPIC, 0)?.isrNodes.length === 3 && m.brokers.length === 3, 20_000);
     assert.equal(partitionOf(md, TOPIC, 0).isrNodes.length, 3, 'the restarted replica is back in the ISR');
-    assert.deepEqual(md.brokers.map((b: any) => b.nodeId).sort(), [1, 2, 3], 'the restarted broker is listed again');
+    assert.deepEqual(md.brokers.map((b: any) => b.nodeId).sort(), [1, 2, 3], 'the restarted broker is listed again (unfenced)');
     const healthy = await (await fetch(`http://127.0.0.1:${httpPortOf(cluster.nodes.get(leader2)!)}/metrics`)).text();
     assert.match(healthy, /^tributary_partitions_under_replicated 0$/m);
     assert.match(healthy, /^tributary_partitions_under_min_isr 0$/m);

@@ -245,7 +245,7 @@ export const DescribeClusterRequestSchema = message({
   name: 'DescribeClusterRequest',
   apiKey: 60,
   type: 'request',
-  validVersions: '0-1',
+  validVersions: '0-2',
   flexibleVersions: '0+',
   fields: [
     f('includeClusterAuthorizedOperations', 'bool', '0+'),
@@ -258,7 +258,7 @@ export const DescribeClusterResponseSchema = message({
   name: 'DescribeClusterResponse',
   apiKey: 60,
   type: 'response',
-  validVersions: '0-1',
+  validVersions: '0-2',
   flexibleVersions: '0+',
   fields: [
     f('throttleTimeMs', 'int32', '0+'),
