@@ -158,7 +158,11 @@ export class BrokerFencingService {
     const fenced = store.fencedBrokers();
     const decisions = this.sessions.decide(
       now,
-      store.brokers().map((b) => ({ nodeId: b.nodeId, fencedIndex: fenced.get(b.nodeId)?.fencedIndex ?? null })),
+      store.brokers().map((b) => ({
+        nodeId: b.nodeId,
+        fencedIndex: fenced.get(b.nodeId)?.fencedIndex ?? null,
+        nodeHeardAtMs: b.nodeId === this.node.selfId ? now : this.node.peerHeardAtMs(b.nodeId),
+      })),
     );
     await Promise.all(decisions.filter((d) => !this.proposing.has(d.nodeId)).map((d) => this.propose(d, now)));
   }

@@ -8,6 +8,9 @@
 // had just heartbeated): the new leader has heard nobody yet and must not fence everybody at takeover. The same
 // fresh start follows a stall of the leader's own loop (GC, SIGSTOP, an overloaded machine): heartbeats that
 // queued up meanwhile say nothing about the brokers, only about this process.
+// One exception to "silent means fenced", for rolling upgrades from a version without heartbeats: a broker that has
+// never heartbeated to this process while its node is heard on the Raft transport is an older broker, not a dead
+// one; it is left unfenced (hiding it would make every partition it leads LEADER_NOT_AVAILABLE until upgraded).
 
 export interface BrokerHeartbeat {
   readonly nodeId: number;
@@ -21,6 +24,8 @@ export interface RegisteredBroker {
   readonly nodeId: number;
   /** Raft index of the entry that fenced it; null while unfenced. */
   readonly fencedIndex: number | null;
+  /** When this node last received anything from the broker's node on the Raft transport (undefined: never). */
+  readonly nodeHeardAtMs: number | undefined;
 }
 
 export type FencingDecision =
@@ -39,6 +44,8 @@ interface Session {
 export class BrokerSessions {
   private sessions = new Map<number, Session>();
   private lastDecisionMs: number | null = null;
+  /** Brokers that ever heartbeated to this process (any term): they run a version that heartbeats. */
+  private readonly heartbeating = new Set<number>();
 
   /**
    * @param sessionTimeoutMs a broker not heard for longer is fenced (Kafka: broker.session.timeout.ms)
@@ -56,6 +63,7 @@ export class BrokerSessions {
   }
 
   heartbeat(hb: BrokerHeartbeat, nowMs: number): void {
+    this.heartbeating.add(hb.nodeId);
     this.sessions.set(hb.nodeId, { lastHeartbeatMs: nowMs, heartbeated: true, metadataAppliedIndex: hb.metadataAppliedIndex, shuttingDown: hb.shuttingDown });
   }
 
@@ -82,11 +90,15 @@ export class BrokerSessions {
       const expired = nowMs - s.lastHeartbeatMs > this.sessionTimeoutMs;
       if (b.fencedIndex === null) {
         if (s.shuttingDown) decisions.push({ kind: 'fence', nodeId: b.nodeId, reason: 'controlledShutdown', lastHeartbeatMs: s.lastHeartbeatMs });
-        else if (expired) decisions.push({ kind: 'fence', nodeId: b.nodeId, reason: 'sessionExpired', lastHeartbeatMs: s.heartbeated ? s.lastHeartbeatMs : null });
+        else if (expired && !this.olderVersionAlive(b, nowMs)) decisions.push({ kind: 'fence', nodeId: b.nodeId, reason: 'sessionExpired', lastHeartbeatMs: s.heartbeated ? s.lastHeartbeatMs : null });
       } else if (s.heartbeated && !s.shuttingDown && !expired && s.metadataAppliedIndex >= b.fencedIndex) {
         decisions.push({ kind: 'unfence', nodeId: b.nodeId, metadataAppliedIndex: s.metadataAppliedIndex });
       }
     }
     return decisions;
+  }
+
+  private olderVersionAlive(b: RegisteredBroker, nowMs: number): boolean {
+    return !this.heartbeating.has(b.nodeId) && b.nodeHeardAtMs !== undefined && nowMs - b.nodeHeardAtMs <= this.sessionTimeoutMs;
   }
 }

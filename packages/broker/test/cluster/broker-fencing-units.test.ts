@@ -12,7 +12,7 @@ import { MetadataStore } from '../../src/cluster/metadata-store.js';
 
 const SESSION_MS = 9_000;
 const STALL_MS = 3_000;
-const unfenced = (...ids: number[]): RegisteredBroker[] => ids.map((nodeId) => ({ nodeId, fencedIndex: null }));
+const unfenced = (...ids: number[]): RegisteredBroker[] => ids.map((nodeId) => ({ nodeId, fencedIndex: null, nodeHeardAtMs: undefined }));
 const hb = (nodeId: number, metadataAppliedIndex = 100, shuttingDown = false) => ({ nodeId, metadataAppliedIndex, shuttingDown });
 
 /** Drives `sessions` from `fromMs` to `toMs` in steps, with brokers `alive` heartbeating every 2 s; returns every decision. */
@@ -67,7 +67,7 @@ test('sessions: a stall of the leader itself (GC, SIGSTOP) gives sessions a fres
 
 test('sessions: a fenced broker is unfenced once it heartbeats having applied its fence entry', () => {
   const sessions = new BrokerSessions(SESSION_MS, STALL_MS);
-  const brokers = [{ nodeId: 1, fencedIndex: null }, { nodeId: 2, fencedIndex: 50 }];
+  const brokers = [{ nodeId: 1, fencedIndex: null, nodeHeardAtMs: undefined }, { nodeId: 2, fencedIndex: 50, nodeHeardAtMs: undefined }];
   assert.deepEqual(sessions.decide(0, brokers), [], 'a fresh session alone never unfences');
   sessions.heartbeat(hb(2, 49), 1_000);
   assert.deepEqual(sessions.decide(1_000, brokers), [], 'behind its own fence entry: stays fenced');
@@ -76,19 +76,51 @@ test('sessions: a fenced broker is unfenced once it heartbeats having applied it
   // A heartbeat from before a stall does not unfence either: the stall's fresh start is not a heartbeat.
   const stalled = new BrokerSessions(SESSION_MS, STALL_MS);
   stalled.heartbeat(hb(2, 80), 0);
-  stalled.decide(0, [{ nodeId: 2, fencedIndex: null }]);
-  assert.deepEqual(stalled.decide(20_000, [{ nodeId: 2, fencedIndex: 50 }]), []);
+  stalled.decide(0, [{ nodeId: 2, fencedIndex: null, nodeHeardAtMs: undefined }]);
+  assert.deepEqual(stalled.decide(20_000, [{ nodeId: 2, fencedIndex: 50, nodeHeardAtMs: undefined }]), []);
 });
 
 test('sessions: controlled shutdown fences at once and stays fenced until the broker heartbeats as running again', () => {
   const sessions = new BrokerSessions(SESSION_MS, STALL_MS);
   sessions.heartbeat(hb(2, 70, true), 1_000);
   assert.deepEqual(sessions.decide(1_000, unfenced(2)), [{ kind: 'fence', nodeId: 2, reason: 'controlledShutdown', lastHeartbeatMs: 1_000 }]);
-  assert.deepEqual(sessions.decide(1_200, [{ nodeId: 2, fencedIndex: 71 }]), []);
+  assert.deepEqual(sessions.decide(1_200, [{ nodeId: 2, fencedIndex: 71, nodeHeardAtMs: undefined }]), []);
   // A stall does not revive a broker that left.
-  assert.deepEqual(sessions.decide(30_000, [{ nodeId: 2, fencedIndex: 71 }]), []);
+  assert.deepEqual(sessions.decide(30_000, [{ nodeId: 2, fencedIndex: 71, nodeHeardAtMs: undefined }]), []);
   sessions.heartbeat(hb(2, 75), 31_000); // restarted, caught up
-  assert.deepEqual(sessions.decide(31_000, [{ nodeId: 2, fencedIndex: 71 }]), [{ kind: 'unfence', nodeId: 2, metadataAppliedIndex: 75 }]);
+  assert.deepEqual(sessions.decide(31_000, [{ nodeId: 2, fencedIndex: 71, nodeHeardAtMs: undefined }]), [{ kind: 'unfence', nodeId: 2, metadataAppliedIndex: 75 }]);
+});
+
+test('sessions: a live broker of an older version (heard on the Raft transport, never heartbeating) is not fenced', () => {
+  const sessions = new BrokerSessions(SESSION_MS, STALL_MS);
+  const brokers = (nowMs: number, heardAtMs: number | undefined): RegisteredBroker[] => [
+    { nodeId: 1, fencedIndex: null, nodeHeardAtMs: nowMs },
+    { nodeId: 2, fencedIndex: null, nodeHeardAtMs: heardAtMs },
+  ];
+  for (let now = 0; now <= 30_000; now += 200) {
+    if (now % 2_000 === 0) sessions.heartbeat(hb(1), now);
+    assert.deepEqual(sessions.decide(now, brokers(now, now)), [], `at ${now} ms`);
+  }
+  // Once its node falls silent too, it is fenced like any other.
+  let fencedAtMs: number | undefined;
+  for (let now = 30_200; now <= 45_000 && fencedAtMs === undefined; now += 200) {
+    if (now % 2_000 === 0) sessions.heartbeat(hb(1), now);
+    const decided = sessions.decide(now, brokers(now, 30_000));
+    if (decided.length > 0) {
+      assert.deepEqual(decided.map((d) => d.nodeId), [2]);
+      fencedAtMs = now;
+    }
+  }
+  assert.equal(fencedAtMs, 39_200, 'fenced one session after its node was last heard');
+  // A broker that heartbeated once runs a version that heartbeats: transport traffic alone no longer keeps it.
+  const upgraded = new BrokerSessions(SESSION_MS, STALL_MS);
+  upgraded.heartbeat(hb(2), 0);
+  const fencedUpgraded: number[] = [];
+  for (let now = 0; now <= 9_200; now += 200) {
+    if (now % 2_000 === 0) upgraded.heartbeat(hb(1), now);
+    fencedUpgraded.push(...upgraded.decide(now, brokers(now, now)).map((d) => d.nodeId));
+  }
+  assert.deepEqual(fencedUpgraded, [2]);
 });
 
 test('MetadataStore: fenceBroker / unfenceBroker apply deterministically, survive a reopen, refuse stale unfences', () => {
