@@ -71,8 +71,9 @@ test('broker fencing: SIGSTOP / kill -9 fence a broker on every live broker alik
     withClient(port(id), (c) =>
       c.request(ApiKey.CreateTopics, 7, { topics: [{ name, numPartitions: 3, replicationFactor, assignments: [], configs: [] }], timeoutMs: 15000, validateOnly: false }),
     ).then((r: any) => r.topics[0]);
-  /** Every "fenced broker: heartbeat session expired" decision logged so far, as node ids. */
-  const sessionFences = () => everStarted.flatMap((n) => logLines(n, 'fenced broker: heartbeat session expired').map((l) => l.nodeId as number));
+  /** Every "fenced broker: heartbeat session expired" decision logged so far, as node ids, per process. */
+  const fencesByProcess = () => new Map(everStarted.map((n) => [n, logLines(n, 'fenced broker: heartbeat session expired').map((l) => l.nodeId as number)]));
+  const sessionFences = () => [...fencesByProcess().values()].flat();
 
   try {
     await Promise.all([1, 2, 3].map(start));
@@ -132,7 +133,7 @@ test('broker fencing: SIGSTOP / kill -9 fence a broker on every live broker alik
     // (3) kill -9 of the metadata leader: the new leader must not fence the healthy brokers at takeover.
     const oldLeader = await leaderOfMetadata();
     const healthy = [1, 2, 3].filter((id) => id !== oldLeader);
-    const fencesBefore = sessionFences().length;
+    const fencesBefore = fencesByProcess();
     await kill9(oldLeader);
     const newLeader = (await metadataUntil(port(healthy[0]!), (m) => m.controllerId > 0 && m.controllerId !== oldLeader, 20_000)).controllerId as number;
     assert.ok(healthy.includes(newLeader));
@@ -146,7 +147,7 @@ test('broker fencing: SIGSTOP / kill -9 fence a broker on every live broker alik
       await sleep(100);
     }
     await everyBrokerLists(healthy, healthy, 20_000); // the killed leader itself is fenced once its session lapses
-    const newFences = sessionFences().slice(fencesBefore);
+    const newFences = [...fencesByProcess()].flatMap(([n, fences]) => fences.slice(fencesBefore.get(n)?.length ?? 0));
     assert.deepEqual([...new Set(newFences)], [oldLeader], `the new metadata leader fenced only the dead one (fenced: ${newFences})`);
     await start(oldLeader);
     await everyBrokerLists([1, 2, 3], [1, 2, 3], 20_000);
