@@ -22,6 +22,12 @@ const POLL_MS = 50;
 const TRANSFER_TARGET_HEARD_MS = 1_000;
 /** Longest wait for one membership change or metadata write before the next pass retries. */
 const STEP_TIMEOUT_MS = 10_000;
+/**
+ * A leadership hand-over is not asked again sooner than this: asking restarts Raft's transfer timer, and proposals
+ * are refused while a transfer runs, so asking every pass would block produce if the target never took over (Raft
+ * aborts a transfer after an election timeout, 1 s here).
+ */
+const TRANSFER_RETRY_MS = 3_000;
 /** Control request asking a replica how far its partition state is applied. */
 const REPLICA_STATE = 'reassignmentReplicaState';
 
@@ -48,6 +54,8 @@ export class ReassignmentDriver {
   private stopped = false;
   /** Raft groups with a step under way here (one at a time per group). */
   private readonly inFlight = new Set<number>();
+  /** When this node last asked Raft to hand a group's leadership over (see TRANSFER_RETRY_MS). */
+  private readonly transferAskedAtMs = new Map<number, number>();
 
   constructor(
     private readonly node: ClusterNode,
@@ -104,10 +112,14 @@ export class ReassignmentDriver {
       case 'blocked':
         this.logger.debug({ ...log, reason: step.reason }, 'reassignment waiting');
         return;
-      case 'transferLeadership':
+      case 'transferLeadership': {
+        const askedAtMs = this.transferAskedAtMs.get(p.raftGroup);
+        if (askedAtMs !== undefined && Date.now() - askedAtMs < TRANSFER_RETRY_MS) return;
+        this.transferAskedAtMs.set(p.raftGroup, Date.now());
         this.logger.info({ ...log, to: step.to }, 'reassignment: this leader leaves the partition; handing leadership over first');
         this.node.host.transferLeadership(p.raftGroup as RaftGroupId, toNodeId(step.to));
         return;
+      }
       case 'complete':
         return this.complete(p, raft, target, log);
       default:
@@ -133,6 +145,7 @@ export class ReassignmentDriver {
   private async complete(p: RaftPartition, raft: RaftNode, target: readonly number[], log: object): Promise<void> {
     if (raft.log.term(raft.commitIndex) !== raft.term) return;
     const r = await this.node.propose({ kind: 'completeReassignment', topic: p.topic, partition: p.partition, raftGroup: p.raftGroup, target }, STEP_TIMEOUT_MS);
+    this.transferAskedAtMs.delete(p.raftGroup);
     if (r.kind === 'applied' && r.result.ok) this.logger.info(log, 'reassignment complete');
     else this.logger.info({ ...log, outcome: r.kind === 'applied' ? r.result : r.reason }, 'reassignment completion not recorded; retrying');
   }
