@@ -98,6 +98,7 @@ test('reassignment: RF 3 moves from 1,2,3 to 2,3,4 under acks=all load; caught u
     // --- the move, while an acks=all producer runs
     let producing = true;
     const producer = (async () => { while (producing) await produceOne(); })();
+    const moveStartedMs = Date.now();
     assert.equal((await alter(port(3), 'moving', [2, 3, 4])).errorCode, ErrorCode.NONE);
     const during = await listReassignments(port(3));
     const listed = during.find((t: any) => t.name === 'moving')?.partitions[0];
@@ -107,6 +108,7 @@ test('reassignment: RF 3 moves from 1,2,3 to 2,3,4 under acks=all load; caught u
       assert.deepEqual(listed.removingReplicas, [1]);
     }
     await waitUntil('the move completes', async () => (await listReassignments(port(2))).length === 0, 90_000);
+    const moveMs = Date.now() - moveStartedMs;
     await new Promise((r) => setTimeout(r, 500));
     producing = false;
     await producer;
@@ -114,7 +116,7 @@ test('reassignment: RF 3 moves from 1,2,3 to 2,3,4 under acks=all load; caught u
     assert.deepEqual(partitionOf(md, 'moving').replicaNodes, [2, 3, 4]);
     // the new replica started from snapshot data (the replicas' Raft logs were compacted), then took the log tail
     assert.match(nodes.get(4)!.output(), /"topic":"moving".*"msg":"(bootstrapped partition from snapshot|restored Raft group from snapshot)"/);
-    console.log(`moved under load: ${acked.length} acknowledged records, leader now ${partitionOf(md, 'moving').leaderId}`);
+    console.log(`moved under load in ${moveMs} ms (AlterPartitionReassignments to ListPartitionReassignments empty): ${acked.length} acknowledged records, leader now ${partitionOf(md, 'moving').leaderId}`);
 
     // byte-identical replicas with every acknowledged record; broker 1 no longer hosts the partition
     const hw = async (id: number) => (await fetchPartition(port(id), 'moving', 0, lastOffsetOf)).highWatermark;
