@@ -51,6 +51,18 @@ export class LeaderEpochCache {
     this.entries.push({ epoch: leaderEpoch(epoch), startOffset: baseOffset });
   }
 
+  /**
+   * The log start moved to `startOffset` (retention, DeleteRecords): Kafka's truncateFromStart — every epoch starting
+   * at or below it is dropped and the newest of them starts at `startOffset` instead (it holds the first offset left).
+   */
+  truncateFromStart(startOffset: KafkaOffset): void {
+    let removed = 0;
+    while (removed < this.entries.length && this.entries[removed]!.startOffset <= startOffset) removed++;
+    if (removed === 0) return;
+    const newestRemoved = this.entries[removed - 1]!;
+    this.entries.splice(0, removed, { epoch: newestRemoved.epoch, startOffset });
+  }
+
   /** Forgets everything (the log was replaced, e.g. by a snapshot restore); `assign` then rebuilds it. */
   clear(): void {
     this.entries.length = 0;

@@ -225,6 +225,8 @@ export class RaftPartition implements PartitionReplica {
       }
       return true;
     });
+    // the batch holding the log start may begin below it: its epoch starts at the log start (as after the command)
+    epochs.truncateFromStart(log.logStartOffset);
     return { producers, batches, epochs, checkpoint: usable ? { raftIndex: checkpoint.raftIndex, raftTerm: checkpoint.raftTerm } : null };
   }
 
@@ -393,6 +395,7 @@ export class RaftPartition implements PartitionReplica {
         if (target > this.log.logStartOffset) {
           // producers whose batches all lie below the new start are forgotten, as single-node retention does
           this.producers.expire(0, Number.POSITIVE_INFINITY, target);
+          this.epochs.truncateFromStart(target);
           await this.writeCommandCheckpoint(target);
           const r = await this.log.deleteRecordsBefore(target);
           if (r.kind !== 'ok') throw new Error(`assertion: log start ${target} refused by a log ending at ${this.log.logEndOffset}`);

@@ -31,6 +31,7 @@ function sameEverywhere(replicas: readonly Replica[], what: string): void {
     assert.deepEqual([...segmentFiles(r.dir).keys()], [...reference.keys()], `${what}: node ${r.node} holds the same segments`);
     for (const [name, bytes] of segmentFiles(r.dir)) assert.ok(bytes.equals(reference.get(name)!), `${what}: ${name} byte-identical on node ${r.node}`);
     assert.equal(r.partition.logStartOffset, replicas[0]!.partition.logStartOffset, `${what}: node ${r.node} log start`);
+    assert.deepEqual(r.partition.epochs.all, replicas[0]!.partition.epochs.all, `${what}: node ${r.node} leader epochs`);
   }
 }
 

@@ -13,6 +13,7 @@ import { EntryType, raftGroupId, type Entry, type RaftHost, type RaftIndex, type
 import {
   decodePartitionEntry, encodeAdvanceLogStart, encodeExpireProducers, encodePartitionEntry,
 } from '../../src/cluster/partition-entry.js';
+import { LeaderEpochCache } from '../../src/cluster/leadership-epochs.js';
 import { RaftPartition } from '../../src/cluster/raft-partition.js';
 import { retentionLogStart } from '../../src/cluster/retention-plan.js';
 import { PartitionCheckpointWriter, readCheckpoint } from '../../src/cluster/snapshots/partition-checkpoint.js';
@@ -63,6 +64,23 @@ test('retention rule: whole segments by time and by size, the active one only wh
   const emptyActive = [seg(0, 10, 100, 1000), seg(10, 10, 0, -1)];
   assert.equal(retentionLogStart(emptyActive, 10_000, { ...none, retentionMs: 1 }), 10, 'an empty active segment stays');
   assert.equal(retentionLogStart([seg(0, 0, 0, -1)], 10_000, { ...none, retentionMs: 1 }), null);
+});
+
+test('leader epoch cache after the log start moves: Kafka truncateFromStart', () => {
+  const cache = (): LeaderEpochCache => {
+    const c = new LeaderEpochCache();
+    for (const [epoch, start] of [[1, 0], [2, 5], [3, 7]] as const) c.assign(epoch, kafkaOffset(start));
+    return c;
+  };
+  const truncated = (at: number): unknown => {
+    const c = cache();
+    c.truncateFromStart(kafkaOffset(at));
+    return c.all.map((e) => [e.epoch, e.startOffset]);
+  };
+  assert.deepEqual(truncated(0), [[1, 0], [2, 5], [3, 7]]);
+  assert.deepEqual(truncated(6), [[2, 6], [3, 7]], 'epoch 2 holds the first offset left');
+  assert.deepEqual(truncated(7), [[3, 7]]);
+  assert.deepEqual(truncated(9), [[3, 9]]);
 });
 
 /** Entries 1.. in order: a leader no-op first, then the given data. */
@@ -123,11 +141,14 @@ test('log start command: checkpoint at its index, whole segments below deleted; 
     assert.ok(Number(kept[0]!.slice(0, -4)) <= 7, 'the segment holding offset 7 stays');
     const checkpoint = await readCheckpoint(dir);
     assert.deepEqual({ index: checkpoint?.raftIndex, start: checkpoint?.logStartOffset, next: checkpoint?.nextOffset }, { index: trimIndex, start: 7, next: 12 });
+    assert.deepEqual(p.epochs.all, [{ epoch: 1, startOffset: 7 }], 'the leader epoch cache starts at the log start (Kafka truncateFromStart)');
+    assert.deepEqual(checkpoint?.epochs, [{ epoch: 1, startOffset: 7 }]);
     await p.close();
 
     // Restart: the host replays the whole committed log (never compacted); entries up to the checkpoint are skipped.
     p = await openReplica(dir);
     assert.equal(p.logStartOffset, 7);
+    assert.deepEqual(p.epochs.all, [{ epoch: 1, startOffset: 7 }]);
     p.apply(entries);
     await settled(p);
     assert.equal(p.replayPending, 0);
@@ -160,6 +181,7 @@ test('a crash between the checkpoint and the deletion: the deletion is finished 
     await new PartitionCheckpointWriter(dir).write({ ...state, logStartOffset: kafkaOffset(6) });
     p = await openReplica(dir);
     assert.equal(p.logStartOffset, 6);
+    assert.deepEqual(p.epochs.all, [{ epoch: 1, startOffset: 6 }], 'epochs from the checkpoint, truncated at the finished deletion');
     assert.deepEqual(await values(p), ['r6', 'r7', 'r8', 'r9']);
     p.apply(entries);
     assert.equal(p.appliedPosition().raftIndex, 11);
