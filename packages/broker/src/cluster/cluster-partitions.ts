@@ -18,6 +18,7 @@ import type { ClusterTopic } from './metadata-store.js';
 import { RaftPartition } from './raft-partition.js';
 import { LeadershipService } from './leadership-service.js';
 import { ReassignmentDriver } from './reassignment-driver.js';
+import { isReassigning } from './reassignment-plan.js';
 import { PartitionCheckpointWriter, readCheckpoint } from './snapshots/partition-checkpoint.js';
 import { removeStaleStaging, stageNewest, StoreRestorer, swapIn, type PartitionSnapshotServices } from './snapshots/partition-restore.js';
 import { PartitionSnapshotSource } from './snapshots/partition-snapshot-source.js';
@@ -119,9 +120,10 @@ export class ClusterPartitionRegistry extends PartitionRegistry {
         if (!a.replicas.includes(self)) continue;
         live.add(a.raftGroup);
         if (this.byGroup.has(a.raftGroup) || this.stopped) continue;
-        // A replica joining by reassignment starts outside the group's configuration (it must not campaign); the
-        // leader adds it as a learner, and the configuration entries it then receives carry the whole membership.
-        const voters = a.replicas.filter((r) => !a.addingReplicas.includes(r));
+        // The first configuration of a group with no Raft state here. During a move this replica starts outside it
+        // (it must not campaign: it may be joining, or leaving after a cancel), the leader adds it as a learner if it
+        // belongs, and the configuration entries or snapshot it then receives carry the whole membership.
+        const voters = isReassigning(a) ? a.replicas.filter((r) => r !== self && !a.addingReplicas.includes(r)) : a.replicas;
         toHost.push(() => this.hostPartition(topic, a.partition, a.raftGroup, a.replicas, voters));
       }
     }
