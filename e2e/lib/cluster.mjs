@@ -147,6 +147,7 @@ export class LocalCluster {
    *           log?: (msg: string) => void, nodeArgs?: string[] }} o   nodeArgs: node flags (e.g. --cpu-prof)
    */
   constructor(o) {
+    /** The formation nodes (the metadata group's voters); nodes added later (addNode) join as learners. */
     this.size = o.nodes;
     this.workDir = o.workDir;
     this.logDir = o.logDir;
@@ -187,24 +188,49 @@ export class LocalCluster {
     for (let id = 1; id <= this.size; id++) {
       const peers = [];
       for (let p = 1; p <= this.size; p++) if (p !== id) peers.push(`${p}@${HOST}:${at(p).cluster}`);
-      const dataDir = join(this.workDir, `node-${id}`);
-      const env = {
-        TRIBUTARY_NODE_ID: String(id),
-        TRIBUTARY_DATA_DIR: dataDir,
-        TRIBUTARY_KAFKA_LISTEN: `${HOST}:${at(id).kafka}`,
-        TRIBUTARY_HTTP_LISTEN: `${HOST}:${at(id).http}`,
-        TRIBUTARY_CLUSTER_LISTEN: `${HOST}:${at(id).cluster}`,
-        TRIBUTARY_PEERS: peers.join(','),
-        TRIBUTARY_CLUSTER_ID: this.clusterId,
-        // Snapshots of one node must be readable by the others (a lagging or wiped node bootstraps from them): one
-        // local object store directory for the whole cluster, as on a single machine in production.
-        TRIBUTARY_OBJECT_STORE_DIR: join(this.workDir, 'object-store'),
-        TRIBUTARY_LOG_LEVEL: 'info',
-        ...this.extraEnv,
-      };
-      this.nodes.push(new ClusterNode({ id, dataDir, logFile: join(this.logDir, `node-${id}.log`), ports: at(id), env, nodeArgs: this.nodeArgs }));
+      this.nodes.push(this.makeNode(id, at(id), { TRIBUTARY_PEERS: peers.join(',') }));
     }
     return this;
+  }
+
+  makeNode(id, ports, clusterEnv) {
+    const dataDir = join(this.workDir, `node-${id}`);
+    const env = {
+      TRIBUTARY_NODE_ID: String(id),
+      TRIBUTARY_DATA_DIR: dataDir,
+      TRIBUTARY_KAFKA_LISTEN: `${HOST}:${ports.kafka}`,
+      TRIBUTARY_HTTP_LISTEN: `${HOST}:${ports.http}`,
+      TRIBUTARY_CLUSTER_LISTEN: `${HOST}:${ports.cluster}`,
+      ...clusterEnv,
+      TRIBUTARY_CLUSTER_ID: this.clusterId,
+      // Snapshots of one node must be readable by the others (a lagging or wiped node bootstraps from them): one
+      // local object store directory for the whole cluster, as on a single machine in production.
+      TRIBUTARY_OBJECT_STORE_DIR: join(this.workDir, 'object-store'),
+      TRIBUTARY_LOG_LEVEL: 'info',
+      ...this.extraEnv,
+    };
+    return new ClusterNode({ id, dataDir, logFile: join(this.logDir, `node-${id}.log`), ports, env, nodeArgs: this.nodeArgs });
+  }
+
+  /**
+   * Starts one more node (the next id) that joins the running cluster: its TRIBUTARY_PEERS names only `seeds` (node
+   * ids, default the first formation node) and TRIBUTARY_METADATA_VOTERS the formation nodes, so it joins the metadata
+   * group as a learner. Resolves once every node's Metadata lists it.
+   */
+  async addNode({ seeds = [1], env = {}, timeoutMs = 60_000 } = {}) {
+    const id = this.nodes.length + 1;
+    const taken = new Set(this.nodes.flatMap((n) => [n.kafkaPort, n.httpPort, n.clusterPort]));
+    const ports = (await distinctFreePorts(3 + taken.size)).filter((p) => !taken.has(p)).slice(0, 3);
+    const node = this.makeNode(id, { kafka: ports[0], http: ports[1], cluster: ports[2] }, {
+      TRIBUTARY_PEERS: seeds.map((s) => `${s}@${HOST}:${this.node(s).clusterPort}`).join(','),
+      TRIBUTARY_METADATA_VOTERS: Array.from({ length: this.size }, (_, i) => i + 1).join(','),
+    });
+    Object.assign(node.env, env);
+    this.nodes.push(node);
+    await node.start(timeoutMs);
+    await this.waitForBrokers(timeoutMs);
+    this.log(`node ${id} joined: ${this.bootstrap}`);
+    return node;
   }
 
   node(id) {
@@ -217,12 +243,12 @@ export class LocalCluster {
     return this.nodes.map((n) => n.bootstrap).join(',');
   }
 
-  /** Every node lists every node as a registered broker. */
+  /** Every node lists every node (formation and added) as a live registered broker. */
   async waitForBrokers(timeoutMs = 60_000) {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const answers = await Promise.all(this.nodes.map((n) => n.metadata()));
-      if (answers.every((md) => md !== null && md.brokers.length === this.size)) return;
+      if (answers.every((md) => md !== null && md.brokers.length === this.nodes.length)) return;
       if (Date.now() > deadline) throw new Error(`brokers not all registered within ${timeoutMs} ms: ${answers.map((md) => md?.brokers.length ?? 'no answer').join(', ')}`);
       await sleep(200);
     }

@@ -1,9 +1,10 @@
 // docs/OPERATIONS.md, followed literally: the shell blocks of section 1 (three `tributary start` processes and
-// SeaweedFS), section 5 (rolling restart) and section 7 (rebuilding a wiped node from S3) are taken from the page
-// and run by bash as they are, with one change: the page's working directory `.data/ops` becomes this suite's work
-// dir. A producer (acks=all, one record per send, client retries off so it sees every error) runs throughout.
-// Passes when the producer saw only retriable errors, every acknowledged record is read back exactly once at its
-// offset, the rebuilt node restored its replicas from the store, and all replicas end byte-identical.
+// SeaweedFS), section 5 (rolling restart), section 7 (rebuilding a wiped node from S3) and section 6 (adding a fourth
+// broker, then moving replicas onto it with Kafka's reassignment tool) are taken from the page and run by bash as
+// they are, with one change: the page's working directory `.data/ops` becomes this suite's work dir. A producer
+// (acks=all, one record per send, client retries off so it sees every error) runs throughout. Passes when the
+// producer saw only retriable errors, every acknowledged record is read back exactly once at its offset, the rebuilt
+// node restored its replicas from the store, the added node holds replicas, and all replicas end byte-identical.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ const GUIDE = join(repoRoot, 'docs/OPERATIONS.md');
 const TOPIC = 'ops';
 const BOOTSTRAP = ['127.0.0.1:11092', '127.0.0.1:12092', '127.0.0.1:13092'];
 /** The fixed ports the guide's trial cluster uses (Kafka, cluster, HTTP per node; SeaweedFS). */
-const GUIDE_PORTS = [11092, 11093, 11644, 12092, 12093, 12644, 13092, 13093, 13644, 18333, 19333, 18080, 18888];
+const GUIDE_PORTS = [11092, 11093, 11644, 12092, 12093, 12644, 13092, 13093, 13644, 14092, 14093, 14644, 18333, 19333, 18080, 18888];
 
 /** The first ```sh block after `heading` in the guide. */
 export function shellBlockAfter(markdown, heading) {
@@ -28,6 +29,17 @@ export function shellBlockAfter(markdown, heading) {
   const end = markdown.indexOf('\n```\n', start);
   if (start < 0 || end < 0) throw new Error(`no sh block after "${heading}"`);
   return markdown.slice(start + '```sh\n'.length, end) + '\n';
+}
+
+/** Every ```sh block after `heading` up to the next `## ` or `### ` heading, in order. */
+export function shellBlocksIn(markdown, heading) {
+  const at = markdown.indexOf(heading);
+  if (at < 0) throw new Error(`docs/OPERATIONS.md has no "${heading}"`);
+  const ends = ['\n## ', '\n### '].map((h) => markdown.indexOf(h, at + heading.length)).filter((i) => i >= 0);
+  const section = markdown.slice(at, ends.length === 0 ? undefined : Math.min(...ends));
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)\n```\n/g)].map((m) => m[1] + '\n');
+  if (blocks.length === 0) throw new Error(`no sh block in "${heading}"`);
+  return blocks;
 }
 
 function portInUse(port) {
@@ -120,7 +132,7 @@ async function readTopic(expected) {
 
 export default {
   name: 'operations-guide',
-  description: 'docs/OPERATIONS.md sections 1, 5, 7 run as written: cluster start, rolling restart, wiped-node rebuild, producer running',
+  description: 'docs/OPERATIONS.md sections 1, 5, 7, 6 run as written: cluster start, rolling restart, wiped-node rebuild, adding a broker and moving replicas onto it, producer running',
   timeoutMs: 300_000,
   async run(ctx) {
     const ci = process.env.CI === 'true';
@@ -140,6 +152,8 @@ export default {
     if (!start.includes(`OPS=${ops};`)) throw new Error('section 1 no longer starts with OPS=.data/ops: update this suite');
     const rolling = shellBlockAfter(guide, '## 5. Rolling restart');
     const rebuild = shellBlockAfter(guide, '## 7. Wiping and rebuilding a node');
+    const [addBroker, moveReplicas, ...more] = shellBlocksIn(guide, '## 6. Adding a broker');
+    if (moveReplicas === undefined || more.length > 0) throw new Error('section 6 no longer has exactly two sh blocks (start the broker, move replicas): update this suite');
     ctx.onCleanup(() => bash(ctx, 'cleanup', 'for f in $OPS/node-*.pid $OPS/weed.pid; do [ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null; done; true', { ops, timeoutMs: 10_000 }));
 
     await bash(ctx, 'section 1 (start)', start, { ops, timeoutMs: 120_000 });
@@ -161,6 +175,16 @@ export default {
     if (!(restoredReplicas > 0)) throw new Error(`the rebuilt node restored no replica from the store:\n${rebuildOut.slice(-1500)}`);
     ctx.counts.restoredReplicas = restoredReplicas;
     await waitAcks(probe.acks.length + 100);
+    // Section 6 last, so sections 5 and 7 run on the three-node cluster they describe.
+    const addOut = await bash(ctx, 'section 6 (add broker 4)', addBroker, { ops, timeoutMs: 120_000 });
+    const brokersListed = Number(addOut.trim().split('\n').at(-1));
+    if (brokersListed !== 4) throw new Error(`after adding node 4, Metadata lists ${brokersListed} brokers:\n${addOut.slice(-1500)}`);
+    await waitAcks(probe.acks.length + 50);
+    const moveOut = await bash(ctx, 'section 6 (move replicas onto broker 4)', moveReplicas, { ops, timeoutMs: 240_000 });
+    const onNode4 = Number(moveOut.trim().split('\n').at(-1));
+    if (!(onNode4 > 0)) throw new Error(`no partition has a replica on node 4 after the reassignment:\n${moveOut.slice(-2000)}`);
+    ctx.counts.partitionsOnNode4 = onNode4;
+    await waitAcks(probe.acks.length + 100);
     probe.stop = true;
     await probe.done;
     ctx.counts.acked = probe.acks.length;
@@ -175,19 +199,34 @@ export default {
     const notOnce = probe.acks.filter((a) => copies.get(a.value) !== 1);
     if (lost.length > 0 || notOnce.length > 0) throw new Error(`${lost.length} acknowledged records missing or moved, ${notOnce.length} not exactly once (of ${probe.acks.length})`);
     ctx.counts.readBack = rows.length;
+    const admin = new Kafka({ clientId: 'ops-guide-admin', brokers: BOOTSTRAP, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const replicasOf = new Map();
+    try {
+      for (const p of (await admin.fetchTopicMetadata({ topics: [TOPIC] })).topics[0].partitions) replicasOf.set(p.partitionId, p.replicas);
+    } finally {
+      await admin.disconnect();
+    }
 
     // The guide's stop line, then every replica of every partition byte for byte.
     await bash(ctx, 'stop', 'kill -TERM $(cat $OPS/node-*.pid); for f in $OPS/node-*.pid; do while kill -0 "$(cat $f)" 2>/dev/null; do sleep 0.2; done; done', { ops, timeoutMs: 60_000 });
-    const partitionDirs = readdirSync(join(ops, 'node-1', 'partitions')).filter((d) => new RegExp(`^g\\d+-${TOPIC}-\\d+$`).test(d));
-    if (partitionDirs.length === 0) throw new Error('no partition directories of the topic on node 1');
-    for (const dir of partitionDirs) {
-      const contents = [1, 2, 3].map((n) => {
-        const d = join(ops, `node-${n}`, 'partitions', dir);
+    // After the reassignment each partition's replicas are those Metadata names (node 4 among them for some).
+    const dirOf = (node, partition) => {
+      const root = join(ops, `node-${node}`, 'partitions');
+      const name = readdirSync(root).find((d) => new RegExp(`^g\\d+-${TOPIC}-${partition}$`).test(d));
+      if (name === undefined) throw new Error(`node ${node} holds no directory of ${TOPIC}-${partition} (replicas ${replicasOf.get(partition)})`);
+      return join(root, name);
+    };
+    if (replicasOf.size === 0) throw new Error(`no partitions of ${TOPIC} in Metadata`);
+    for (const [partition, replicas] of replicasOf) {
+      const contents = replicas.map((n) => {
+        const d = dirOf(n, partition);
         return Buffer.concat(readdirSync(d).filter((f) => f.endsWith('.log')).sort().map((f) => readFileSync(join(d, f))));
       });
-      if (!contents.every((c) => c.equals(contents[0]))) throw new Error(`${dir}: replicas differ (${contents.map((c) => c.length).join(' / ')} bytes)`);
+      if (!contents.every((c) => c.equals(contents[0]))) throw new Error(`${TOPIC}-${partition}: replicas ${replicas} differ (${contents.map((c) => c.length).join(' / ')} bytes)`);
     }
-    ctx.counts.identicalPartitions = partitionDirs.length;
+    if (![...replicasOf.values()].some((r) => r.includes(4))) throw new Error('Metadata names node 4 as a replica of no partition');
+    ctx.counts.identicalPartitions = replicasOf.size;
     return ctx.counts;
   },
 };
