@@ -98,6 +98,8 @@ export class ClusterNode {
   ) {}
 
   private pingTimer: NodeJS.Timeout | null = null;
+  /** This node opened an empty Raft WAL: peers whose address it learns before this time are told so too. */
+  private announceEmptyUntilMs = 0;
   /** Addresses given to the transport, by node (TRIBUTARY_PEERS first, then the registrations, which win). */
   private readonly peerAddresses = new Map<NodeId, string>();
 
@@ -184,7 +186,12 @@ export class ClusterNode {
     host.start();
     node.pingTimer = setInterval(() => node.pingRegisteredBrokers(), REGISTERED_BROKER_PING_MS);
     node.pingTimer.unref();
-    if (walWasEmpty) void node.announceEmptyRestart([...node.peerAddresses.keys()]);
+    if (walWasEmpty) {
+      // Also every node whose address is learned later (from a join answer or the catalogue): an added node's seeds
+      // need not include the leaders of its groups, which must re-probe it too.
+      node.announceEmptyUntilMs = Date.now() + ANNOUNCE_EMPTY_RESTART_MS;
+      void node.announceEmptyRestart([...node.peerAddresses.keys()]);
+    }
     return node;
   }
 
@@ -202,6 +209,7 @@ export class ClusterNode {
     const known = this.peerAddresses.has(id);
     this.peerAddresses.set(id, key);
     this.tcp.setPeer(id, addr);
+    if (!known && Date.now() < this.announceEmptyUntilMs) void this.announceEmptyRestart([id]);
     this.logger.info({ peer: id, address: key }, known ? 'peer cluster address changed' : 'peer cluster address learned');
   }
 

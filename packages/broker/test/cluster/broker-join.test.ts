@@ -3,10 +3,11 @@
 // and cluster addresses, every broker's Metadata lists it, an RF 3 topic on four brokers uses it, kafkajs produces and
 // consumes through it; node 4 and node 1 (whose TRIBUTARY_PEERS never named node 4) are killed and restarted and
 // everything still holds: node 4 stays a member without joining again, node 1 reaches it from the catalogue alone
-// (every partition's ISR, as its leader reports it, is whole again).
+// (every partition's ISR, as its leader reports it, is whole again). Last, node 4's data directory is wiped: it joins
+// again and catches up every replica it holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { runCli, tempDataDir } from '../support/broker-process.js';
@@ -168,6 +169,20 @@ test('cluster: a fourth broker joins a running 3-node cluster, takes replicas, a
 
     await produce('restarted', 40);
     assert.deepEqual((await consumeAll('join-check-2', [`127.0.0.1:${one.kafkaPort}`])).sort(), [...acked].sort(), 'every record read once through node 1');
+
+    // Node 4 loses its disk: it starts as a non-member again, asks its seeds (which do not include the metadata
+    // leader it first joined through), and every leader of its groups must re-probe it (peerRestartedEmpty also to
+    // the nodes whose address it learns on the way), or it never catches up.
+    nodes.get(4)!.proc.kill('SIGKILL');
+    await nodes.get(4)!.exited;
+    rmSync(dirs[3]!, { recursive: true, force: true });
+    mkdirSync(dirs[3]!, { recursive: true });
+    const wiped = await startClusterNode(4, envOf.get(4)!, 60_000);
+    nodes.set(4, wiped);
+    assert.match(wiped.output(), /added to the metadata group as a learner/);
+    await allListFour('after node 4 was wiped');
+    await healed('after node 4 was wiped');
+    assert.deepEqual((await consumeAll('join-check-3', [`127.0.0.1:${wiped.kafkaPort}`])).sort(), [...acked].sort(), 'every record read once through the wiped node 4');
   } finally {
     for (const n of nodes.values()) n.proc.kill('SIGKILL');
     await Promise.all([...nodes.values()].map((n) => n.exited));
