@@ -24,8 +24,9 @@ const FORWARD_TIMEOUT_MS = 2_000;
 const RAFT_TICK_MS = 100;
 /**
  * How often this node sends an empty batch to every registered broker. The Raft host pings only nodes it shares a
- * group with or has heard from; two nodes added at runtime that share no partition would otherwise never hear of
- * each other, and Metadata lists only brokers heard from within the lag time. One tiny frame per second per broker.
+ * group with or has heard from, so two nodes added at runtime that share no group would never hear of each other;
+ * per-node liveness (offline replicas, the fencing sessions on the metadata leader, transfer targets) counts any
+ * traffic. One tiny frame per second per broker.
  */
 const REGISTERED_BROKER_PING_MS = 1_000;
 const RETRY_DELAY_MS = 100;
