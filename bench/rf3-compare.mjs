@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// Issue 5's performance check: replicated produce, acks=all, RF 3, on a 3-node Tributary cluster and on a 3-node
+// Issue 5's performance check: replicated produce, acks=all (or --acks 1), RF 3, on a 3-node Tributary cluster and on a 3-node
 // Apache Kafka KRaft cluster on the same machine, one after the other (never both at once: 2 cores). Same tool
-// (org.apache.kafka.tools.ProducerPerformance, idempotence on, acks=all, client defaults otherwise), same topic
+// (org.apache.kafka.tools.ProducerPerformance, idempotence on, acks=all, client defaults otherwise; with --acks 1
+// idempotence is off, as the Java client requires acks=all for it), same topic
 // (--partitions, RF 3, min.insync.replicas=2), same record count and size. Prints MB/s, records/s, p50/p99 for each
 // and Tributary/Kafka ratios against the targets (throughput >= 0.5x Kafka, p99 <= 2x Kafka); writes
 // bench/results/rf3-<timestamp>.json.
 //
 //   npx tsc -b packages/broker && bash scripts/install/java.sh
 //   node bench/rf3-compare.mjs [--records 500000] [--record-size 1024] [--partitions 12] [--systems kafka,tributary]
-//        [--runs 1] [--workload-timeout-s 300] [--kafka-heap 1g] [--profile true] [--keep-data true]
+//        [--runs 1] [--workload-timeout-s 300] [--kafka-heap 1g] [--profile true] [--keep-data true] [--acks all|1]
 //
 // --profile true runs every Tributary node under `node --cpu-prof` (profiles written at graceful stop into
 // bench/results/prof-rf3-<timestamp>/; summarise with `node bench/profile-summary.mjs <file>`).
@@ -25,7 +26,7 @@ import { runJavaTool } from './lib/processes.mjs';
 
 const flags = parseFlagsOrExit(
   process.argv.slice(2),
-  { records: '500000', 'record-size': '1024', partitions: '12', systems: 'kafka,tributary', runs: '1', 'workload-timeout-s': '300', 'kafka-heap': '1g', profile: 'false', 'keep-data': 'false' },
+  { records: '500000', 'record-size': '1024', partitions: '12', systems: 'kafka,tributary', runs: '1', 'workload-timeout-s': '300', 'kafka-heap': '1g', profile: 'false', 'keep-data': 'false', acks: 'all' },
   'rf3-compare',
 );
 const int = (name) => positiveIntFlagOrExit(flags, name, 'rf3-compare');
@@ -41,6 +42,13 @@ for (const s of systems) {
     process.exit(2);
   }
 }
+if (flags.acks !== 'all' && flags.acks !== '1') {
+  console.error(`rf3-compare: --acks must be all or 1, got '${flags.acks}'`);
+  process.exit(2);
+}
+/** The producer's acks and idempotence (the Java client refuses idempotence without acks=all). */
+const PRODUCER_PROPS = flags.acks === 'all' ? ['acks=all', 'enable.idempotence=true'] : ['acks=1', 'enable.idempotence=false'];
+const ACKS_LABEL = flags.acks === 'all' ? 'acks=all, idempotent' : 'acks=1, not idempotent';
 const NODES = 3;
 const REPLICATION_FACTOR = 3;
 const TOPIC_CONFIGS = { 'min.insync.replicas': '2' };
@@ -94,7 +102,7 @@ async function producerPerformance(bootstrap, topic) {
   const run = await runJavaTool(
     'org.apache.kafka.tools.ProducerPerformance',
     ['--topic', topic, '--num-records', String(records), '--record-size', String(recordSize), '--throughput', '-1',
-      '--producer-props', `bootstrap.servers=${bootstrap}`, 'acks=all', 'enable.idempotence=true'],
+      '--producer-props', `bootstrap.servers=${bootstrap}`, ...PRODUCER_PROPS],
     { timeoutMs: workloadTimeoutMs },
   );
   const parsed = run.code === 0 ? parseProducerPerformance(run.stdout) : null;
@@ -114,7 +122,7 @@ async function benchSystem(system) {
       const topic = `bench-rf3-${i}`;
       await createBenchTopic(system, handle, topic);
       spawnSync('sync');
-      log(`${system}: run ${i}: ProducerPerformance ${records} x ${recordSize} B, acks=all, idempotent, ${partitions} partitions RF ${REPLICATION_FACTOR} (load ${os.loadavg()[0].toFixed(2)})`);
+      log(`${system}: run ${i}: ProducerPerformance ${records} x ${recordSize} B, ${ACKS_LABEL}, ${partitions} partitions RF ${REPLICATION_FACTOR} (load ${os.loadavg()[0].toFixed(2)})`);
       const r = await producerPerformance(handle.bootstrap, topic);
       r.loadAverage1m = Number(os.loadavg()[0].toFixed(2));
       result.runs.push(r);
@@ -156,7 +164,7 @@ const t = summary.tributary;
 const ratios = k && t ? { throughput: Number((t.mbPerSec / k.mbPerSec).toFixed(2)), p50: Number((t.p50 / k.p50).toFixed(2)), p99: Number((t.p99 / k.p99).toFixed(2)) } : null;
 const targets = ratios ? { throughputAtLeastHalf: ratios.throughput >= 0.5, p99AtMostDouble: ratios.p99 <= 2 } : null;
 
-console.log(`RF=3 acks=all, ${records} x ${recordSize} B records, ${partitions} partitions, ${NODES} nodes, idempotent Java producer (median of ${runs} run(s))`);
+console.log(`RF=3 ${ACKS_LABEL}, ${records} x ${recordSize} B records, ${partitions} partitions, ${NODES} nodes, Java producer (median of ${runs} run(s))`);
 console.log(['system'.padEnd(10), 'MB/s'.padStart(8), 'records/s'.padStart(10), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8)].join('  '));
 for (const s of systems) {
   const m = summary[s];
@@ -171,13 +179,13 @@ const report = {
   durationS: Math.round((Date.now() - started) / 1000),
   command: `node bench/rf3-compare.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   machine: { nproc: os.availableParallelism(), cpuModel: os.cpus()[0]?.model ?? null, memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)), node: process.version },
-  params: { records, recordSize, partitions, nodes: NODES, replicationFactor: REPLICATION_FACTOR, topicConfigs: TOPIC_CONFIGS, runs, systems },
+  params: { acks: flags.acks, producerProps: PRODUCER_PROPS, records, recordSize, partitions, nodes: NODES, replicationFactor: REPLICATION_FACTOR, topicConfigs: TOPIC_CONFIGS, runs, systems },
   results,
   summary,
   ratios,
   targets,
 };
-const resultsFile = join(resultsDir, `rf3-${stamp}.json`);
+const resultsFile = join(resultsDir, `rf3${flags.acks === 'all' ? '' : '-acks1'}-${stamp}.json`);
 writeFileSync(resultsFile, JSON.stringify(report, null, 2) + '\n');
 console.log(`results: ${resultsFile}`);
 if (flags['keep-data'] !== 'true') rmSync(runDir, { recursive: true, force: true });
