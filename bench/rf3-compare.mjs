@@ -9,7 +9,9 @@
 //
 //   npx tsc -b packages/broker && bash scripts/install/java.sh
 //   node bench/rf3-compare.mjs [--records 500000] [--record-size 1024] [--partitions 12] [--systems kafka,tributary]
-//        [--runs 1] [--workload-timeout-s 300] [--kafka-heap 1g] [--profile true] [--keep-data true] [--acks all|1]
+//        [--runs 1] [--workload-timeout-s 300] [--kafka-heap 1g] [--profile true] [--keep-data true] [--acks all|1] [--idempotence true|false]
+//        [--throughput N]   (records/s the producer is held to; -1 = as fast as it can, the default: a fixed rate
+//                            below saturation makes p50/p99 the acknowledgement latency rather than buffer waits)
 //
 // --profile true runs every Tributary node under `node --cpu-prof` (profiles written at graceful stop into
 // bench/results/prof-rf3-<timestamp>/; summarise with `node bench/profile-summary.mjs <file>`).
@@ -26,7 +28,7 @@ import { runJavaTool } from './lib/processes.mjs';
 
 const flags = parseFlagsOrExit(
   process.argv.slice(2),
-  { records: '500000', 'record-size': '1024', partitions: '12', systems: 'kafka,tributary', runs: '1', 'workload-timeout-s': '300', 'kafka-heap': '1g', profile: 'false', 'keep-data': 'false', acks: 'all' },
+  { records: '500000', 'record-size': '1024', partitions: '12', systems: 'kafka,tributary', runs: '1', 'workload-timeout-s': '300', 'kafka-heap': '1g', profile: 'false', 'keep-data': 'false', acks: 'all', throughput: '-1', idempotence: '' },
   'rf3-compare',
 );
 const int = (name) => positiveIntFlagOrExit(flags, name, 'rf3-compare');
@@ -46,9 +48,15 @@ if (flags.acks !== 'all' && flags.acks !== '1') {
   console.error(`rf3-compare: --acks must be all or 1, got '${flags.acks}'`);
   process.exit(2);
 }
-/** The producer's acks and idempotence (the Java client refuses idempotence without acks=all). */
-const PRODUCER_PROPS = flags.acks === 'all' ? ['acks=all', 'enable.idempotence=true'] : ['acks=1', 'enable.idempotence=false'];
-const ACKS_LABEL = flags.acks === 'all' ? 'acks=all, idempotent' : 'acks=1, not idempotent';
+/** The producer's acks and idempotence (default on with acks=all; the Java client refuses it without acks=all). */
+const idempotence = flags.idempotence === '' ? flags.acks === 'all' : flags.idempotence === 'true';
+if (idempotence && flags.acks !== 'all') {
+  console.error('rf3-compare: --idempotence true needs --acks all (the Java client refuses it otherwise)');
+  process.exit(2);
+}
+const PRODUCER_PROPS = [`acks=${flags.acks}`, `enable.idempotence=${idempotence}`];
+const ACKS_LABEL = `acks=${flags.acks}, ${idempotence ? 'idempotent' : 'not idempotent'}`;
+const throughput = flags.throughput === '-1' ? -1 : int('throughput');
 const NODES = 3;
 const REPLICATION_FACTOR = 3;
 const TOPIC_CONFIGS = { 'min.insync.replicas': '2' };
@@ -101,7 +109,7 @@ async function createBenchTopic(system, handle, topic) {
 async function producerPerformance(bootstrap, topic) {
   const run = await runJavaTool(
     'org.apache.kafka.tools.ProducerPerformance',
-    ['--topic', topic, '--num-records', String(records), '--record-size', String(recordSize), '--throughput', '-1',
+    ['--topic', topic, '--num-records', String(records), '--record-size', String(recordSize), '--throughput', String(throughput),
       '--producer-props', `bootstrap.servers=${bootstrap}`, ...PRODUCER_PROPS],
     { timeoutMs: workloadTimeoutMs },
   );
@@ -122,7 +130,7 @@ async function benchSystem(system) {
       const topic = `bench-rf3-${i}`;
       await createBenchTopic(system, handle, topic);
       spawnSync('sync');
-      log(`${system}: run ${i}: ProducerPerformance ${records} x ${recordSize} B, ${ACKS_LABEL}, ${partitions} partitions RF ${REPLICATION_FACTOR} (load ${os.loadavg()[0].toFixed(2)})`);
+      log(`${system}: run ${i}: ProducerPerformance ${records} x ${recordSize} B${throughput > 0 ? ` at ${throughput} records/s` : ''}, ${ACKS_LABEL}, ${partitions} partitions RF ${REPLICATION_FACTOR} (load ${os.loadavg()[0].toFixed(2)})`);
       const r = await producerPerformance(handle.bootstrap, topic);
       r.loadAverage1m = Number(os.loadavg()[0].toFixed(2));
       result.runs.push(r);
@@ -164,7 +172,7 @@ const t = summary.tributary;
 const ratios = k && t ? { throughput: Number((t.mbPerSec / k.mbPerSec).toFixed(2)), p50: Number((t.p50 / k.p50).toFixed(2)), p99: Number((t.p99 / k.p99).toFixed(2)) } : null;
 const targets = ratios ? { throughputAtLeastHalf: ratios.throughput >= 0.5, p99AtMostDouble: ratios.p99 <= 2 } : null;
 
-console.log(`RF=3 ${ACKS_LABEL}, ${records} x ${recordSize} B records, ${partitions} partitions, ${NODES} nodes, Java producer (median of ${runs} run(s))`);
+console.log(`RF=3 ${ACKS_LABEL}, ${records} x ${recordSize} B records${throughput > 0 ? ` at ${throughput}/s` : ''}, ${partitions} partitions, ${NODES} nodes, Java producer (median of ${runs} run(s))`);
 console.log(['system'.padEnd(10), 'MB/s'.padStart(8), 'records/s'.padStart(10), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8)].join('  '));
 for (const s of systems) {
   const m = summary[s];
@@ -179,7 +187,7 @@ const report = {
   durationS: Math.round((Date.now() - started) / 1000),
   command: `node bench/rf3-compare.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   machine: { nproc: os.availableParallelism(), cpuModel: os.cpus()[0]?.model ?? null, memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)), node: process.version },
-  params: { acks: flags.acks, producerProps: PRODUCER_PROPS, records, recordSize, partitions, nodes: NODES, replicationFactor: REPLICATION_FACTOR, topicConfigs: TOPIC_CONFIGS, runs, systems },
+  params: { acks: flags.acks, producerProps: PRODUCER_PROPS, throughput, records, recordSize, partitions, nodes: NODES, replicationFactor: REPLICATION_FACTOR, topicConfigs: TOPIC_CONFIGS, runs, systems },
   results,
   summary,
   ratios,
