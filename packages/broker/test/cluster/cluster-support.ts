@@ -158,6 +158,17 @@ export async function metadataUntil(port: number, check: (md: any) => boolean, t
   }
 }
 
+/**
+ * Waits until Metadata on `port` lists (at least) `brokerIds` as unfenced brokers. A node serves once its own
+ * registration is applied on the metadata leader, so right after a cluster starts a node's copy of the catalogue may
+ * lack the others; a request naming brokers (a manual replica assignment) must wait for them like a client would.
+ */
+export async function brokersListed(port: number, brokerIds: readonly number[], timeoutMs = 20_000): Promise<void> {
+  const listsAll = (md: any): boolean => brokerIds.every((id) => md.brokers.some((b: any) => b.nodeId === id));
+  const md = await metadataUntil(port, listsAll, timeoutMs);
+  if (!listsAll(md)) throw new Error(`Metadata on port ${port} lists brokers ${md.brokers.map((b: any) => b.nodeId).join(', ')}, not all of ${brokerIds.join(', ')}`);
+}
+
 /** The HTTP port a node bound (from its "listening" log line). */
 export function httpPortOf(n: ClusterNodeProcess): number {
   const line = n.output().split('\n').find((l) => l.includes('"event":"listening"'));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
 import { batchOf, recordsIn } from '../support/batches.js';
-import { clusterEnv, fetchPartition, freePorts, metadataUntil, produceBatch, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
+import { brokersListed, clusterEnv, fetchPartition, freePorts, metadataUntil, produceBatch, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const SNAPSHOTS = { TRIBUTARY_SNAPSHOT_LOG_THRESHOLD: '40', TRIBUTARY_SNAPSHOT_INTERVAL_SECS: '1' };
 const RETRIABLE = new Set<number>([ErrorCode.NOT_LEADER_OR_FOLLOWER, ErrorCode.LEADER_NOT_AVAILABLE, ErrorCode.REQUEST_TIMED_OUT, ErrorCode.NOT_ENOUGH_REPLICAS, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]);
@@ -59,6 +59,8 @@ test('reassignment: RF 3 moves from 1,2,3 to 2,3,4 under acks=all load; caught u
   try {
     for (const n of await Promise.all([1, 2, 3, 4].map((id) => startClusterNode(id, env(id))))) nodes.set(n.id, n);
     const port = (id: number): number => nodes.get(id)!.kafkaPort;
+    // broker 1 validates the manual assignments against its copy of the catalogue: wait until it lists every broker
+    await brokersListed(port(1), [1, 2, 3, 4]);
     // 'moving' has a second partition on 1,2,3 that stays: broker 1 must keep serving it after p0 moves away
     const create = (name: string) => {
       const assignments = (name === 'moving' ? [0, 1] : [0]).map((partitionIndex) => ({ partitionIndex, brokerIds: [1, 2, 3] }));
