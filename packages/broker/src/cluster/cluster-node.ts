@@ -73,7 +73,7 @@ interface AddMetadataLearnerRequest extends ControlRequest {
  * `peers`: the cluster addresses the answering node's catalogue holds. The joiner needs the metadata leader's before
  * its catalogue arrives (it must answer the leader's appends), and its seeds need not include the leader.
  */
-type AddMetadataLearnerAnswer = ({ status: 'member' } | { status: 'retry'; reason: string }) & { peers?: readonly BrokerRegistration[] };
+type AddMetadataLearnerAnswer = ({ status: 'member'; role?: 'voter' | 'learner' } | { status: 'retry'; reason: string }) & { peers?: readonly BrokerRegistration[] };
 
 export class ClusterNode {
   private closed = false;
@@ -261,7 +261,8 @@ export class ClusterNode {
       return answer ?? { status: 'retry', reason: `no answer from metadata leader ${leader}` };
     }
     const conf = raft.conf;
-    if (conf.voters.includes(joiner) || conf.learners.includes(joiner)) return { status: 'member' };
+    if (conf.voters.includes(joiner)) return { status: 'member', role: 'voter' };
+    if (conf.learners.includes(joiner)) return { status: 'member', role: 'learner' };
     const r = await this.host.proposeConfChange(METADATA_RAFT_GROUP, { type: 'addLearner', nodeId: joiner });
     if (!r.ok) return { status: 'retry', reason: `configuration change: ${r.reason}` };
     this.logger.info({ joiner, address: `${broker.clusterHost}:${broker.clusterPort}` }, 'added a metadata-group learner');
@@ -287,6 +288,10 @@ export class ClusterNode {
             if (b.nodeId !== this.selfId && b.clusterHost !== undefined && b.clusterPort !== undefined) this.setPeerAddress(toNodeId(b.nodeId), { host: b.clusterHost, port: b.clusterPort });
           }
           if (answer?.status === 'member') {
+            if (answer.role === 'voter') {
+              // Only a formation node with the wrong list gets here (wiped, so its log cannot say otherwise).
+              throw new Error(`node ${this.selfId} is a voter of the metadata group, but TRIBUTARY_METADATA_VOTERS does not list it: give every formation node the formation list`);
+            }
             added = true;
             this.logger.info({ via: peer }, 'added to the metadata group as a learner; receiving the catalogue');
             break;

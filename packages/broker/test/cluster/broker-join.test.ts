@@ -183,6 +183,14 @@ test('cluster: a fourth broker joins a running 3-node cluster, takes replicas, a
     await allListFour('after node 4 was wiped');
     await healed('after node 4 was wiped');
     assert.deepEqual((await consumeAll('join-check-3', [`127.0.0.1:${wiped.kafkaPort}`])).sort(), [...acked].sort(), 'every record read once through the wiped node 4');
+
+    // A formation node wiped and started with a voter list that leaves it out would wait for a configuration entry
+    // naming it as a learner that never comes: it is told it is a voter and exits 1 naming the variable.
+    nodes.get(3)!.proc.kill('SIGKILL');
+    await nodes.get(3)!.exited;
+    rmSync(dirs[2]!, { recursive: true, force: true });
+    mkdirSync(dirs[2]!, { recursive: true });
+    await assert.rejects(startClusterNode(3, { ...envOf.get(3)!, TRIBUTARY_METADATA_VOTERS: '1,2' }, 60_000), /exited with 1[\s\S]*is a voter of the metadata group, but TRIBUTARY_METADATA_VOTERS does not list it/);
   } finally {
     for (const n of nodes.values()) n.proc.kill('SIGKILL');
     await Promise.all([...nodes.values()].map((n) => n.exited));
