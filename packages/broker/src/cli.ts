@@ -21,7 +21,9 @@ commands:
                       data under ./.data/dev (TRIBUTARY_* variables still override)
   start               one configured node (TRIBUTARY_DATA_DIR required; see packages/broker/README.md);
                       with TRIBUTARY_PEERS set it is a member of a replicated cluster
-  cluster --nodes N   local multi-node cluster on loopback (N start processes; see src/cluster/README.md)
+  cluster --nodes N [--joining-nodes M]
+                      local multi-node cluster on loopback (N start processes forming it, then M more joining
+                      it as metadata learners; see src/cluster/README.md)
   snapshots list|trigger [--http host:port] [--raft-group N] [--json]
                       list a cluster node's Raft-group snapshots, or snapshot now (HTTP admin of that node,
                       default 127.0.0.1:9644)

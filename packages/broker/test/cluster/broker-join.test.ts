@@ -7,11 +7,13 @@
 // again and catches up every replica it holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { runCli, tempDataDir } from '../support/broker-process.js';
-import { clusterEnv, freePorts, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { BIN, runCli, tempDataDir } from '../support/broker-process.js';
+import { nodeEnvironment, parseLocalClusterArgs } from '../../src/cluster/local-cluster.js';
+import { clusterEnv, freeConsecutivePorts, freePorts, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'joined';
 const PARTITIONS = 4;
@@ -194,6 +196,53 @@ test('cluster: a fourth broker joins a running 3-node cluster, takes replicas, a
   } finally {
     for (const n of nodes.values()) n.proc.kill('SIGKILL');
     await Promise.all([...nodes.values()].map((n) => n.exited));
+    cleanup();
+  }
+});
+
+test('tributary cluster --nodes 3 --joining-nodes 1: node 4 joins as a metadata learner; every broker lists four', { timeout: 90_000 }, async () => {
+  const options = parseLocalClusterArgs(['--nodes', '3', '--joining-nodes', '1', '--cluster-base-port', '30000']);
+  assert.ok(typeof options !== 'string', String(options));
+  const env4 = nodeEnvironment(options, 4, 'cid');
+  assert.equal(env4['TRIBUTARY_METADATA_VOTERS'], '1,2,3');
+  assert.equal(env4['TRIBUTARY_PEERS'], '1@127.0.0.1:30000,2@127.0.0.1:30001,3@127.0.0.1:30002');
+  assert.equal(env4['TRIBUTARY_CLUSTER_LISTEN'], '127.0.0.1:30003');
+  assert.equal(nodeEnvironment(options, 2, 'cid')['TRIBUTARY_METADATA_VOTERS'], undefined, 'formation nodes default to themselves and their peers');
+  assert.match(String(parseLocalClusterArgs(['--nodes', '3', '--joining-nodes', '17'])), /--joining-nodes: expected an integer in 0\.\.16/);
+
+  const { dir, cleanup } = tempDataDir('trib-local-join-');
+  const base = await freeConsecutivePorts(4);
+  const proc = spawn(process.execPath, [BIN, 'cluster', '--nodes', '3', '--joining-nodes', '1', '--data-dir', dir, '--kafka-base-port', '0', '--http-base-port', '0', '--cluster-base-port', String(base)], {
+    env: { PATH: process.env['PATH'] ?? '', TRIBUTARY_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+  let output = '';
+  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  try {
+    const servers = await new Promise<string[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no bootstrap line; output:\n${output}`)), 75_000);
+      proc.stdout.on('data', (d: Buffer) => {
+        output += d.toString();
+        const m = /bootstrap servers: (\S+)/.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!.split(','));
+        }
+      });
+    });
+    assert.match(output, /4 node\(s\) serving \(1 joined as metadata learners\)/);
+    assert.equal(servers.length, 4);
+    for (const server of servers) {
+      const md = await metadataUntil(Number(server.split(':')[1]), (m) => m.brokers.length === 4, 20_000);
+      assert.deepEqual(brokerIds(md), [1, 2, 3, 4], `${server} lists four brokers`);
+    }
+    proc.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    for (const id of [1, 2, 3, 4]) assert.ok(!existsSync(join(dir, `node-${id}`, 'ports.json')), 'every node shut down');
+  } finally {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
     cleanup();
   }
 });

@@ -259,7 +259,7 @@ test('readiness: not caught up while a hosted group restores or a tracked restor
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const options = { nodes: 3, dataDir: '/tmp/c', kafkaBasePort: 0, httpBasePort: 0, clusterBasePort: 19000 };
+  const options = { nodes: 3, joiningNodes: 0, dataDir: '/tmp/c', kafkaBasePort: 0, httpBasePort: 0, clusterBasePort: 19000 };
   const stores = [1, 2, 3].map((id) => nodeEnvironment(options, id, 'cid').TRIBUTARY_OBJECT_STORE_DIR);
   assert.deepEqual(stores, ['/tmp/c/object-store', '/tmp/c/object-store', '/tmp/c/object-store']);
 });
