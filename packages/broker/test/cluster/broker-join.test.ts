@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { BIN, runCli, tempDataDir } from '../support/broker-process.js';
 import { nodeEnvironment, parseLocalClusterArgs } from '../../src/cluster/local-cluster.js';
-import { clusterEnv, freeConsecutivePorts, freePorts, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { ApiKey } from '@tributary/protocol';
+import { clusterEnv, freeConsecutivePorts, freePorts, metadata, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'joined';
 const PARTITIONS = 4;
@@ -57,6 +58,9 @@ test('cluster: a fourth broker joins a running 3-node cluster, takes replicas, a
     for (const n of nodes.values()) {
       const md = await metadataUntil(n.kafkaPort, (m) => brokerIds(m).join() === '1,2,3,4', 30_000);
       assert.deepEqual(brokerIds(md), [1, 2, 3, 4], `${what}: broker ${n.id}'s Metadata lists all four`);
+      const described = await withClient(n.kafkaPort, (c) => c.request(ApiKey.DescribeCluster, 1, { includeClusterAuthorizedOperations: false, endpointType: 1 }));
+      assert.deepEqual(described.brokers.map((b: any) => b.brokerId).sort(), [1, 2, 3, 4], `${what}: broker ${n.id}'s DescribeCluster lists all four`);
+      assert.equal(described.brokers.find((b: any) => b.brokerId === 4).port, nodes.get(4)!.kafkaPort, `${what}: node 4's current Kafka port`);
     }
   };
   /** Every partition led, and its leader's ISR holds every replica (so the leader reaches each of them). */
