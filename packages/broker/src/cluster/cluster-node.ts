@@ -225,12 +225,6 @@ export class ClusterNode {
     return conf !== undefined && (conf.voters.includes(this.selfId) || conf.learners.includes(this.selfId));
   }
 
-  /** The metadata group's voters and learners as this node's log says. */
-  metadataMembership(): { voters: readonly number[]; learners: readonly number[] } {
-    const conf = this.host.group(METADATA_RAFT_GROUP)?.conf;
-    return { voters: conf?.voters ?? [], learners: conf?.learners ?? [] };
-  }
-
   /**
    * Answers a joining node: on the metadata leader, adds it as a learner (one configuration entry, committed by the
    * voters) unless it is a member already; elsewhere forwards to the leader. The joiner's address is taken from the
