@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
 import { batchOf } from '../support/batches.js';
-import { clusterEnv, freePorts, httpPortOf, metadata, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
+import { brokersListed, clusterEnv, freePorts, httpPortOf, metadata, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const LAG_MS = 1500;
 const SESSION_MS = 2000;
@@ -93,6 +93,9 @@ async function startCluster(prefix: string, clusterId: string, overrides: Record
     nodes.delete(id);
   };
   await Promise.all([1, 2, 3].map((id) => start(id)));
+  // Formed as e2e's LocalCluster.start defines it: every node lists every broker (a node serves once its own
+  // registration is applied on the metadata leader; its copy of the others' may still be on the way).
+  await Promise.all([1, 2, 3].map((id) => brokersListed(nodes.get(id)!.kafkaPort, [1, 2, 3])));
   return {
     nodes,
     port: (id) => nodes.get(id)!.kafkaPort,
