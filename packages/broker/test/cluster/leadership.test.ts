@@ -195,7 +195,12 @@ test('leader epochs are Raft terms in Fetch/ListOffsets/OffsetForLeaderEpoch; IS
     // OffsetForLeaderEpoch from the batches' epochs: epoch1 ends where epoch2's first batch starts; epoch2 at the log end.
     const ofl1 = await offsetForLeaderEpoch(port(leader2), TOPIC, 0, epoch1, epoch2);
     assert.deepEqual([ofl1.errorCode, ofl1.leaderEpoch, ofl1.endOffset], [ErrorCode.NONE, epoch1, 3]);
-    const ofl2 = await offsetForLeaderEpoch(port(leader2), TOPIC, 0, epoch2);
+    // acks=1 is answered once the entry is durable in the leader's WAL, before it commits and is applied to the log
+    // that OffsetForLeaderEpoch reads: the end offset reaches 4 once the entry is applied (a majority of 2 is up).
+    let ofl2 = await offsetForLeaderEpoch(port(leader2), TOPIC, 0, epoch2);
+    for (const deadline = Date.now() + 10_000; ofl2.endOffset !== 4 && Date.now() < deadline; ofl2 = await offsetForLeaderEpoch(port(leader2), TOPIC, 0, epoch2)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     assert.deepEqual([ofl2.errorCode, ofl2.leaderEpoch, ofl2.endOffset], [ErrorCode.NONE, epoch2, 4]);
     const oflNewer = await offsetForLeaderEpoch(port(leader2), TOPIC, 0, epoch2 + 5);
     assert.deepEqual([oflNewer.leaderEpoch, oflNewer.endOffset], [-1, -1], 'an epoch newer than any known: undefined');
