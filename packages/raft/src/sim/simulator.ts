@@ -182,7 +182,11 @@ export function runSimulation(opts: SimOptions): SimResult {
     return rd;
   }
 
-  /** Like RaftHost: stage, send leader replication, hold the rest until the sync covering it, apply, advance, next. */
+  /**
+   * Like RaftHost: stage, send leader replication, hold the rest until the sync covering it, apply, advance, next.
+   * RaftHost starts the sync right after staging, before sending; here the sync's write mark is taken after the same
+   * staging and its completion is a later event, so starting it at the end of the same instant is equivalent.
+   */
   function processNodeAsync(n: SimNode): void {
     if (!n.up || n.blocked) return;
     const raft = n.raft!;
