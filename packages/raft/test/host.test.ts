@@ -158,31 +158,50 @@ class SyncGate {
   open(): void { this.closed = false; for (const w of this.waiting.splice(0)) w(); }
 }
 
-test('host: pipelined rounds — appends leave before the leader\'s fsync and keep leaving while it runs; acks leave only after the follower\'s', { timeout: 30_000 }, async () => {
-  const network = new MemoryNetwork(5);
+interface GatedCluster { network: MemoryNetwork; hosts: RaftHost[]; gates: SyncGate[] }
+
+/** Three hosts running Raft group 1, each host's sync behind its own gate (`gates[i]` belongs to `hosts[i]`). */
+function makeGatedCluster(seed: number, tickMs: number): GatedCluster {
+  const network = new MemoryNetwork(seed);
   const hosts: RaftHost[] = [];
   const gates: SyncGate[] = [];
   for (const id of [1, 2, 3] as NodeId[]) {
     const storage = new MemoryStorage(bootstrapState([1, 2, 3] as NodeId[]));
     const gate = new SyncGate([storage]);
-    const host = new RaftHost({ nodeId: id, transport: network.endpoint(id), syncAll: () => gate.sync(), tickMs: 5, electionTicks: 10, heartbeatTicks: 1 });
+    const host = new RaftHost({ nodeId: id, transport: network.endpoint(id), syncAll: () => gate.sync(), tickMs, electionTicks: 10, heartbeatTicks: 1 });
     host.addGroup(1 as RaftGroupId, storage, { apply: () => {}, restore: () => {}, snapshotData: () => null });
     host.start();
     hosts.push(host);
     gates.push(gate);
   }
+  return { network, hosts, gates };
+}
+
+interface WarmLeader { leader: RaftHost; leaderGate: SyncGate; followers: RaftHost[]; followerGates: SyncGate[] }
+
+/**
+ * The leader of group 1 once a proposal through it has committed (a settled leader, not a candidate that may yet
+ * lose), with its followers and their gates; fails after `attempts` tries 10 ms apart.
+ */
+async function warmLeader(c: GatedCluster, attempts: number): Promise<WarmLeader> {
+  const g1 = 1 as RaftGroupId;
+  let leader: RaftHost | undefined;
+  for (let i = 0; i < attempts && leader === undefined; i++) {
+    leader = c.hosts.find((h) => h.group(g1)!.role === Role.Leader);
+    if (leader === undefined || !(await leader.propose(g1, Buffer.from('warm-up'))).ok) { leader = undefined; await new Promise((r) => setTimeout(r, 10)); }
+  }
+  assert.ok(leader !== undefined, 'a leader');
+  const followers = c.hosts.filter((h) => h !== leader);
+  const gateOf = (h: RaftHost): SyncGate => c.gates[c.hosts.indexOf(h)]!;
+  return { leader, leaderGate: gateOf(leader), followers, followerGates: followers.map(gateOf) };
+}
+
+test('host: pipelined rounds — appends leave before the leader\'s fsync and keep leaving while it runs; acks leave only after the follower\'s', { timeout: 30_000 }, async () => {
+  const { network, hosts, gates } = makeGatedCluster(5, 5);
   const g1 = 1 as RaftGroupId;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   try {
-    let leader: RaftHost | undefined;
-    for (let i = 0; i < 400 && leader === undefined; i++) {
-      leader = hosts.find((h) => h.group(g1)!.role === Role.Leader);
-      if (leader === undefined || !(await leader.propose(g1, Buffer.from('warm-up'))).ok) { leader = undefined; await sleep(10); }
-    }
-    assert.ok(leader !== undefined, 'a leader');
-    const lg = gates[hosts.indexOf(leader)]!;
-    const followers = hosts.filter((h) => h !== leader);
-    const fgates = followers.map((h) => gates[hosts.indexOf(h)]!);
+    const { leader, leaderGate: lg, followers, followerGates: fgates } = await warmLeader({ network, hosts, gates }, 400);
 
     // the leader's fsync hangs: both proposals still reach the followers (the second one while the first's sync
     // is outstanding) and commit on their acks, but the leader applies (and answers) only once its own log is durable
@@ -335,33 +354,14 @@ test('host: after a burst, followers learn the final commit index at once, not a
 });
 
 test('host: proposeTracked tells the proposer when its entry is durable here, before and independently of the commit', { timeout: 30_000 }, async () => {
-  const network = new MemoryNetwork(21);
-  const hosts: RaftHost[] = [];
-  const gates: SyncGate[] = [];
-  for (const id of [1, 2, 3] as NodeId[]) {
-    const storage = new MemoryStorage(bootstrapState([1, 2, 3] as NodeId[]));
-    const gate = new SyncGate([storage]);
-    // a 1 s election timeout: the followers' held acks must not make the leader step down (check-quorum) meanwhile
-    const host = new RaftHost({ nodeId: id, transport: network.endpoint(id), syncAll: () => gate.sync(), tickMs: 100, electionTicks: 10, heartbeatTicks: 1 });
-    host.addGroup(1 as RaftGroupId, storage, { apply: () => {}, restore: () => {}, snapshotData: () => null });
-    host.start();
-    hosts.push(host);
-    gates.push(gate);
-  }
+  // a 1 s election timeout (100 ms ticks): the followers' held acks must not make the leader step down (check-quorum) meanwhile
+  const { network, hosts, gates } = makeGatedCluster(21, 100);
   const g1 = 1 as RaftGroupId;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const settledWithin = async <T>(p: Promise<T>, ms: number): Promise<{ value: T } | null> =>
     Promise.race([p.then((value) => ({ value })), sleep(ms).then(() => null)]);
   try {
-    let leader: RaftHost | undefined;
-    for (let i = 0; i < 1000 && leader === undefined; i++) {
-      leader = hosts.find((h) => h.group(g1)!.role === Role.Leader);
-      if (leader === undefined || !(await leader.propose(g1, Buffer.from('warm-up'))).ok) { leader = undefined; await sleep(10); }
-    }
-    assert.ok(leader !== undefined, 'a leader');
-    const lg = gates[hosts.indexOf(leader)]!;
-    const followers = hosts.filter((h) => h !== leader);
-    const fgates = followers.map((h) => gates[hosts.indexOf(h)]!);
+    const { leader, leaderGate: lg, followers, followerGates: fgates } = await warmLeader({ network, hosts, gates }, 1000);
 
     // followers never make anything durable, so nothing commits: the leader's own sync alone settles `durable`
     for (const fg of fgates) fg.closed = true;
