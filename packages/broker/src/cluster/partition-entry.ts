@@ -16,8 +16,9 @@ const FLAG_LOG_APPEND_TIME = 0x01;
 const FLAG_COMMAND = 0x80;
 const COMMAND_ADVANCE_LOG_START = 1;
 const COMMAND_EXPIRE_PRODUCERS = 2;
-const ADVANCE_LOG_START_BYTES = 2 + 8 + 1;
-const EXPIRE_PRODUCERS_BYTES = 2 + 8 + 8;
+const COMMAND_HEADER_BYTES = 2;
+const ADVANCE_LOG_START_BYTES = COMMAND_HEADER_BYTES + 8 + 1;
+const EXPIRE_PRODUCERS_BYTES = COMMAND_HEADER_BYTES + 8 + 8;
 
 /** Why the log start moves: Kafka retention decided by the leader, or a client's DeleteRecords. */
 export type LogStartReason = 'retention' | 'deleteRecords';
@@ -36,21 +37,25 @@ export function encodePartitionEntry(records: Buffer, logAppendTime: boolean, ap
   return out;
 }
 
-export function encodeAdvanceLogStart(offset: KafkaOffset, reason: LogStartReason): Buffer {
-  const out = Buffer.alloc(ADVANCE_LOG_START_BYTES);
+/** A command entry of `totalBytes` with its header written; the caller fills the fields from COMMAND_HEADER_BYTES on. */
+function commandEntry(command: number, totalBytes: number): Buffer {
+  const out = Buffer.alloc(totalBytes);
   out.writeUInt8(FLAG_COMMAND, 0);
-  out.writeUInt8(COMMAND_ADVANCE_LOG_START, 1);
-  out.writeBigUInt64BE(BigInt(offset), 2);
-  out.writeUInt8(REASON_CODES[reason], 10);
+  out.writeUInt8(command, 1);
+  return out;
+}
+
+export function encodeAdvanceLogStart(offset: KafkaOffset, reason: LogStartReason): Buffer {
+  const out = commandEntry(COMMAND_ADVANCE_LOG_START, ADVANCE_LOG_START_BYTES);
+  out.writeBigUInt64BE(BigInt(offset), COMMAND_HEADER_BYTES);
+  out.writeUInt8(REASON_CODES[reason], COMMAND_HEADER_BYTES + 8);
   return out;
 }
 
 export function encodeExpireProducers(nowMs: number, expirationMs: number): Buffer {
-  const out = Buffer.alloc(EXPIRE_PRODUCERS_BYTES);
-  out.writeUInt8(FLAG_COMMAND, 0);
-  out.writeUInt8(COMMAND_EXPIRE_PRODUCERS, 1);
-  out.writeBigUInt64BE(BigInt(nowMs), 2);
-  out.writeBigUInt64BE(BigInt(expirationMs), 10);
+  const out = commandEntry(COMMAND_EXPIRE_PRODUCERS, EXPIRE_PRODUCERS_BYTES);
+  out.writeBigUInt64BE(BigInt(nowMs), COMMAND_HEADER_BYTES);
+  out.writeBigUInt64BE(BigInt(expirationMs), COMMAND_HEADER_BYTES + 8);
   return out;
 }
 
@@ -74,16 +79,16 @@ export function decodePartitionEntry(data: Buffer): PartitionEntry {
       records: data.subarray(BATCH_ENTRY_HEADER_BYTES),
     };
   }
-  if (flags !== FLAG_COMMAND || data.length < 2) throw new Error(`assertion: unknown partition command entry (flags ${flags})`);
+  if (flags !== FLAG_COMMAND || data.length < COMMAND_HEADER_BYTES) throw new Error(`assertion: unknown partition command entry (flags ${flags})`);
   const command = data.readUInt8(1);
   if (command === COMMAND_ADVANCE_LOG_START && data.length === ADVANCE_LOG_START_BYTES) {
-    const code = data.readUInt8(10);
+    const code = data.readUInt8(COMMAND_HEADER_BYTES + 8);
     const reason = (Object.keys(REASON_CODES) as LogStartReason[]).find((r) => REASON_CODES[r] === code);
     if (reason === undefined) throw new Error(`assertion: unknown log start reason ${code}`);
-    return { kind: 'advanceLogStart', offset: kafkaOffset(safeU64(data, 2, 'offset')), reason };
+    return { kind: 'advanceLogStart', offset: kafkaOffset(safeU64(data, COMMAND_HEADER_BYTES, 'offset')), reason };
   }
   if (command === COMMAND_EXPIRE_PRODUCERS && data.length === EXPIRE_PRODUCERS_BYTES) {
-    return { kind: 'expireProducers', nowMs: safeU64(data, 2, 'nowMs'), expirationMs: safeU64(data, 10, 'expirationMs') };
+    return { kind: 'expireProducers', nowMs: safeU64(data, COMMAND_HEADER_BYTES, 'nowMs'), expirationMs: safeU64(data, COMMAND_HEADER_BYTES + 8, 'expirationMs') };
   }
   throw new Error(`assertion: unknown partition command ${command} (${data.length} bytes)`);
 }

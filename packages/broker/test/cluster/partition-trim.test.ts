@@ -34,6 +34,9 @@ test('partition entry codec: batch entries (old and new) and commands; unknown k
   assert.deepEqual(decodePartitionEntry(encodeAdvanceLogStart(kafkaOffset(42), 'deleteRecords')), { kind: 'advanceLogStart', offset: 42, reason: 'deleteRecords' });
   assert.deepEqual(decodePartitionEntry(encodeAdvanceLogStart(kafkaOffset(7), 'retention')), { kind: 'advanceLogStart', offset: 7, reason: 'retention' });
   assert.deepEqual(decodePartitionEntry(encodeExpireProducers(1_700_000_000_000, 86_400_000)), { kind: 'expireProducers', nowMs: 1_700_000_000_000, expirationMs: 86_400_000 });
+  // the bytes are stored in Raft logs: the layout the file header documents, to the byte
+  assert.equal(encodeAdvanceLogStart(kafkaOffset(0x0102), 'deleteRecords').toString('hex'), '8001' + '0000000000000102' + '02');
+  assert.equal(encodeExpireProducers(3, 0x0405).toString('hex'), '8002' + '0000000000000003' + '0000000000000405');
   // a batch entry's first byte was only ever 0 or 1: nothing else is taken for a batch
   for (const flags of [0x02, 0x81, 0x40]) {
     const bad = encodePartitionEntry(records, false, 1);
