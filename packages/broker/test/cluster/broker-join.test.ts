@@ -7,14 +7,13 @@
 // again and catches up every replica it holds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { BIN, runCli, tempDataDir } from '../support/broker-process.js';
+import { runCli, tempDataDir } from '../support/broker-process.js';
 import { nodeEnvironment, parseLocalClusterArgs } from '../../src/cluster/local-cluster.js';
 import { ApiKey } from '@tributary/protocol';
-import { clusterEnv, freeConsecutivePorts, freePorts, metadata, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, consumeValues, freeConsecutivePorts, freePorts, launchLocalCluster, metadata, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'joined';
 const PARTITIONS = 4;
@@ -138,25 +137,11 @@ test('cluster: a fourth broker joins a running 3-node cluster, takes replicas, a
     const consumeAll = async (groupId: string, brokers: string[]): Promise<string[]> => {
       const consumer = kafkaOf(brokers).consumer({ groupId, sessionTimeout: 10_000 });
       await consumer.connect();
-      const seen: string[] = [];
       try {
-        await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-        await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(() => reject(new Error(`consumed ${seen.length} of ${acked.length}`)), 60_000);
-          void consumer.run({
-            eachMessage: async ({ message }) => {
-              seen.push(message.value!.toString());
-              if (seen.length >= acked.length) {
-                clearTimeout(timer);
-                resolve();
-              }
-            },
-          });
-        });
+        return await consumeValues(consumer, TOPIC, acked.length, 60_000);
       } finally {
         await consumer.disconnect();
       }
-      return seen;
     };
     await produce('joined', 40);
     assert.deepEqual((await consumeAll('join-check-1', [`127.0.0.1:${joiner.kafkaPort}`])).sort(), [...acked].sort(), 'every record read once through node 4');
@@ -216,26 +201,10 @@ test('tributary cluster --nodes 3 --joining-nodes 1: node 4 joins as a metadata 
 
   const { dir, cleanup } = tempDataDir('trib-local-join-');
   const base = await freeConsecutivePorts(4);
-  const proc = spawn(process.execPath, [BIN, 'cluster', '--nodes', '3', '--joining-nodes', '1', '--data-dir', dir, '--kafka-base-port', '0', '--http-base-port', '0', '--cluster-base-port', String(base)], {
-    env: { PATH: process.env['PATH'] ?? '', TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  let output = '';
-  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const { proc, exited, output, bootstrapServers } = launchLocalCluster(['--nodes', '3', '--joining-nodes', '1', '--data-dir', dir, '--kafka-base-port', '0', '--http-base-port', '0', '--cluster-base-port', String(base)]);
   try {
-    const servers = await new Promise<string[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no bootstrap line; output:\n${output}`)), 75_000);
-      proc.stdout.on('data', (d: Buffer) => {
-        output += d.toString();
-        const m = /bootstrap servers: (\S+)/.exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!.split(','));
-        }
-      });
-    });
-    assert.match(output, /4 node\(s\) serving \(1 joined as metadata learners\)/);
+    const servers = await bootstrapServers(75_000);
+    assert.match(output(), /4 node\(s\) serving \(1 joined as metadata learners\)/);
     assert.equal(servers.length, 4);
     for (const server of servers) {
       const md = await metadataUntil(Number(server.split(':')[1]), (m) => m.brokers.length === 4, 20_000);

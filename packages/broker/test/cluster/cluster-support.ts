@@ -1,9 +1,11 @@
 // Test helpers for cluster mode: free loopback ports, broker nodes started with `start` and TRIBUTARY_PEERS
-// (their bound addresses come from the "listening" log line), and a Metadata poll until a condition holds.
+// (their bound addresses come from the "listening" log line), `tributary cluster` processes, a Metadata poll until a
+// condition holds, and a kafkajs read of a known number of records.
 import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
+import type { Consumer } from 'kafkajs';
 import { ApiKey } from '@tributary/protocol';
 import { BIN } from '../support/broker-process.js';
 import { WireClient } from '../support/wire-client.js';
@@ -126,6 +128,70 @@ export async function startClusterNode(id: number, env: Record<string, string>, 
     });
   });
   return { id, proc, kafkaPort, output: () => output, exited };
+}
+
+export interface LocalClusterProcess {
+  readonly proc: ChildProcess;
+  readonly exited: Promise<number | null>;
+  /** Everything the process wrote so far, stdout and stderr. */
+  readonly output: () => string;
+  /** The servers of the "bootstrap servers: …" line, once printed; rejects after `timeoutMs` without it. */
+  readonly bootstrapServers: (timeoutMs: number) => Promise<string[]>;
+}
+
+/**
+ * `tributary cluster <args>` as a child process (log level warn). The caller stops it; if a test fails before that,
+ * the file's `after` hook kills it like the `start` nodes.
+ */
+export function launchLocalCluster(args: readonly string[]): LocalClusterProcess {
+  const proc = spawn(process.execPath, [BIN, 'cluster', ...args], {
+    env: { PATH: process.env['PATH'] ?? '', TRIBUTARY_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  spawnedNodes.add(proc);
+  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => { spawnedNodes.delete(proc); r(code); }));
+  let output = '';
+  proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  const bootstrapServers = (timeoutMs: number): Promise<string[]> => new Promise<string[]>((resolve, reject) => {
+    // added after the collector above, so `output` already holds the chunk that fired it
+    const check = (): void => {
+      const m = /bootstrap servers: (\S+)/.exec(output);
+      if (m === null) return;
+      clearTimeout(timer);
+      proc.stdout!.off('data', check);
+      resolve(m[1]!.split(','));
+    };
+    const timer = setTimeout(() => {
+      proc.stdout!.off('data', check);
+      reject(new Error(`no bootstrap line; output:\n${output}`));
+    }, timeoutMs);
+    proc.stdout!.on('data', check);
+    check();
+  });
+  return { proc, exited, output: () => output, bootstrapServers };
+}
+
+/**
+ * Runs `consumer` (connected, not yet subscribed) on `topic` from the beginning until it has seen `count` record
+ * values, and returns them in arrival order; rejects after `timeoutMs` naming how many arrived.
+ */
+export async function consumeValues(consumer: Consumer, topic: string, count: number, timeoutMs: number): Promise<string[]> {
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seen: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`consumed ${seen.length} of ${count}`)), timeoutMs);
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value!.toString());
+        if (seen.length >= count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  return seen;
 }
 
 /** Runs `fn` with a fresh loopback connection to `port`, closed afterwards whatever `fn` does. */

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { tempDataDir } from '../support/broker-process.js';
-import { clusterEnv, freePorts, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, consumeValues, freePorts, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'kjs-failover';
 
@@ -50,20 +50,7 @@ test('kafkajs: acks=all producing continues across a partition leader kill -9; e
     const reader = new Kafka({ clientId: 'cluster-reader', brokers: survivors, logLevel: logLevel.NOTHING });
     const consumer = reader.consumer({ groupId: 'cluster-check', sessionTimeout: 10_000 });
     await consumer.connect();
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-    const seen: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`consumed ${seen.length} of ${acked.length}`)), 30_000);
-      void consumer.run({
-        eachMessage: async ({ message }) => {
-          seen.push(message.value!.toString());
-          if (seen.length >= acked.length) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      });
-    });
+    const seen = await consumeValues(consumer, TOPIC, acked.length, 30_000);
     await consumer.disconnect();
     assert.deepEqual([...seen].sort(), [...acked].sort(), 'every acknowledged record exactly once');
 

@@ -4,13 +4,12 @@
 // catches up after a restart.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
-import { BIN, runCli, tempDataDir } from '../support/broker-process.js';
+import { runCli, tempDataDir } from '../support/broker-process.js';
 import { WireClient } from '../support/wire-client.js';
-import { clusterEnv, freeConsecutivePorts, freePorts, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, freeConsecutivePorts, freePorts, launchLocalCluster, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
 
 async function createTopic(port: number, name: string, numPartitions: number, replicationFactor: number): Promise<any> {
   const client = await WireClient.connect('127.0.0.1', port);
@@ -153,25 +152,9 @@ test('three brokers: metadata group, registration, forwarded topic creation, lea
 test('tributary cluster --nodes 3 prints the bootstrap servers and SIGTERM stops every node', { timeout: 60_000 }, async () => {
   const { dir, cleanup } = tempDataDir('trib-local-cluster-');
   const base = await freeConsecutivePorts(3);
-  const proc = spawn(process.execPath, [BIN, 'cluster', '--experimental-cluster', '--nodes', '3', '--data-dir', dir, '--kafka-base-port', '0', '--http-base-port', '0', '--cluster-base-port', String(base)], {
-    env: { PATH: process.env['PATH'] ?? '', TRIBUTARY_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  let output = '';
-  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const { proc, exited, bootstrapServers } = launchLocalCluster(['--experimental-cluster', '--nodes', '3', '--data-dir', dir, '--kafka-base-port', '0', '--http-base-port', '0', '--cluster-base-port', String(base)]);
   try {
-    const servers = await new Promise<string[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no bootstrap line; output:\n${output}`)), 45_000);
-      proc.stdout.on('data', (d: Buffer) => {
-        output += d.toString();
-        const m = /bootstrap servers: (\S+)/.exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!.split(','));
-        }
-      });
-    });
+    const servers = await bootstrapServers(45_000);
     assert.equal(servers.length, 3);
     const md = await metadataUntil(Number(servers[0]!.split(':')[1]), (m) => m.brokers.length === 3);
     assert.deepEqual(md.brokers.map((b: any) => `${b.host}:${b.port}`), servers);
