@@ -284,7 +284,7 @@ export class ClusterNode {
           if (answer?.status === 'member') {
             if (answer.role === 'voter') {
               // Only a formation node with the wrong list gets here (wiped, so its log cannot say otherwise).
-              throw new Error(`node ${this.selfId} is a voter of the metadata group, but TRIBUTARY_METADATA_VOTERS does not list it: give every formation node the formation list`);
+              throw this.notListedAsVoter();
             }
             added = true;
             this.logger.info({ via: peer }, 'added to the metadata group as a learner; receiving the catalogue');
@@ -295,6 +295,15 @@ export class ClusterNode {
       }
       await sleep(added ? RETRY_DELAY_MS : RETRY_DELAY_MS * 5);
     }
+    // The metadata leader replicates to every voter of its configuration, asked or not: a wiped formation node with
+    // the wrong list can thus become a voter through replication before any answer tells it so. Same refusal.
+    if (this.host.group(METADATA_RAFT_GROUP)?.conf.voters.includes(this.selfId) === true) throw this.notListedAsVoter();
+    // A wiped learner restarting is still in the leader's configuration, so the same can happen to it (not an error).
+    if (!added && !this.closed) this.logger.info('a metadata-group learner through replication before any answer; receiving the catalogue');
+  }
+
+  private notListedAsVoter(): Error {
+    return new Error(`node ${this.selfId} is a voter of the metadata group, but TRIBUTARY_METADATA_VOTERS does not list it: give every formation node the formation list`);
   }
 
   /**
