@@ -1,6 +1,6 @@
 // Test helpers for cluster mode: free loopback ports, broker nodes started with `start` and TRIBUTARY_PEERS
-// (their bound addresses come from the "listening" log line), `tributary cluster` processes, a Metadata poll until a
-// condition holds, and a kafkajs read of a known number of records.
+// (their bound addresses come from the "listening" log line), `tributary cluster` processes, CreateTopics, a Metadata
+// poll until a condition holds, and a kafkajs read of a known number of records.
 import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
@@ -212,6 +212,21 @@ export function metadata(port: number, topics: string[] | null = null): Promise<
       includeTopicAuthorizedOperations: false,
     }),
   );
+}
+
+/**
+ * One CreateTopics (v7) on `port` of `name` with `configs` (Kafka config names to values); resolves with the topic's
+ * result, `errorCode` included, so a test can expect a refusal as well as a success.
+ */
+export function createTopic(port: number, name: string, numPartitions: number, replicationFactor: number, configs: Record<string, string> = {}): Promise<any> {
+  return withClient(port, async (client) => {
+    const r = await client.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name, numPartitions, replicationFactor, assignments: [], configs: Object.entries(configs).map(([configName, value]) => ({ name: configName, value })) }],
+      timeoutMs: 15000,
+      validateOnly: false,
+    });
+    return r.topics[0];
+  });
 }
 
 /** Polls Metadata on `port` until `check` returns true (bounded by `timeoutMs`); returns the last response. */

@@ -9,21 +9,7 @@ import { join } from 'node:path';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { runCli, tempDataDir } from '../support/broker-process.js';
 import { WireClient } from '../support/wire-client.js';
-import { clusterEnv, freeConsecutivePorts, freePorts, launchLocalCluster, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
-
-async function createTopic(port: number, name: string, numPartitions: number, replicationFactor: number): Promise<any> {
-  const client = await WireClient.connect('127.0.0.1', port);
-  try {
-    const r = await client.request(ApiKey.CreateTopics, 7, {
-      topics: [{ name, numPartitions, replicationFactor, assignments: [], configs: [] }],
-      timeoutMs: 15000,
-      validateOnly: false,
-    });
-    return r.topics[0];
-  } finally {
-    client.close();
-  }
-}
+import { clusterEnv, createTopic, freeConsecutivePorts, freePorts, launchLocalCluster, metadata, metadataUntil, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
 
 async function initProducerId(port: number): Promise<any> {
   const client = await WireClient.connect('127.0.0.1', port);

@@ -8,10 +8,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiKey, ErrorCode } from '@tributary/protocol';
+import { ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
 import { batchOf, recordsIn } from '../support/batches.js';
-import { clusterEnv, fetchPartition, freePorts, httpPortOf, metadataUntil, produceBatch, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, createTopic, fetchPartition, freePorts, httpPortOf, metadataUntil, produceBatch, startClusterNode, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'bootstrapped';
 const lastOffsetOf = (records: Buffer): number => recordsIn(records).at(-1)!.offset;
@@ -52,13 +52,7 @@ test('a wiped node bootstraps its partitions from the store (3 processes, shared
   const port = (id: number): number => nodes.get(id)!.kafkaPort;
   try {
     for (const n of await Promise.all([1, 2, 3].map((id) => startClusterNode(id, env(id))))) nodes.set(n.id, n);
-    const created = await withClient(port(1), (c) =>
-      c.request(ApiKey.CreateTopics, 7, {
-        topics: [{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 3, assignments: [], configs: [{ name: 'segment.bytes', value: '8192' }] }],
-        timeoutMs: 15000, validateOnly: false,
-      }),
-    );
-    assert.equal(created.topics[0].errorCode, ErrorCode.NONE);
+    assert.equal((await createTopic(port(1), TOPIC, PARTITIONS, 3, { 'segment.bytes': '8192' })).errorCode, ErrorCode.NONE);
 
     const sent: string[][] = Array.from({ length: PARTITIONS }, () => []);
     const produceBatches = async (count: number, tag: string): Promise<void> => {
@@ -96,10 +90,7 @@ test('a wiped node bootstraps its partitions from the store (3 processes, shared
     // Write while it is away and snapshot the other nodes now (metadata group included: a topic creation adds
     // entries): the newest snapshots are then in the other nodes' prefixes, and the bootstrap must take those.
     await produceBatches(10, 'away');
-    const marker = await withClient(port(1), (c) =>
-      c.request(ApiKey.CreateTopics, 7, { topics: [{ name: 'marker', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 15000, validateOnly: false }),
-    );
-    assert.equal(marker.topics[0].errorCode, ErrorCode.NONE);
+    assert.equal((await createTopic(port(1), 'marker', 1, 1)).errorCode, ErrorCode.NONE);
     for (const id of [1, 2]) {
       const res = await fetch(`http://127.0.0.1:${httpPortOf(nodes.get(id)!)}/admin/snapshots/trigger`, { method: 'POST', signal: AbortSignal.timeout(60_000) });
       assert.equal(res.status, 200, await res.text());

@@ -11,7 +11,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ApiKey, ErrorCode } from '@tributary/protocol';
 import { tempDataDir } from '../support/broker-process.js';
 import { batchOf } from '../support/batches.js';
-import { clusterEnv, freePorts, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
+import { clusterEnv, createTopic, freePorts, metadataUntil, startClusterNode, withClient, type ClusterNodeProcess } from './cluster-support.js';
 
 const TOPIC = 'trimmed';
 const HOUR_MS = 3_600_000;
@@ -59,13 +59,7 @@ test('cluster mode trims every replica alike: retention.ms, DeleteRecords across
   const port = (id: number): number => nodes.get(id)!.kafkaPort;
   try {
     for (const n of await Promise.all([1, 2, 3].map((id) => startClusterNode(id, env(id))))) nodes.set(n.id, n);
-    const created = await withClient(port(1), (c) =>
-      c.request(ApiKey.CreateTopics, 7, {
-        topics: [{ name: TOPIC, numPartitions: 1, replicationFactor: 3, assignments: [], configs: [{ name: 'segment.bytes', value: '1024' }, { name: 'retention.ms', value: '-1' }] }],
-        timeoutMs: 15000, validateOnly: false,
-      }),
-    );
-    assert.equal(created.topics[0].errorCode, ErrorCode.NONE);
+    assert.equal((await createTopic(port(1), TOPIC, 1, 3, { 'segment.bytes': '1024', 'retention.ms': '-1' })).errorCode, ErrorCode.NONE);
     const leaderNow = async (via: number): Promise<number> => {
       const md = await metadataUntil(port(via), (m) => (m.topics.find((t: any) => t.name === TOPIC)?.partitions[0]?.leaderId ?? -1) > 0, 20_000);
       return md.topics.find((t: any) => t.name === TOPIC).partitions[0].leaderId as number;
