@@ -25,9 +25,9 @@ const REJOIN_SETTLE_MS = 2_000;
 /**
  * A transfer target must have been heard from this recently (about one election timeout; nodes ping each other
  * every Raft tick). The ISR's lag time is far longer, and a transfer to a node that just died blocks the partition's
- * produce for an election timeout.
+ * produce for an election timeout. Also the rule of the reassignment driver's hand-overs.
  */
-const TRANSFER_TARGET_HEARD_MS = 1_000;
+export const TRANSFER_TARGET_HEARD_MS = 1_000;
 /** How long a shutting-down node waits for its peers to acknowledge that it is leaving. */
 const ANNOUNCE_TIMEOUT_MS = 500;
 /** Longest an ElectLeaders partition waits for its transfer to complete. */

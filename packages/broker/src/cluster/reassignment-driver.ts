@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { nodeId as toNodeId, Role, type ConfChange, type RaftGroupId, type RaftNode } from '@tributary/raft';
 import type { ClusterNode, ControlRequest } from './cluster-node.js';
-import type { HostedReplicas } from './leadership-service.js';
+import { TRANSFER_TARGET_HEARD_MS, type HostedReplicas } from './leadership-service.js';
 import type { RaftPartition } from './raft-partition.js';
 import { isReassigning, nextReassignmentStep, targetOf, type ReassignmentStep } from './reassignment-plan.js';
 
@@ -18,8 +18,6 @@ const PASS_INTERVAL_MS = 300;
 /** How long one catch-up check waits for a learner to reach the commit index sampled when it began. */
 const CATCH_UP_WAIT_MS = 2_000;
 const POLL_MS = 50;
-/** A leadership target must have been heard from this recently (as for the preferred-leader balancer). */
-const TRANSFER_TARGET_HEARD_MS = 1_000;
 /** Longest wait for one membership change or metadata write before the next pass retries. */
 const STEP_TIMEOUT_MS = 10_000;
 /**
