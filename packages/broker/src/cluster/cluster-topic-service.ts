@@ -10,6 +10,7 @@ import { TopicService, replicationFactorOf, type ConfigEdit, type CreateTopicSpe
 import type { KafkaErrorName } from '../handlers/error-codes.js';
 import { assignReplicas, type MetadataCommand } from './metadata-commands.js';
 import type { ReplicatedCatalogue } from './replicated-catalogue.js';
+import { isReassigning } from './reassignment-plan.js';
 
 const METADATA_WRITE_TIMEOUT_MS = 10_000;
 /**
@@ -148,8 +149,7 @@ export class ClusterTopicService extends TopicService {
     const visible = (): boolean => {
       const a = this.replicated.getTopic(topic)?.assignments[partition];
       if (a === undefined) return true; // deleted meanwhile: nothing to wait for
-      const moving = a.addingReplicas.length > 0 || a.removingReplicas.length > 0;
-      return target === null ? a.addingReplicas.length === 0 : moving || JSON.stringify(a.replicas) === JSON.stringify(target);
+      return target === null ? a.addingReplicas.length === 0 : isReassigning(a) || JSON.stringify(a.replicas) === JSON.stringify(target);
     };
     while (!visible() && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
     return { ok: true };

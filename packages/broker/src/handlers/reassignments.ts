@@ -6,7 +6,7 @@ import type { BrokerState } from './context.js';
 import { KafkaError } from './error-codes.js';
 import { ClusterTopicService } from '../cluster/cluster-topic-service.js';
 import { ReplicatedCatalogue } from '../cluster/replicated-catalogue.js';
-import { invalidTarget } from '../cluster/reassignment-plan.js';
+import { invalidTarget, isReassigning } from '../cluster/reassignment-plan.js';
 import type {
   AlterPartitionReassignmentsRequest,
   AlterPartitionReassignmentsResponse,
@@ -50,7 +50,7 @@ export function handleListPartitionReassignments(state: BrokerState, request: Li
       const topic = catalogue.getTopic(w.name);
       if (topic === undefined) continue;
       const partitions = topic.assignments
-        .filter((a) => (w.partitionIndexes === null || w.partitionIndexes.includes(a.partition)) && (a.addingReplicas.length > 0 || a.removingReplicas.length > 0))
+        .filter((a) => (w.partitionIndexes === null || w.partitionIndexes.includes(a.partition)) && isReassigning(a))
         .map((a) => ({ partitionIndex: a.partition, replicas: [...a.replicas], addingReplicas: [...a.addingReplicas], removingReplicas: [...a.removingReplicas] }));
       if (partitions.length > 0) topics.push({ name: topic.name, partitions });
     }
