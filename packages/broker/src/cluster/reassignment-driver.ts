@@ -99,10 +99,14 @@ export class ReassignmentDriver {
   private async drive(p: RaftPartition, raft: RaftNode, target: readonly number[]): Promise<void> {
     const self = this.node.selfId as number;
     const conf = { voters: [...raft.conf.voters] as number[], learners: [...raft.conf.learners] as number[] };
-    const learner = target.find((n) => conf.learners.includes(n as never));
-    const caughtUp = learner !== undefined && (await this.isCaughtUp(p, raft, learner));
-    if (this.stopped || raft.role !== Role.Leader) return;
-    const step = nextReassignmentStep(self, conf, target, (n) => n === learner && caughtUp, this.transferTarget(raft, target));
+    // The plan asks about a learner's catch-up only when promoting it is the next step, so the (waiting) check runs
+    // only then: not before a stray learner's removal or another target replica's addition.
+    let step = nextReassignmentStep(self, conf, target, () => false, this.transferTarget(raft, target));
+    if (step.kind === 'awaitCatchUp') {
+      const caughtUp = await this.isCaughtUp(p, raft, step.nodeId);
+      if (this.stopped || raft.role !== Role.Leader) return;
+      if (caughtUp) step = { kind: 'promote', nodeId: step.nodeId };
+    }
     const log = { topic: p.topic, partition: p.partition, raftGroup: p.raftGroup, target, voters: conf.voters, learners: conf.learners };
     switch (step.kind) {
       case 'awaitCatchUp':
