@@ -29,18 +29,14 @@ export class ClusterTopicService extends TopicService {
     super(clusterConfig, replicated, partitions, clusterLogger);
   }
 
-  private brokerIds(): number[] {
+  protected override registeredBrokerIds(): number[] {
     return this.replicated.brokers().map((b) => b.nodeId);
   }
 
   /** Where new replicas go: registered brokers not fenced in the metadata group (Kafka's rule). */
   private unfencedBrokerIds(): number[] {
     const store = this.replicated.node.store;
-    return this.brokerIds().filter((id) => !store.isFenced(id));
-  }
-
-  protected override registeredBrokerIds(): number[] {
-    return this.brokerIds();
+    return this.registeredBrokerIds().filter((id) => !store.isFenced(id));
   }
 
   private async run(command: MetadataCommand, name: string): Promise<TopicResult> {
@@ -82,7 +78,7 @@ export class ClusterTopicService extends TopicService {
       const rf = replicationFactorOf(spec, this.clusterConfig.defaultReplicationFactor);
       const ids = this.unfencedBrokerIds();
       if (checked.replicasByPartition === null && rf > ids.length) {
-        return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is not possible with ${ids.length} unfenced broker(s) (${this.brokerIds().length} registered)` };
+        return { ok: false, error: 'INVALID_REPLICATION_FACTOR', message: `replication factor ${rf} is not possible with ${ids.length} unfenced broker(s) (${this.registeredBrokerIds().length} registered)` };
       }
       const start = Math.floor(Math.random() * ids.length);
       const replicas = checked.replicasByPartition ?? assignReplicas(ids, 0, checked.partitions, rf, start);
