@@ -50,7 +50,7 @@ import { EntryType, Role, type Entry, type RaftGroupId, type RaftHost, type Snap
 import type { PartitionCheckpoint } from './snapshots/partition-checkpoint.js';
 import type { Acks, DeleteRecordsOutcome, PartitionReplica, ProduceOutcome, ProducedBatch, ReadOutcome } from '../partitions/partition-replica.js';
 import type { StorageLog } from '../partitions/storage-log.js';
-import { ProducerStateTable, lastSequenceOf, type ProducerStateSnapshot } from '../partitions/producer-state.js';
+import { ProducerStateTable, type ProducerStateSnapshot } from '../partitions/producer-state.js';
 import { LeaderEpochCache } from './leadership-epochs.js';
 import { OffsetPredictor, type AppliedPartitionState } from './offset-prediction.js';
 import { recordAppended, rejectionOf } from './partition-idempotence.js';
@@ -212,17 +212,9 @@ export class RaftPartition implements PartitionReplica {
     await log.scanBatchHeaders(epochsKnown ? from : log.logStartOffset, (h) => {
       if (!epochsKnown || h.baseOffset >= from) epochs.assign(h.partitionLeaderEpoch, kafkaOffset(h.baseOffset));
       if (h.baseOffset < from) return true;
-      const lastOffsetDelta = h.lastOffset - h.baseOffset;
-      batches.push({ producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, lastOffsetDelta });
-      if (h.producerId !== NO_PRODUCER_ID) {
-        producers.record(h.producerId, h.producerEpoch, {
-          firstSeq: h.baseSequence,
-          lastSeq: lastSequenceOf(h.baseSequence, lastOffsetDelta),
-          firstOffset: h.baseOffset,
-          lastOffset: h.lastOffset,
-          timestampMs: h.maxTimestampMs,
-        });
-      }
+      const id: BatchIdentity = { producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, lastOffsetDelta: h.lastOffset - h.baseOffset };
+      batches.push(id);
+      recordAppended(producers, id, h.baseOffset, h.lastOffset, h.maxTimestampMs);
       return true;
     });
     // the batch holding the log start may begin below it: its epoch starts at the log start (as after the command)
