@@ -180,9 +180,17 @@ export class RaftPartition implements PartitionReplica {
     this.predictor = new OffsetPredictor(() => this.appliedState(), (err) => this.fail(err, this.appliedIndex));
   }
 
+  /**
+   * The applied state is well defined: not closed, no log swap or command in progress, and not replaying entries
+   * applied before a restart (the log is then ahead of the applied index).
+   */
+  private appliedStateDefined(): boolean {
+    return !this.closed && this.restoring === null && this.reopening === null && this.commanding === null && this.replayCursor >= this.replayBatches.length;
+  }
+
   /** What the leader's predictions start from; null while the applied state is not well defined. */
   private appliedState(): AppliedPartitionState | null {
-    if (this.closed || this.restoring !== null || this.reopening !== null || this.commanding !== null || this.replayCursor < this.replayBatches.length) return null;
+    if (!this.appliedStateDefined()) return null;
     return { raftIndex: this.appliedIndex, nextOffset: this.log.logEndOffset, producers: this.producers };
   }
 
@@ -414,15 +422,7 @@ export class RaftPartition implements PartitionReplica {
   /** The local checkpoint at the applied index, naming `logStartOffset` (the start the command is moving to). */
   private async writeCommandCheckpoint(logStartOffset: KafkaOffset): Promise<void> {
     if (this.checkpoints === null) throw new Error('assertion: a partition command applied without a checkpoint writer');
-    const nextOffset = this.log.logEndOffset;
-    await this.checkpoints.write({
-      raftIndex: this.appliedIndex,
-      raftTerm: this.appliedTerm,
-      logStartOffset,
-      nextOffset,
-      producers: this.producers.toSnapshot(nextOffset),
-      epochs: this.epochs.all.map((x) => ({ epoch: x.epoch, startOffset: x.startOffset })),
-    });
+    await this.checkpoints.write(this.stateAtAppliedIndex(logStartOffset));
   }
 
   private rememberLogStart(index: number, outcome: LogStartOutcome): void {
@@ -547,12 +547,17 @@ export class RaftPartition implements PartitionReplica {
    * ahead of the applied index).
    */
   captureState(): CapturedPartitionState | null {
-    if (this.closed || this.restoring !== null || this.reopening !== null || this.commanding !== null || this.replayCursor < this.replayBatches.length) return null;
+    if (!this.appliedStateDefined()) return null;
+    return this.stateAtAppliedIndex(this.log.logStartOffset);
+  }
+
+  /** The state at the applied index naming `logStartOffset` (a command's checkpoint names the start it moves to). */
+  private stateAtAppliedIndex(logStartOffset: KafkaOffset): CapturedPartitionState {
     const nextOffset = this.log.logEndOffset;
     return {
       raftIndex: this.appliedIndex,
       raftTerm: this.appliedTerm,
-      logStartOffset: this.log.logStartOffset,
+      logStartOffset,
       nextOffset,
       sizeBytes: this.log.sizeBytes,
       producers: this.producers.toSnapshot(nextOffset),
