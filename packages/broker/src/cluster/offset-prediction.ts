@@ -14,7 +14,7 @@
 import type { ProduceOutcome } from '../partitions/partition-replica.js';
 import { ProducerStateTable } from '../partitions/producer-state.js';
 import { kafkaOffset } from '@tributary/log';
-import { recordAppended, rejectionOf } from './partition-idempotence.js';
+import { NO_PRODUCER_ID, recordAppended, rejectionOf } from './partition-idempotence.js';
 import type { BatchIdentity } from './raft-partition.js';
 
 /** The replica's applied state; null while it is not well defined (restore, log reopen, replay after restart). */
@@ -172,7 +172,7 @@ export class OffsetPredictor {
 
   private predict(view: SpeculativeView, p: PendingEntry): void {
     const id = p.identity;
-    if (id.producerId !== -1 && !view.touched.has(id.producerId)) {
+    if (id.producerId !== NO_PRODUCER_ID && !view.touched.has(id.producerId)) {
       view.producers.adoptFrom(view.base, id.producerId);
       view.touched.add(id.producerId);
     }

@@ -6,7 +6,8 @@ import type { ProduceOutcome } from '../partitions/partition-replica.js';
 import { lastSequenceOf, type ProducerStateTable } from '../partitions/producer-state.js';
 import type { BatchIdentity } from './raft-partition.js';
 
-const NO_PRODUCER_ID = -1;
+/** producerId of a batch from a non-idempotent producer. */
+export const NO_PRODUCER_ID = -1;
 
 /** What an entry whose batch would not be appended answers (duplicate, fenced epoch, sequence gap); null: append it. */
 export function rejectionOf(producers: ProducerStateTable, id: BatchIdentity): ProduceOutcome | null {

@@ -53,7 +53,7 @@ import type { StorageLog } from '../partitions/storage-log.js';
 import { ProducerStateTable, type ProducerStateSnapshot } from '../partitions/producer-state.js';
 import { LeaderEpochCache } from './leadership-epochs.js';
 import { OffsetPredictor, type AppliedPartitionState } from './offset-prediction.js';
-import { recordAppended, rejectionOf } from './partition-idempotence.js';
+import { NO_PRODUCER_ID, recordAppended, rejectionOf } from './partition-idempotence.js';
 import {
   decodePartitionEntry, encodeAdvanceLogStart, encodeExpireProducers, encodePartitionEntry, type PartitionEntry,
 } from './partition-entry.js';
@@ -70,7 +70,6 @@ const MAX_TIMESTAMP_AT = 35;
 const PRODUCER_ID_AT = 43;
 const PRODUCER_EPOCH_AT = 51;
 const BASE_SEQUENCE_AT = 53;
-const NO_PRODUCER_ID = -1;
 
 /** The producer fields of a batch: what identifies it for idempotence (and for the restart replay). */
 export interface BatchIdentity {
