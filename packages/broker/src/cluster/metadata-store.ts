@@ -43,12 +43,16 @@ CREATE TABLE IF NOT EXISTS fenced_brokers (
 );
 `;
 /**
- * Columns added after the first release of the table (a store or a metadata snapshot written before them is
- * upgraded at open): `adding_replicas` / `removing_replicas` (JSON arrays) of a partition being reassigned.
+ * Columns added after the first release of their table (a store or a metadata snapshot written before them is
+ * upgraded at open; the change is local and deterministic, so every replica may make it by itself):
+ * - partitions `adding_replicas` / `removing_replicas` (JSON arrays) of a partition being reassigned;
+ * - brokers `cluster_host` / `cluster_port`, NULL until the broker registers again with its cluster address.
  */
-const ADDED_PARTITION_COLUMNS: readonly (readonly [string, string])[] = [
-  ['adding_replicas', "TEXT NOT NULL DEFAULT '[]'"],
-  ['removing_replicas', "TEXT NOT NULL DEFAULT '[]'"],
+const ADDED_COLUMNS: readonly (readonly [table: string, column: string, type: string])[] = [
+  ['partitions', 'adding_replicas', "TEXT NOT NULL DEFAULT '[]'"],
+  ['partitions', 'removing_replicas', "TEXT NOT NULL DEFAULT '[]'"],
+  ['brokers', 'cluster_host', 'TEXT'],
+  ['brokers', 'cluster_port', 'INTEGER'],
 ];
 /** Raft group ids of partitions start here (1 is the metadata group). */
 const FIRST_PARTITION_RAFT_GROUP = 2;
@@ -112,20 +116,11 @@ export class MetadataStore {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.exec(SCHEMA);
-    const have = new Set((db.prepare('PRAGMA table_info(partitions)').all() as { name: string }[]).map((c) => c.name));
-    for (const [name, type] of ADDED_PARTITION_COLUMNS) if (!have.has(name)) db.exec(`ALTER TABLE partitions ADD COLUMN ${name} ${type}`);
-    MetadataStore.addBrokerClusterAddressColumns(db);
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      const have = (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+      if (!have) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
     return db;
-  }
-
-  /**
-   * Databases written before brokers registered their cluster address (and snapshots of them) lack its columns. The
-   * change is local and deterministic (NULL until the broker registers again), so every replica may make it by itself.
-   */
-  private static addBrokerClusterAddressColumns(db: SqliteDatabase): void {
-    const columns = new Set((db.prepare('PRAGMA table_info(brokers)').all() as { name: string }[]).map((c) => c.name));
-    if (!columns.has('cluster_host')) db.exec('ALTER TABLE brokers ADD COLUMN cluster_host TEXT');
-    if (!columns.has('cluster_port')) db.exec('ALTER TABLE brokers ADD COLUMN cluster_port INTEGER');
   }
 
   /** Raft term of the entry at appliedIndex (0 before the first entry; recorded in the same transaction). */
