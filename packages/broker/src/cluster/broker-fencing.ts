@@ -10,6 +10,7 @@ import { Role } from '@tributary/raft';
 import { METADATA_RAFT_GROUP, type ClusterNode, type ControlRequest } from './cluster-node.js';
 import { BrokerSessions, type FencingDecision } from './broker-sessions.js';
 import type { MetadataCommand } from './metadata-commands.js';
+import { sleep } from './sleep.js';
 
 export interface BrokerFencingSettings {
   /** A broker not heard for longer is fenced (Kafka: broker.session.timeout.ms). */
@@ -28,7 +29,6 @@ type HeartbeatAnswer = { readonly status: 'notLeader' } | { readonly status: 'ok
 
 /** How often the leader re-evaluates the sessions. */
 const DECISION_INTERVAL_MS = 200;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export class BrokerFencingService {
   private readonly sessions: BrokerSessions;

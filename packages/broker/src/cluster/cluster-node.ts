@@ -14,6 +14,7 @@ import { encodeCommand, type BrokerRegistration, type MetadataCommand, type Meta
 import { MetadataStore } from './metadata-store.js';
 import { MetadataGroupSnapshots } from './snapshots/metadata-snapshot.js';
 import type { SnapshotService } from './snapshots/snapshot-service.js';
+import { sleep } from './sleep.js';
 
 /** The metadata group's Raft group id (partition groups will use ids allocated in the catalogue, never this one). */
 export const METADATA_RAFT_GROUP = raftGroupId(1);
@@ -46,7 +47,6 @@ export type ControlHandler = (from: NodeId, request: ControlRequest) => Promise<
 
 const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '']);
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export type MetadataLeaderListener = (leaderId: NodeId, term: Term, role: Role) => void;
 

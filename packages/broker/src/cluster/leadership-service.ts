@@ -17,6 +17,7 @@ import type { BrokerConfig } from '../config.js';
 import { effectiveTopicConfig } from '../topic-configs.js';
 import type { Registry } from 'prom-client';
 import type { RaftPartition } from './raft-partition.js';
+import { sleep } from './sleep.js';
 
 /** How often the leader samples its last index for the ISR rule. */
 const SAMPLE_INTERVAL_MS = 250;
@@ -57,7 +58,6 @@ interface ElectPreferredRequest extends ControlRequest {
 }
 
 const ok: ElectionOutcome = { errorCode: ErrorCode.NONE, errorMessage: null };
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 export class LeadershipService {
   private readonly trackers = new WeakMap<RaftPartition, IsrTracker>();

@@ -12,6 +12,7 @@ import type { ClusterNode, ControlRequest } from './cluster-node.js';
 import { TRANSFER_TARGET_HEARD_MS, type HostedReplicas } from './leadership-service.js';
 import type { RaftPartition } from './raft-partition.js';
 import { isReassigning, nextReassignmentStep, targetOf, type ReassignmentStep } from './reassignment-plan.js';
+import { sleep } from './sleep.js';
 
 /** How often the driver looks at the partitions this node leads (also after every metadata apply). */
 const PASS_INTERVAL_MS = 300;
@@ -41,7 +42,6 @@ export interface ReplicaState {
   readonly caughtUp: boolean;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 function withTimeout<T>(p: Promise<T>, ms: number, onTimeout: T): Promise<T> {
   return Promise.race([p, sleep(ms).then(() => onTimeout)]);

@@ -22,10 +22,10 @@ import type { MetadataStore } from '../metadata-store.js';
 import type { HostedSnapshotSource, SnapshotService } from './snapshot-service.js';
 import { snapshotGroupOf } from './snapshot-service.js';
 import { decodeSnapshotReference, encodeSnapshotReference } from './snapshot-reference.js';
+import { sleep } from '../sleep.js';
 
 const RESTORE_RETRY_BASE_MS = 500;
 const RESTORE_RETRY_MAX_MS = 30_000;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
 
 /**
  * A snapshot sink that writes the rest payload (a SQLite file) to `stagedPath`, fsyncs it and checks that it is a
