@@ -260,8 +260,12 @@ export default {
       return { ok: res?.status === 200, why: `status ${res?.status ?? 'no answer'}` };
     });
     ctx.counts.readyMs = Date.now() - restartedMs;
-    const restoredLines = readFileSync(victim.logFile, 'utf8').split('\n').filter((l) => l.includes(BOOTSTRAP_LOG)).length;
-    if (restoredLines < PARTITIONS) throw new Error(`node ${VICTIM} logged "${BOOTSTRAP_LOG}" ${restoredLines} times, expected one per partition (${PARTITIONS})`);
+    // The log is written asynchronously: /ready can answer before the last bootstrap lines reach the file (seen in CI:
+    // all three lines were in the file afterwards, one had been read). Read until they are there, bounded.
+    await waitFor(`node ${VICTIM} logs "${BOOTSTRAP_LOG}" once per partition`, 10_000, async () => {
+      const restoredLines = readFileSync(victim.logFile, 'utf8').split('\n').filter((l) => l.includes(BOOTSTRAP_LOG)).length;
+      return { ok: restoredLines >= PARTITIONS, why: `logged ${restoredLines} times, expected one per partition (${PARTITIONS})` };
+    });
     const bootstraps = counterSum(await metricsText(victim), 'tributary_snapshot_bootstrap_total', (labels) => labels.includes('outcome="restored"'));
     if (bootstraps < PARTITIONS) throw new Error(`node ${VICTIM}'s tributary_snapshot_bootstrap_total{outcome="restored"} is ${bootstraps}, expected >= ${PARTITIONS}`);
     ctx.counts.bootstrapped = bootstraps;
