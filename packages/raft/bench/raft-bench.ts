@@ -17,6 +17,7 @@ const payloadBytes = 1024;
 const nodeArgs = process.argv.includes('--no-fsync') ? ['--no-fsync'] : [];
 if (process.argv.includes('--compact-entries')) nodeArgs.push('--compact-entries', opt('compact-entries', '256'));
 if (process.argv.includes('--cpu-prof-dir')) nodeArgs.push('--cpu-prof-dir', opt('cpu-prof-dir', '.')); // per-node CPU profile of the bench window
+if (process.argv.includes('--heap-prof-dir')) nodeArgs.push('--heap-prof-dir', opt('heap-prof-dir', '.')); // per-node allocation sampling of the window
 
 async function cluster(groups: number, tickMs: number, extra: string[] = []): Promise<{ nodes: NodeProcess[]; root: string }> {
   const root = mkdtempSync(join(tmpdir(), 'raft-bench-'));
@@ -55,7 +56,7 @@ async function throughput(groups: number): Promise<void> {
     const led = results.map((r) => r.groupsLed).join('/');
     const p50 = Math.max(...results.filter((r) => r.committed > 0).map((r) => r.p50Ms));
     const p99 = Math.max(...results.filter((r) => r.committed > 0).map((r) => r.p99Ms));
-    console.log(`groups/node ${String(groups).padStart(5)} | inflight/group ${String(inflight).padStart(2)} | leaders ${led} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${p50.toFixed(2)} ms | p99 ${p99.toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit (3 nodes) | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${syncs} fsyncs | sync ${syncDetail(results)} | ${results.reduce((a, r) => a + (r.compactionImages ?? 0), 0)} compaction images | rss ${results.map((r) => r.rssMb.toFixed(0)).join('/')} MB`);
+    console.log(`groups/node ${String(groups).padStart(5)} | inflight/group ${String(inflight).padStart(2)} | leaders ${led} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${p50.toFixed(2)} ms | p99 ${p99.toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit (3 nodes) | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${syncs} fsyncs | sync ${syncDetail(results)} | ${results.reduce((a, r) => a + (r.compactionImages ?? 0), 0)} compaction images | rss ${results.map((r) => r.rssMb.toFixed(0)).join('/')} MB | CPU/commit per node ${results.map((r) => ((r.cpuUserMs + r.cpuSystemMs) / Math.max(1, committed) * 1000).toFixed(1)).join('/')} us (user+sys)`);
   } finally { await stop(c); }
 }
 
@@ -87,14 +88,14 @@ async function idle(groups: number): Promise<void> {
  * `processes` = 1: one process alone on the box; 3: three such processes at once, each with its own WAL, sharing
  * the cores and the disk the way the three replicas of the replicated runs do (the fair baseline on this machine).
  */
-async function local(processes: number): Promise<void> {
+async function local(processes: number, groups = 1): Promise<void> {
   const root = mkdtempSync(join(tmpdir(), 'raft-bench-'));
-  const inflight = Number(opt('inflight', '0')) || 64;
-  const nodes = Array.from({ length: processes }, (_, i) => new NodeProcess(1, join(root, `n${i}`), ['--groups', '1', '--voters', '1', '--tick-ms', '50', ...nodeArgs]));
+  const inflight = Number(opt('inflight', '0')) || (groups === 1 ? 64 : groups <= 100 ? 4 : 1);
+  const nodes = Array.from({ length: processes }, (_, i) => new NodeProcess(1, join(root, `n${i}`), ['--groups', String(groups), '--voters', '1', '--tick-ms', '50', ...nodeArgs]));
   try {
     await Promise.all(nodes.map((n) => n.start()));
     for (const n of nodes) n.send('peers {}');
-    await sleep(1500);
+    await sleep(1500 + groups);
     const from = nodes.map((n) => n.lines.length);
     for (const n of nodes) n.send(`bench ${seconds} ${inflight} ${payloadBytes}`);
     const rs: BenchLine[] = [];
@@ -102,7 +103,7 @@ async function local(processes: number): Promise<void> {
     const committed = rs.reduce((a, r) => a + r.committed, 0);
     const cpuMs = rs.reduce((a, r) => a + r.cpuUserMs + r.cpuSystemMs, 0);
     const rounds = rs.reduce((a, r) => a + r.rounds, 0);
-    console.log(`local ${processes}x1-voter group | inflight/group ${inflight} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${Math.max(...rs.map((r) => r.p50Ms)).toFixed(2)} ms | p99 ${Math.max(...rs.map((r) => r.p99Ms)).toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${rs.reduce((a, r) => a + r.syncs, 0)} fsyncs | sync ${syncDetail(rs)}`);
+    console.log(`local ${processes}x ${groups} 1-voter groups | inflight/group ${inflight} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${Math.max(...rs.map((r) => r.p50Ms)).toFixed(2)} ms | p99 ${Math.max(...rs.map((r) => r.p99Ms)).toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${rs.reduce((a, r) => a + r.syncs, 0)} fsyncs | sync ${syncDetail(rs)}`);
   } finally {
     for (const n of nodes) n.kill9();
     await Promise.all(nodes.map((n) => n.exited));
@@ -110,6 +111,10 @@ async function local(processes: number): Promise<void> {
   }
 }
 
-if (!process.argv.includes('--no-local')) { await local(1); await local(3); }
-for (const g of groupSizes) await throughput(g);
+if (process.argv.includes('--same-shape-local')) {
+  for (const g of groupSizes) { await local(1, g); await throughput(g); }
+} else {
+  if (!process.argv.includes('--no-local')) { await local(1); await local(3); }
+  for (const g of groupSizes) await throughput(g);
+}
 for (const g of idleSizes) await idle(g);

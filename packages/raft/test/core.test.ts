@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { Inflights } from '../src/core/progress.js';
 import { RaftNode } from '../src/core/raft.js';
 import { bootstrapState } from '../src/storage/storage.js';
-import { applyConfChange, decodeConf, encodeConf, ConfDecodeError } from '../src/core/conf.js';
+import { applyConfChange, decodeConf, encodeConf, quorumValue, ConfDecodeError } from '../src/core/conf.js';
 import { MessageType, Role, type NodeId } from '../src/core/types.js';
 
 test('inflights: behaves like a bounded FIFO of increasing indexes, growing on demand', () => {
@@ -64,6 +64,18 @@ test('conf: changes validate, and configurations round-trip through their entry 
   assert.ok(r.ok);
   assert.deepEqual(decodeConf(encodeConf(r.conf)), { voters: [1, 2, 3], learners: [4] });
   assert.throws(() => decodeConf(Buffer.from([0, 9, 0, 0])), ConfDecodeError);
+});
+
+test('quorumValue: the largest value a majority holds, for any list of match indexes', () => {
+  fc.assert(fc.property(fc.array(fc.nat({ max: 50 }), { minLength: 1, maxLength: 9 }), (matches) => {
+    const got = quorumValue([...matches]);
+    const majority = Math.floor(matches.length / 2) + 1;
+    assert.ok(matches.filter((m) => m >= got).length >= majority, `a majority holds ${got}`);
+    assert.ok(matches.filter((m) => m >= got + 1).length < majority, `no majority holds ${got + 1}`);
+  }));
+  assert.equal(quorumValue([]), 0);
+  assert.equal(quorumValue([7, 3, 9]), 7);
+  assert.equal(quorumValue([1, 5, 2, 8]), 2);
 });
 
 test('core: skipRedundantHeartbeats skips only followers that are being sent Appends and answer them', () => {

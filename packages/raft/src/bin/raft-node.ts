@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A standalone Raft node process (used by the multi-process test and the benchmark).
-// Usage: node raft-node.js --id N --dir DIR --groups G [--voters 1,2,3] [--tick-ms 20] [--events] [--no-fsync] [--compact-entries 256] [--cpu-prof-dir DIR]
+// Usage: node raft-node.js --id N --dir DIR --groups G [--voters 1,2,3] [--tick-ms 20] [--events] [--no-fsync] [--compact-entries 256] [--cpu-prof-dir DIR] [--heap-prof-dir DIR]
 // Control over stdin/stdout, one line per command/event (control plane only; Raft traffic is the TCP transport):
 //   stdout: listening <port> | leader <group> <leaderId> <term> <role> | applied <group> <index> <text> | restored <group> <index>
 //           committed <req> <index> | failed <req> <reason> <leaderId> | bench <json>
@@ -74,19 +74,57 @@ setInterval(() => {
 }, 500).unref();
 out(`listening ${port}`);
 
+/** A measurement window: CPU, host and WAL counters (and a CPU profile with --cpu-prof-dir) from start to report(). */
+async function openWindow(): Promise<{ report: (fields: Record<string, unknown>, latencies: number[]) => Promise<void> }> {
+  const profDir = process.argv.includes('--cpu-prof-dir') ? arg('cpu-prof-dir') : null;
+  const heapProfDir = process.argv.includes('--heap-prof-dir') ? arg('heap-prof-dir') : null;
+  const session = profDir === null && heapProfDir === null ? null : new Session();
+  if (session !== null) session.connect();
+  if (session !== null && profDir !== null) { await session.post('Profiler.enable'); await session.post('Profiler.start'); }
+  // allocation sampling (every ~32 KiB allocated): where the garbage the collector spends its time on comes from
+  if (session !== null && heapProfDir !== null) await session.post('HeapProfiler.startSampling', { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  const cpu0 = process.cpuUsage();
+  const hostStats0 = { ...host.stats };
+  const walStats0 = { ...wal.stats };
+  return {
+    async report(fields, latencies) {
+      const cpu = process.cpuUsage(cpu0);
+      if (session !== null && profDir !== null) {
+        const { profile } = await session.post('Profiler.stop');
+        writeFileSync(`${profDir}/node-${id}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
+      }
+      if (session !== null && heapProfDir !== null) {
+        const { profile } = await session.post('HeapProfiler.stopSampling');
+        writeFileSync(`${heapProfDir}/node-${id}-${Date.now()}.heapprofile`, JSON.stringify(profile));
+      }
+      session?.disconnect();
+      latencies.sort((a, b) => a - b);
+      const pct = (p: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
+      out(`bench ${JSON.stringify({
+        node: id, ...fields, p50Ms: pct(0.5), p99Ms: pct(0.99),
+        cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rounds: host.stats.rounds - hostStats0.rounds,
+        syncs: host.stats.syncs - hostStats0.syncs, walSyncMs: wal.stats.syncMs - walStats0.syncMs,
+        walSyncs: wal.stats.syncs - walStats0.syncs, imagesSynced: wal.stats.imagesSynced - walStats0.imagesSynced,
+        imageSyncMs: wal.stats.imageSyncMs - walStats0.imageSyncMs, compactionImages: wal.stats.compactionImages - walStats0.compactionImages, rssMb: process.memoryUsage().rss / 1048576,
+      })}`);
+    },
+  };
+}
+
+function ledGroups(): number[] {
+  const led: number[] = [];
+  for (let g = 1; g <= groupCount; g++) if (host.group(g as RaftGroupId)!.role === Role.Leader) led.push(g);
+  return led;
+}
+
+/** Closed loop: `inflight` proposers per led group, each proposing again as soon as its last proposal committed. */
 async function bench(seconds: number, inflight: number, payloadBytes: number): Promise<void> {
   const payload = Buffer.alloc(payloadBytes, 0x61);
   const latencies: number[] = [];
   let committed = 0;
-  const profDir = process.argv.includes('--cpu-prof-dir') ? arg('cpu-prof-dir') : null;
-  const session = profDir === null ? null : new Session();
-  if (session !== null) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start'); }
-  const cpu0 = process.cpuUsage();
-  const hostStats0 = { ...host.stats };
-  const walStats0 = { ...wal.stats };
+  const window = await openWindow();
   const deadline = performance.now() + seconds * 1000;
-  const led: number[] = [];
-  for (let g = 1; g <= groupCount; g++) if (host.group(g as RaftGroupId)!.role === Role.Leader) led.push(g);
+  const led = ledGroups();
   // proposals still unresolved per group (reported instead of hanging if some never resolve)
   const waiting = new Map<number, Set<{ sinceMs: number }>>();
   const loop = async (g: number) => {
@@ -122,21 +160,7 @@ async function bench(seconds: number, inflight: number, payloadBytes: number): P
   // a node that leads nothing (a follower at 1 group) still measures (and profiles) the whole window: its CPU is part
   // of every commit (it used to report at once, so "CPU per commit, 3 nodes" at 1 group counted the leader only)
   await new Promise((res) => setTimeout(res, Math.max(0, deadline - performance.now())));
-  const cpu = process.cpuUsage(cpu0);
-  if (session !== null) {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(`${profDir}/node-${id}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
-    session.disconnect();
-  }
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
-  out(`bench ${JSON.stringify({
-    node: id, groupsLed: led.length, committed, seconds, stuck, p50Ms: pct(0.5), p99Ms: pct(0.99),
-    cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rounds: host.stats.rounds - hostStats0.rounds,
-    syncs: host.stats.syncs - hostStats0.syncs, walSyncMs: wal.stats.syncMs - walStats0.syncMs,
-    walSyncs: wal.stats.syncs - walStats0.syncs, imagesSynced: wal.stats.imagesSynced - walStats0.imagesSynced,
-    imageSyncMs: wal.stats.imageSyncMs - walStats0.imageSyncMs, compactionImages: wal.stats.compactionImages - walStats0.compactionImages, rssMb: process.memoryUsage().rss / 1048576,
-  })}`);
+  await window.report({ groupsLed: led.length, committed, seconds, stuck }, latencies);
 }
 
 const rl = createInterface({ input: process.stdin });
@@ -153,6 +177,7 @@ rl.on('line', (line) => {
     });
   } else if (cmd === 'bench') {
     void bench(Number(rest[0]), Number(rest[1]), Number(rest[2]));
+
   } else if (cmd === 'stats') {
     const seconds = Number(rest[0]);
     const cpu0 = process.cpuUsage();

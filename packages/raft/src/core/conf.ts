@@ -56,9 +56,20 @@ export function decodeConf(data: Uint8Array): ConfState {
   return { voters, learners };
 }
 
-/** Index of the majority-acknowledged value: the largest v such that a majority of `values` are >= v. */
+/**
+ * Index of the majority-acknowledged value: the largest v such that a majority of `values` are >= v. Reorders
+ * `values`. An insertion sort in place: a leader runs this on every acknowledgement of every group, and
+ * Array.prototype.sort with a comparator allocated a work array per call (a fifth of all bytes allocated by a node
+ * leading 330 of 1,000 busy groups); voter lists are a handful of entries.
+ */
 export function quorumValue(values: number[]): number {
-  if (values.length === 0) return 0;
-  values.sort((a, b) => b - a);
-  return values[(values.length >> 1)]!;
+  const n = values.length;
+  if (n === 0) return 0;
+  for (let i = 1; i < n; i++) {
+    const v = values[i]!;
+    let j = i - 1;
+    for (; j >= 0 && values[j]! < v; j--) values[j + 1] = values[j]!;
+    values[j + 1] = v;
+  }
+  return values[n >> 1]!;
 }
