@@ -85,6 +85,8 @@ export class RaftNode {
   /** Configuration history: base (at the snapshot) then each ConfChange entry in the log, in index order. */
   private confHistory: { index: number; conf: ConfState }[];
   private prs = new Map<NodeId, Progress>();
+  /** Reused by maybeCommit (runs on acknowledgements of every group; a fresh array each time was garbage). */
+  private readonly matchScratch: number[] = [];
   private votes = new Map<NodeId, boolean>();
 
   private electionElapsed = 0;
@@ -571,7 +573,9 @@ export class RaftNode {
     else if (pr.state === ProgressState.Snapshot && pr.match >= pr.pendingSnapshot) { pr.becomeProbe(); pr.becomeReplicate(); }
     else if (pr.state === ProgressState.Replicate) pr.inflights.freeLE(m.index);
 
-    if (this.maybeCommit()) this.oweCommit();
+    // an acknowledgement at or below the commit index cannot move it (the quorum value only rises with a match above
+    // it): with three voters the second ack of every entry is one of these, so skip the majority count for it
+    if (pr.match > this.log.committed && this.maybeCommit()) this.oweCommit();
     else if (wasPaused) this.sendAppend(m.from, true);
     while (this.sendAppend(m.from, false)) { /* pipeline while the window allows */ }
     if (m.from === this.leadTransferee && pr.match === this.log.lastIndex()) {
@@ -609,8 +613,10 @@ export class RaftNode {
   }
 
   private maybeCommit(): boolean {
-    const matches: number[] = [];
-    for (const v of this.conf.voters) matches.push(this.prs.get(v)?.match ?? 0);
+    const voters = this.conf.voters;
+    const matches = this.matchScratch;
+    matches.length = voters.length;
+    for (let i = 0; i < voters.length; i++) matches[i] = this.prs.get(voters[i]!)?.match ?? 0;
     const mci = quorumValue(matches);
     if (mci <= this.log.committed) return false;
     if (!this.unsafeCommitPreviousTerm && this.log.term(mci) !== this.currentTerm) return false;
