@@ -36,7 +36,7 @@ async function stop(c: { nodes: NodeProcess[]; root: string }): Promise<void> {
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface BenchLine { node: number; groupsLed: number; committed: number; p50Ms: number; p99Ms: number; cpuUserMs: number; cpuSystemMs: number; rounds: number; syncs: number; rssMb: number; stuck?: string | null; walSyncMs?: number; walSyncs?: number; imagesSynced?: number; imageSyncMs?: number; compactionImages?: number }
+interface BenchLine { node: number; groupsLed: number; committed: number; messagesSent?: number; batchesSent?: number; p50Ms: number; p99Ms: number; cpuUserMs: number; cpuSystemMs: number; rounds: number; syncs: number; rssMb: number; stuck?: string | null; walSyncMs?: number; walSyncs?: number; imagesSynced?: number; imageSyncMs?: number; compactionImages?: number }
 /** Mean WAL sync time per node (ms) and the share of it spent fsyncing snapshot images. */
 function syncDetail(rs: readonly BenchLine[]): string {
   return rs.map((r) => `${((r.walSyncMs ?? 0) / Math.max(1, r.walSyncs ?? 0)).toFixed(2)}ms${(r.imagesSynced ?? 0) > 0 ? `(img ${r.imagesSynced} ${(r.imageSyncMs ?? 0).toFixed(0)}ms)` : ''}`).join('/');
@@ -59,7 +59,7 @@ async function throughput(groups: number): Promise<number> {
     const led = results.map((r) => r.groupsLed).join('/');
     const p50 = Math.max(...results.filter((r) => r.committed > 0).map((r) => r.p50Ms));
     const p99 = Math.max(...results.filter((r) => r.committed > 0).map((r) => r.p99Ms));
-    console.log(`groups/node ${String(groups).padStart(5)} | inflight/group ${String(inflight).padStart(2)} | leaders ${led} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${p50.toFixed(2)} ms | p99 ${p99.toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit (3 nodes) | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${syncs} fsyncs | sync ${syncDetail(results)} | ${results.reduce((a, r) => a + (r.compactionImages ?? 0), 0)} compaction images | rss ${results.map((r) => r.rssMb.toFixed(0)).join('/')} MB | CPU/commit per node ${results.map((r) => ((r.cpuUserMs + r.cpuSystemMs) / Math.max(1, committed) * 1000).toFixed(1)).join('/')} us`);
+    console.log(`groups/node ${String(groups).padStart(5)} | inflight/group ${String(inflight).padStart(2)} | leaders ${led} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${p50.toFixed(2)} ms | p99 ${p99.toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit (3 nodes) | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${syncs} fsyncs | ${(results.reduce((a, r) => a + (r.messagesSent ?? 0), 0) / Math.max(1, committed)).toFixed(2)} msgs/commit, ${(rounds / Math.max(1, committed / groups)).toFixed(2)} rounds per group-commit | sync ${syncDetail(results)} | ${results.reduce((a, r) => a + (r.compactionImages ?? 0), 0)} compaction images | rss ${results.map((r) => r.rssMb.toFixed(0)).join('/')} MB | CPU/commit per node ${results.map((r) => ((r.cpuUserMs + r.cpuSystemMs) / Math.max(1, committed) * 1000).toFixed(1)).join('/')} us (of it system ${results.map((r) => (r.cpuSystemMs / Math.max(1, committed) * 1000).toFixed(1)).join('/')})`);
     return committed / seconds;
   } finally { await stop(c); }
 }
@@ -107,7 +107,7 @@ async function local(processes: number, groups: number): Promise<number> {
     const committed = rs.reduce((a, r) => a + r.committed, 0);
     const cpuMs = rs.reduce((a, r) => a + r.cpuUserMs + r.cpuSystemMs, 0);
     const rounds = rs.reduce((a, r) => a + r.rounds, 0);
-    console.log(`local ${processes}x ${groups} 1-voter groups | inflight/group ${inflight} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${Math.max(...rs.map((r) => r.p50Ms)).toFixed(2)} ms | p99 ${Math.max(...rs.map((r) => r.p99Ms)).toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${rs.reduce((a, r) => a + r.syncs, 0)} fsyncs | sync ${syncDetail(rs)}`);
+    console.log(`local ${processes}x ${groups} 1-voter groups | inflight/group ${inflight} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${Math.max(...rs.map((r) => r.p50Ms)).toFixed(2)} ms | p99 ${Math.max(...rs.map((r) => r.p99Ms)).toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${rs.reduce((a, r) => a + r.syncs, 0)} fsyncs | system CPU ${(rs.reduce((a, r) => a + r.cpuSystemMs, 0) / Math.max(1, committed) * 1000).toFixed(1)} us/commit | sync ${syncDetail(rs)} | ${rs.reduce((a, r) => a + (r.compactionImages ?? 0), 0)} compaction images`);
     return committed / seconds;
   } finally {
     for (const n of nodes) n.kill9();

@@ -102,7 +102,8 @@ async function openWindow(): Promise<{ report: (fields: Record<string, unknown>,
       const pct = (p: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
       out(`bench ${JSON.stringify({
         node: id, ...fields, p50Ms: pct(0.5), p99Ms: pct(0.99),
-        cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rounds: host.stats.rounds - hostStats0.rounds,
+        cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rounds: host.stats.rounds - hostStats0.rounds, messagesSent: host.stats.messagesSent - hostStats0.messagesSent,
+        batchesSent: host.stats.batchesSent - hostStats0.batchesSent,
         syncs: host.stats.syncs - hostStats0.syncs, walSyncMs: wal.stats.syncMs - walStats0.syncMs,
         walSyncs: wal.stats.syncs - walStats0.syncs, imagesSynced: wal.stats.imagesSynced - walStats0.imagesSynced,
         imageSyncMs: wal.stats.imageSyncMs - walStats0.imageSyncMs, compactionImages: wal.stats.compactionImages - walStats0.compactionImages, rssMb: process.memoryUsage().rss / 1048576,
