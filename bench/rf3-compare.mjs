@@ -3,18 +3,20 @@
 // Apache Kafka KRaft cluster on the same machine, one after the other (never both at once: 2 cores). Same tool
 // (org.apache.kafka.tools.ProducerPerformance, idempotence on, acks=all, client defaults otherwise; with --acks 1
 // idempotence is off, as the Java client requires acks=all for it), same topic
-// (--partitions, RF 3, min.insync.replicas=2), same record count and size. Prints MB/s, records/s, p50/p99 for each
+// (--partitions, RF 3, min.insync.replicas=2), same record count and size. --nodes 1 (RF 1, min.insync.replicas=1) is
+// the same measurement without replication: a one-node Kafka, and a one-node Tributary cluster (still cluster mode:
+// every partition a single-voter Raft group); bench/replication-cost.mjs runs both shapes and prints RF3 / RF1. Prints MB/s, records/s, p50/p99 for each
 // and Tributary/Kafka ratios against the targets (throughput >= 0.5x Kafka, p99 <= 2x Kafka); writes
-// bench/results/rf3-<timestamp>.json.
+// bench/results/rf3-<timestamp>.json (rf<R>-n<N>-<timestamp>.json for other shapes).
 //
 //   npx tsc -b packages/broker && bash scripts/install/java.sh
 //   node bench/rf3-compare.mjs [--records 500000] [--record-size 1024] [--partitions 12] [--systems kafka,tributary]
-//        [--runs 1] [--workload-timeout-s 300] [--kafka-heap 1g] [--profile true] [--keep-data true] [--acks all|1] [--idempotence true|false]
+//        [--nodes 3] [--replication-factor <nodes>] [--runs 1] [--workload-timeout-s 300] [--kafka-heap 1g] [--profile true] [--keep-data true] [--acks all|1] [--idempotence true|false]
 //        [--throughput N]   (records/s the producer is held to; -1 = as fast as it can, the default: a fixed rate
 //                            below saturation makes p50/p99 the acknowledgement latency rather than buffer waits)
 //
 // --profile true runs every Tributary node under `node --cpu-prof` (profiles written at graceful stop into
-// bench/results/prof-rf3-<timestamp>/; summarise with `node bench/profile-summary.mjs <file>`).
+// bench/results/prof-rf3-<timestamp>/ (prof-<shape>-… for other shapes); summarise with `node bench/profile-summary.mjs <file>`).
 import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -28,7 +30,7 @@ import { runJavaTool } from './lib/processes.mjs';
 
 const flags = parseFlagsOrExit(
   process.argv.slice(2),
-  { records: '500000', 'record-size': '1024', partitions: '12', systems: 'kafka,tributary', runs: '1', 'workload-timeout-s': '300', 'kafka-heap': '1g', profile: 'false', 'keep-data': 'false', acks: 'all', throughput: '-1', idempotence: '' },
+  { records: '500000', 'record-size': '1024', nodes: '3', 'replication-factor': '', partitions: '12', systems: 'kafka,tributary', runs: '1', 'workload-timeout-s': '300', 'kafka-heap': '1g', profile: 'false', 'keep-data': 'false', acks: 'all', throughput: '-1', idempotence: '' },
   'rf3-compare',
 );
 const int = (name) => positiveIntFlagOrExit(flags, name, 'rf3-compare');
@@ -57,9 +59,16 @@ if (idempotence && flags.acks !== 'all') {
 const PRODUCER_PROPS = [`acks=${flags.acks}`, `enable.idempotence=${idempotence}`];
 const ACKS_LABEL = `acks=${flags.acks}, ${idempotence ? 'idempotent' : 'not idempotent'}`;
 const throughput = flags.throughput === '-1' ? -1 : int('throughput');
-const NODES = 3;
-const REPLICATION_FACTOR = 3;
-const TOPIC_CONFIGS = { 'min.insync.replicas': '2' };
+const NODES = int('nodes');
+const REPLICATION_FACTOR = flags['replication-factor'] === '' ? NODES : int('replication-factor');
+if (REPLICATION_FACTOR > NODES) {
+  console.error(`rf3-compare: --replication-factor ${REPLICATION_FACTOR} exceeds --nodes ${NODES}`);
+  process.exit(2);
+}
+// acks=all waits for the in-sync replicas; with RF 3 two of them must be in sync (Kafka's usual setting), with RF 1 one.
+const TOPIC_CONFIGS = { 'min.insync.replicas': String(Math.min(2, REPLICATION_FACTOR)) };
+/** The shape in names and labels: rf3 for the default (3 nodes, RF 3), rf1-n3 for RF 1 on 3 nodes. */
+const SHAPE = `rf${REPLICATION_FACTOR}${NODES === REPLICATION_FACTOR ? '' : `-n${NODES}`}`;
 
 const { stamp, resultsDir, runDir, log } = benchRunContext('tributary-rf3');
 
@@ -69,7 +78,7 @@ async function startSystem(system) {
     const kafka = await startApacheKafkaCluster({ dir, nodes: NODES, heap: flags['kafka-heap'] });
     return { bootstrap: kafka.bootstrap, firstPort: kafka.nodes[0].port, stop: kafka.stop, logs: kafka.nodes.map((n) => n.logFile), settings: { fsync: 'none on ack (Kafka default: page cache + replication)' } };
   }
-  const cpuProfileDir = flags.profile === 'true' ? join(resultsDir, `prof-rf3-${stamp}`) : null;
+  const cpuProfileDir = flags.profile === 'true' ? join(resultsDir, `prof-${SHAPE}-${stamp}`) : null;
   const cluster = new LocalCluster({
     nodes: NODES,
     workDir: dir,
@@ -127,7 +136,7 @@ async function benchSystem(system) {
   log(`${system}: serving on ${handle.bootstrap}`);
   try {
     for (let i = 1; i <= runs; i++) {
-      const topic = `bench-rf3-${i}`;
+      const topic = `bench-${SHAPE}-${i}`;
       await createBenchTopic(system, handle, topic);
       spawnSync('sync');
       log(`${system}: run ${i}: ProducerPerformance ${records} x ${recordSize} B${throughput > 0 ? ` at ${throughput} records/s` : ''}, ${ACKS_LABEL}, ${partitions} partitions RF ${REPLICATION_FACTOR} (load ${os.loadavg()[0].toFixed(2)})`);
@@ -172,7 +181,7 @@ const t = summary.tributary;
 const ratios = k && t ? { throughput: Number((t.mbPerSec / k.mbPerSec).toFixed(2)), p50: Number((t.p50 / k.p50).toFixed(2)), p99: Number((t.p99 / k.p99).toFixed(2)) } : null;
 const targets = ratios ? { throughputAtLeastHalf: ratios.throughput >= 0.5, p99AtMostDouble: ratios.p99 <= 2 } : null;
 
-console.log(`RF=3 ${ACKS_LABEL}, ${records} x ${recordSize} B records${throughput > 0 ? ` at ${throughput}/s` : ''}, ${partitions} partitions, ${NODES} nodes, Java producer (median of ${runs} run(s))`);
+console.log(`RF=${REPLICATION_FACTOR} ${ACKS_LABEL}, ${records} x ${recordSize} B records${throughput > 0 ? ` at ${throughput}/s` : ''}, ${partitions} partitions, ${NODES} nodes, Java producer (median of ${runs} run(s))`);
 console.log(['system'.padEnd(10), 'MB/s'.padStart(8), 'records/s'.padStart(10), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8)].join('  '));
 for (const s of systems) {
   const m = summary[s];
@@ -193,7 +202,7 @@ const report = {
   ratios,
   targets,
 };
-const resultsFile = join(resultsDir, `rf3${flags.acks === 'all' ? '' : '-acks1'}-${stamp}.json`);
+const resultsFile = join(resultsDir, `${SHAPE}${flags.acks === 'all' ? '' : '-acks1'}-${stamp}.json`);
 writeFileSync(resultsFile, JSON.stringify(report, null, 2) + '\n');
 console.log(`results: ${resultsFile}`);
 if (flags['keep-data'] !== 'true') rmSync(runDir, { recursive: true, force: true });

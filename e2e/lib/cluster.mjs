@@ -188,7 +188,10 @@ export class LocalCluster {
     for (let id = 1; id <= this.size; id++) {
       const peers = [];
       for (let p = 1; p <= this.size; p++) if (p !== id) peers.push(`${p}@${HOST}:${at(p).cluster}`);
-      this.nodes.push(this.makeNode(id, at(id), { TRIBUTARY_PEERS: peers.join(',') }));
+      // The voters named explicitly (the default for formation nodes anyway): with one node there are no peers, and
+      // TRIBUTARY_METADATA_VOTERS is what keeps it in cluster mode (a one-node cluster, single-voter Raft groups).
+      const voters = Array.from({ length: this.size }, (_, i) => i + 1).join(',');
+      this.nodes.push(this.makeNode(id, at(id), { TRIBUTARY_PEERS: peers.join(','), TRIBUTARY_METADATA_VOTERS: voters }));
     }
     return this;
   }

@@ -97,7 +97,7 @@ export class Broker implements BrokerState {
     readonly logger: Logger,
   ) {
     this.partitions =
-      config.peers.length > 0
+      config.clusterMode
         ? new ClusterPartitionRegistry(config, deps.openLog, logger.child({ component: 'partitions' }), (err) => {
             // A replica that failed to apply a committed entry cannot follow its group any more; restarting
             // recovers it by replaying the Raft log (see src/cluster/raft-partition.ts).
@@ -132,7 +132,7 @@ export class Broker implements BrokerState {
     await rm(join(config.dataDir, PORTS_FILE), { force: true });
     if (config.objectStore === 'local') await mkdir(config.objectStoreDir, { recursive: true });
     let replicated: ReplicatedCatalogue | undefined;
-    if (config.peers.length > 0) {
+    if (config.clusterMode) {
       // Cluster mode: the catalogue is the metadata Raft group; partitions are Raft groups hosted by
       // ClusterPartitionRegistry once this broker has joined (below).
       this.snapshots = SnapshotService.fromConfig(config, logger.child({ component: 'snapshots' }), this.metrics.registry);

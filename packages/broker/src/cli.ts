@@ -36,7 +36,7 @@ const WILDCARD_HOSTS: ReadonlySet<string> = new Set(['0.0.0.0', '::', '']);
 function clusterConfigProblem(config: BrokerConfig): string | null {
   const nodeId = config.nodeId;
   const peerIds = config.peers.map((p) => p.nodeId);
-  if (nodeId < 1) return 'TRIBUTARY_NODE_ID: must be at least 1 when TRIBUTARY_PEERS is set (0 means "no node" in Raft)';
+  if (nodeId < 1) return 'TRIBUTARY_NODE_ID: must be at least 1 in cluster mode (0 means "no node" in Raft)';
   if (peerIds.some((id) => id < 1)) return 'TRIBUTARY_PEERS: node ids must be at least 1';
   if (peerIds.includes(nodeId)) return 'TRIBUTARY_PEERS: must list the other nodes, not this node';
   if (new Set(peerIds).size !== peerIds.length) return 'TRIBUTARY_PEERS: a node id appears twice';
@@ -49,6 +49,7 @@ function clusterConfigProblem(config: BrokerConfig): string | null {
     const unknown = voters.filter((v) => v !== nodeId && !peerIds.includes(v));
     if (unknown.length > 0) return `TRIBUTARY_METADATA_VOTERS: voter(s) ${unknown.join(',')} missing from TRIBUTARY_PEERS (a node that forms the cluster needs every voter's address)`;
   } else {
+    if (peerIds.length === 0) return 'TRIBUTARY_PEERS: required to join a running cluster (this node is not in TRIBUTARY_METADATA_VOTERS): name at least one of its nodes';
     // Joining a running cluster: the others learn this node's cluster address from its registration.
     const advertised = config.clusterAdvertisedAddress ?? config.clusterListen;
     if (WILDCARD_HOSTS.has(advertised.host)) {
@@ -96,7 +97,7 @@ async function main(rawArgv: readonly string[]): Promise<number> {
     return 2;
   }
   const config = loaded.config;
-  if (config.peers.length > 0) {
+  if (config.clusterMode) {
     const problem = clusterConfigProblem(config) ?? clusterObjectStoreProblem(config);
     if (problem) {
       process.stderr.write(`tributary ${mode}: invalid configuration\n  ${problem}\n`);

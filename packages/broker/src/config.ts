@@ -65,6 +65,12 @@ export interface BrokerConfig {
    * TRIBUTARY_PEERS never named it still find it); undefined = the listen address, unless that is a wildcard.
    */
   readonly clusterAdvertisedAddress: HostPort | undefined;
+  /**
+   * Cluster mode (the catalogue and every partition are Raft groups): TRIBUTARY_PEERS or TRIBUTARY_METADATA_VOTERS is
+   * set. TRIBUTARY_METADATA_VOTERS=<this node> without peers forms a one-node cluster: every partition a single-voter
+   * Raft group, the replicated code path with nothing to replicate to (a baseline for replication's cost).
+   */
+  readonly clusterMode: boolean;
   /** Cluster mode: the nodes this one contacts at start (all of them at formation; a few seeds when joining). */
   readonly peers: readonly PeerAddress[];
   /**
@@ -400,8 +406,9 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
     errors.push('TRIBUTARY_DATA_DIR: required by "tributary start" (the directory holding this node\'s data)');
   }
   const peerList = v.TRIBUTARY_PEERS ?? [];
-  if (mode === 'start' && v.TRIBUTARY_NODE_ID === undefined && peerList.length > 0) {
-    errors.push('TRIBUTARY_NODE_ID: required when TRIBUTARY_PEERS is set');
+  const clusterMode = peerList.length > 0 || v.TRIBUTARY_METADATA_VOTERS !== undefined;
+  if (mode === 'start' && v.TRIBUTARY_NODE_ID === undefined && clusterMode) {
+    errors.push('TRIBUTARY_NODE_ID: required when TRIBUTARY_PEERS or TRIBUTARY_METADATA_VOTERS is set');
   }
   const objectStore = v.TRIBUTARY_OBJECT_STORE ?? 'local';
   if (objectStore === 's3' && v.TRIBUTARY_S3_BUCKET === undefined) {
@@ -443,6 +450,7 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
     advertisedAddress: v.TRIBUTARY_ADVERTISED_ADDRESS,
     clusterListen: v.TRIBUTARY_CLUSTER_LISTEN ?? (parseHostPort(DEFAULTS.clusterListen) as HostPort),
     clusterAdvertisedAddress: v.TRIBUTARY_CLUSTER_ADVERTISED_ADDRESS,
+    clusterMode,
     peers: peerList,
     metadataVoters,
     httpListen: v.TRIBUTARY_HTTP_LISTEN ?? (parseHostPort(DEFAULTS.httpListen) as HostPort),
@@ -511,7 +519,7 @@ export function loadConfig(mode: CliMode, env: NodeJS.ProcessEnv = process.env, 
  * Checked by the CLI after the other cluster-mode checks (so their messages keep precedence).
  */
 export function clusterObjectStoreProblem(config: BrokerConfig): string | null {
-  if (config.peers.length === 0 || !config.snapshot.enabled || config.objectStore !== 'local' || config.objectStoreDirConfigured) return null;
+  if (!config.clusterMode || !config.snapshot.enabled || config.objectStore !== 'local' || config.objectStoreDirConfigured) return null;
   return (
     'TRIBUTARY_OBJECT_STORE_DIR: required in cluster mode when snapshots are enabled and TRIBUTARY_OBJECT_STORE=local ' +
     "(every node must read the others' snapshots: give all nodes on this machine one shared directory, " +

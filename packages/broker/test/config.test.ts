@@ -132,3 +132,18 @@ test('metadata voters default to this node and its peers; a joining node lists t
   const twice = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '4', TRIBUTARY_PEERS: '2@h:1', TRIBUTARY_METADATA_VOTERS: '1,2,1' }, '/tmp/x');
   assert.ok(!twice.ok && twice.errors[0] === 'TRIBUTARY_METADATA_VOTERS: node id 1 appears twice', JSON.stringify(twice));
 });
+
+test('cluster mode: set by TRIBUTARY_PEERS or by TRIBUTARY_METADATA_VOTERS alone (a one-node cluster), off otherwise', () => {
+  const standalone = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d' }, '/tmp/x');
+  assert.equal(standalone.ok && standalone.config.clusterMode, false);
+  const withPeers = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '1', TRIBUTARY_PEERS: '2@h:1' }, '/tmp/x');
+  assert.equal(withPeers.ok && withPeers.config.clusterMode, true);
+  const oneNode = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '1', TRIBUTARY_METADATA_VOTERS: '1' }, '/tmp/x');
+  assert.ok(oneNode.ok, JSON.stringify(oneNode));
+  if (!oneNode.ok) return;
+  assert.equal(oneNode.config.clusterMode, true);
+  assert.deepEqual(oneNode.config.peers, []);
+  assert.deepEqual(oneNode.config.metadataVoters, [1]);
+  const noId = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_METADATA_VOTERS: '1' }, '/tmp/x');
+  assert.deepEqual(noId.ok ? [] : noId.errors, ['TRIBUTARY_NODE_ID: required when TRIBUTARY_PEERS or TRIBUTARY_METADATA_VOTERS is set']);
+});

@@ -123,7 +123,7 @@ export class SnapshotService {
 
   /** Only cluster mode with TRIBUTARY_SNAPSHOT_ENABLED has a snapshot service. */
   static fromConfig(config: BrokerConfig, logger: Logger, registry: Registry): SnapshotService | undefined {
-    if (config.peers.length === 0 || !config.snapshot.enabled) return undefined;
+    if (!config.clusterMode || !config.snapshot.enabled) return undefined;
     return new SnapshotService({ config, logger, registry });
   }
 
