@@ -6,14 +6,16 @@
 // Tributary's RF 1 is a one-node cluster (cluster mode: single-voter Raft groups), not the single-node broker, so
 // both shapes run the same code.
 //
-// Each measurement is one `bench/rf3-compare.mjs --nodes N --systems S --runs 1` child process (a fresh cluster per
-// measurement, its JSON read back), in the order, per round: Kafka RF1, Kafka RF3, Tributary RF1, Tributary RF3;
-// --runs rounds, so slow drift of the machine (other work, page cache, thermal) reaches both shapes alike.
+// Each measurement is one `bench/rf3-compare.mjs --nodes N --systems S --runs 1+W` child process (a fresh cluster per
+// measurement, its JSON read back; the last run counts, the W = --warmup-runs before it on the same cluster warm the
+// JVMs' JIT and Node's, which a fresh cluster otherwise pays inside the measurement: three cold JVMs on 2 cores ran
+// Kafka RF 3 at about half its third run's rate here), in the order, per round: Kafka RF1, Kafka RF3, Tributary RF1,
+// Tributary RF3; --runs rounds, so slow drift of the machine (other work, page cache) reaches both shapes alike.
 // Prints per system the medians of records/s, MB/s, p50 and p99 for each shape and the RF3/RF1 ratios; writes
 // bench/results/replication-cost-<timestamp>.json. Hold the machine lock around it:
 //
 //   flock /tmp/tributary-bench.lock node bench/replication-cost.mjs [--records 300000] [--record-size 1024]
-//        [--partitions 12] [--acks all|1] [--runs 3] [--systems kafka,tributary] [--workload-timeout-s 300]
+//        [--partitions 12] [--acks all|1] [--runs 3] [--warmup-runs 0] [--systems kafka,tributary] [--workload-timeout-s 300]
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -23,11 +25,12 @@ import { repoRoot, runTool } from './lib/processes.mjs';
 
 const flags = parseFlagsOrExit(
   process.argv.slice(2),
-  { records: '300000', 'record-size': '1024', partitions: '12', acks: 'all', runs: '3', systems: 'kafka,tributary', 'workload-timeout-s': '300' },
+  { records: '300000', 'record-size': '1024', partitions: '12', acks: 'all', runs: '3', 'warmup-runs': '0', systems: 'kafka,tributary', 'workload-timeout-s': '300' },
   'replication-cost',
 );
 const int = (name) => positiveIntFlagOrExit(flags, name, 'replication-cost');
 const runs = int('runs');
+const warmupRuns = flags['warmup-runs'] === '0' ? 0 : int('warmup-runs');
 const workloadTimeoutS = int('workload-timeout-s');
 const systems = flags.systems.split(',').map((s) => s.trim()).filter(Boolean);
 for (const s of systems) {
@@ -48,9 +51,9 @@ rmSync(runDir, { recursive: true, force: true }); // each child rf3-compare has 
 
 /** One measurement: a child rf3-compare on a fresh cluster; its run's result (or { error }) and where its JSON is. */
 async function measure(system, shape) {
-  const args = [join(repoRoot, 'bench', 'rf3-compare.mjs'), '--nodes', String(shape.nodes), '--systems', system, '--runs', '1', ...passThrough];
-  // Cluster start and stop around the workload: a few minutes at most beyond the workload's own limit.
-  const child = await runTool(process.execPath, args, { timeoutMs: (workloadTimeoutS + 300) * 1000 });
+  const args = [join(repoRoot, 'bench', 'rf3-compare.mjs'), '--nodes', String(shape.nodes), '--systems', system, '--runs', String(1 + warmupRuns), ...passThrough];
+  // Cluster start and stop around the workloads: a few minutes at most beyond the workloads' own limits.
+  const child = await runTool(process.execPath, args, { timeoutMs: ((1 + warmupRuns) * workloadTimeoutS + 300) * 1000 });
   const resultsFile = /^results: (.+\.json)$/m.exec(child.stdout)?.[1];
   if (child.code !== 0 || !resultsFile) {
     const why = child.timedOut ? 'timed out' : `exit ${child.code ?? child.signal}`;
@@ -58,8 +61,9 @@ async function measure(system, shape) {
   }
   const report = JSON.parse(readFileSync(resultsFile, 'utf8'));
   const systemResult = report.results[system];
-  const run = systemResult.runs[0] ?? { error: systemResult.error ?? 'no run recorded' };
-  return { ...run, resultsFile, loadAverageAtStart: systemResult.loadAverageAtStart };
+  const run = systemResult.runs[warmupRuns] ?? { error: systemResult.error ?? 'no measured run recorded' };
+  const warmups = systemResult.runs.slice(0, warmupRuns).map((r) => (r.error ? { error: r.error } : { recordsPerSec: r.recordsPerSec, p99: r.latencyMs.p99 }));
+  return { ...run, warmups, resultsFile, loadAverageAtStart: systemResult.loadAverageAtStart };
 }
 
 /** Median of the successful measurements, metric by metric (the mean of the middle two for an even count). */
@@ -102,7 +106,7 @@ for (const system of systems) {
 }
 const loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));
 
-console.log(`acks=${flags.acks}, ${flags.records} x ${flags['record-size']} B records, ${flags.partitions} partitions, Java ProducerPerformance; RF1 = 1 node, RF3 = 3 nodes (min.insync.replicas 2); median of ${runs} interleaved round(s)`);
+console.log(`acks=${flags.acks}, ${flags.records} x ${flags['record-size']} B records, ${flags.partitions} partitions, Java ProducerPerformance; RF1 = 1 node, RF3 = 3 nodes (min.insync.replicas 2); median of ${runs} interleaved round(s), ${warmupRuns} warm-up run(s) on each fresh cluster before the measured one`);
 console.log(['system'.padEnd(10), 'shape'.padEnd(5), 'records/s'.padStart(10), 'MB/s'.padStart(8), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8)].join('  '));
 for (const system of systems) {
   for (const shape of SHAPES) {
@@ -123,7 +127,7 @@ const report = {
   durationS: Math.round((Date.now() - started) / 1000),
   command: `node bench/replication-cost.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   machine: { nproc: os.availableParallelism(), cpuModel: os.cpus()[0]?.model ?? null, memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)), node: process.version },
-  params: { records: flags.records, recordSize: flags['record-size'], partitions: flags.partitions, acks: flags.acks, runs, systems, shapes: SHAPES },
+  params: { records: flags.records, recordSize: flags['record-size'], partitions: flags.partitions, acks: flags.acks, runs, warmupRuns, systems, shapes: SHAPES },
   loadAverageAtStart,
   loadAverageAtEnd,
   measurements,
