@@ -6,7 +6,7 @@
 //           committed <req> <index> | failed <req> <reason> <leaderId> | bench <json>
 //   stdin:  peers <json {id: port}> | propose <req> <group> <text> | bench <seconds> <inflightPerGroup> <payloadBytes>
 import { createInterface } from 'node:readline';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 import { RaftHost, type GroupStateMachine } from '../host/raft-host.js';
@@ -84,11 +84,22 @@ async function openWindow(): Promise<{ report: (fields: Record<string, unknown>,
   // allocation sampling (every ~32 KiB allocated): where the garbage the collector spends its time on comes from
   if (session !== null && heapProfDir !== null) await session.post('HeapProfiler.startSampling', { samplingInterval: 32768, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
   const cpu0 = process.cpuUsage();
+  // garbage collection in the window: full (mark-compact) collections are the costly ones, triggered also by
+  // external (Buffer) memory churn
+  const gc = { minorMs: 0, minor: 0, majorMs: 0, major: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) { gc.minor++; gc.minorMs += e.duration; } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) { gc.major++; gc.majorMs += e.duration; }
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const hostStats0 = { ...host.stats };
   const walStats0 = { ...wal.stats };
   return {
     async report(fields, latencies) {
       const cpu = process.cpuUsage(cpu0);
+      gcObserver.disconnect();
       if (session !== null && profDir !== null) {
         const { profile } = await session.post('Profiler.stop');
         writeFileSync(`${profDir}/node-${id}-${Date.now()}.cpuprofile`, JSON.stringify(profile));
@@ -101,7 +112,7 @@ async function openWindow(): Promise<{ report: (fields: Record<string, unknown>,
       latencies.sort((a, b) => a - b);
       const pct = (p: number) => (latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!);
       out(`bench ${JSON.stringify({
-        node: id, ...fields, p50Ms: pct(0.5), p99Ms: pct(0.99),
+        node: id, ...fields, p50Ms: pct(0.5), p99Ms: pct(0.99), gc,
         cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rounds: host.stats.rounds - hostStats0.rounds, messagesSent: host.stats.messagesSent - hostStats0.messagesSent,
         batchesSent: host.stats.batchesSent - hostStats0.batchesSent,
         syncs: host.stats.syncs - hostStats0.syncs, walSyncMs: wal.stats.syncMs - walStats0.syncMs,
