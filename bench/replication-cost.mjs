@@ -19,7 +19,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseFlagsOrExit, positiveIntFlagOrExit } from './lib/stats.mjs';
+import { parseFlagsOrExit, positiveIntFlagOrExit, medianOfProducerRuns } from './lib/stats.mjs';
 import { benchRunContext } from './lib/run-context.mjs';
 import { repoRoot, runTool } from './lib/processes.mjs';
 
@@ -66,18 +66,6 @@ async function measure(system, shape) {
   return { ...run, warmups, resultsFile, loadAverageAtStart: systemResult.loadAverageAtStart };
 }
 
-/** Median of the successful measurements, metric by metric (the mean of the middle two for an even count). */
-function median(list) {
-  const ok = list.filter((r) => !r.error);
-  if (ok.length === 0) return null;
-  const med = (f) => {
-    const v = ok.map(f).sort((a, b) => a - b);
-    const mid = Math.floor(v.length / 2);
-    return v.length % 2 === 1 ? v[mid] : Number(((v[mid - 1] + v[mid]) / 2).toFixed(2));
-  };
-  return { recordsPerSec: med((r) => r.recordsPerSec), mbPerSec: med((r) => r.mbPerSec), p50: med((r) => r.latencyMs.p50), p99: med((r) => r.latencyMs.p99), runs: ok.length };
-}
-
 const ratio = (a, b) => (a === null || b === null || b === 0 ? null : Number((a / b).toFixed(2)));
 
 const started = Date.now();
@@ -96,8 +84,8 @@ for (let round = 1; round <= runs; round++) {
 
 const summary = {};
 for (const system of systems) {
-  const rf1 = median(measurements[system].RF1);
-  const rf3 = median(measurements[system].RF3);
+  const rf1 = medianOfProducerRuns(measurements[system].RF1);
+  const rf3 = medianOfProducerRuns(measurements[system].RF3);
   summary[system] = {
     RF1: rf1,
     RF3: rf3,

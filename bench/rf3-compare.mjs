@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { startApacheKafkaCluster } from '../scripts/apache-kafka.mjs';
 import { LocalCluster } from '../e2e/lib/cluster.mjs';
 import { createTopic, metadata, withConnection } from '../e2e/lib/kafka-wire.mjs';
-import { parseFlagsOrExit, parseProducerPerformance, positiveIntFlagOrExit } from './lib/stats.mjs';
+import { parseFlagsOrExit, parseProducerPerformance, positiveIntFlagOrExit, medianOfProducerRuns } from './lib/stats.mjs';
 import { benchRunContext } from './lib/run-context.mjs';
 import { runJavaTool } from './lib/processes.mjs';
 
@@ -160,22 +160,10 @@ async function benchSystem(system) {
   return result;
 }
 
-/** Median of the successful runs, metric by metric (the mean of the middle two for an even count). */
-function median(list) {
-  const ok = list.filter((r) => !r.error);
-  if (ok.length === 0) return null;
-  const med = (f) => {
-    const v = ok.map(f).sort((a, b) => a - b);
-    const mid = Math.floor(v.length / 2);
-    return v.length % 2 === 1 ? v[mid] : Number(((v[mid - 1] + v[mid]) / 2).toFixed(2));
-  };
-  return { mbPerSec: med((r) => r.mbPerSec), recordsPerSec: med((r) => r.recordsPerSec), p50: med((r) => r.latencyMs.p50), p99: med((r) => r.latencyMs.p99), runs: ok.length };
-}
-
 const started = Date.now();
 const results = {};
 for (const system of systems) results[system] = await benchSystem(system);
-const summary = Object.fromEntries(systems.map((s) => [s, median(results[s].runs)]));
+const summary = Object.fromEntries(systems.map((s) => [s, medianOfProducerRuns(results[s].runs)]));
 const k = summary.kafka;
 const t = summary.tributary;
 const ratios = k && t ? { throughput: Number((t.mbPerSec / k.mbPerSec).toFixed(2)), p50: Number((t.p50 / k.p50).toFixed(2)), p99: Number((t.p99 / k.p99).toFixed(2)) } : null;

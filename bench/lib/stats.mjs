@@ -104,3 +104,18 @@ export function positiveIntFlagOrExit(flags, name, program) {
   }
   return n;
 }
+
+/**
+ * Median of the successful ProducerPerformance runs (`{ recordsPerSec, mbPerSec, latencyMs: { p50, p99 } }`, runs with
+ * `error` skipped), metric by metric (the mean of the middle two for an even count); null when none succeeded.
+ */
+export function medianOfProducerRuns(runs) {
+  const ok = runs.filter((r) => !r.error);
+  if (ok.length === 0) return null;
+  const med = (f) => {
+    const v = ok.map(f).sort((a, b) => a - b);
+    const mid = Math.floor(v.length / 2);
+    return v.length % 2 === 1 ? v[mid] : Number(((v[mid - 1] + v[mid]) / 2).toFixed(2));
+  };
+  return { mbPerSec: med((r) => r.mbPerSec), recordsPerSec: med((r) => r.recordsPerSec), p50: med((r) => r.latencyMs.p50), p99: med((r) => r.latencyMs.p99), runs: ok.length };
+}
