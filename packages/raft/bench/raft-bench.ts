@@ -40,12 +40,20 @@ function defaultInflight(groups: number): number {
   return Number(opt('inflight', '0')) || (groups === 1 ? 64 : groups <= 100 ? 4 : 1);
 }
 
-interface BenchLine { node: number; groupsLed: number; committed: number; gc?: { minorMs: number; minor: number; majorMs: number; major: number }; messagesSent?: number; batchesSent?: number; p50Ms: number; p99Ms: number; cpuUserMs: number; cpuSystemMs: number; rounds: number; syncs: number; rssMb: number; stuck?: string | null; walSyncMs?: number; walSyncs?: number; imagesSynced?: number; imageSyncMs?: number; compactionImages?: number }
-/** Mean WAL sync time per node (ms) and the share of it spent fsyncing snapshot images. */
+interface BenchLine { node: number; groupsLed: number; committed: number; gc?: { minorMs: number; minor: number; majorMs: number; major: number }; messagesSent?: number; p50Ms: number; p99Ms: number; cpuUserMs: number; cpuSystemMs: number; rounds: number; syncs: number; rssMb: number; stuck?: string | null; walSyncMs?: number; walSyncs?: number; imagesSynced?: number; imageSyncMs?: number; compactionImages?: number }
+/** What the nodes of one run did together in the window. */
+function totals(rs: readonly BenchLine[]): { committed: number; cpuMs: number; rounds: number } {
+  return {
+    committed: rs.reduce((a, r) => a + r.committed, 0),
+    cpuMs: rs.reduce((a, r) => a + r.cpuUserMs + r.cpuSystemMs, 0),
+    rounds: rs.reduce((a, r) => a + r.rounds, 0),
+  };
+}
 /** Per node: full collections and their total ms in the window, then scavenges. */
 function gcDetail(rs: readonly BenchLine[]): string {
   return rs.map((r) => (r.gc === undefined ? '?' : `${r.gc.major} major ${r.gc.majorMs.toFixed(0)}ms, ${r.gc.minor} minor ${r.gc.minorMs.toFixed(0)}ms`)).join(' / ');
 }
+/** Mean WAL sync time per node (ms) and the share of it spent fsyncing snapshot images. */
 function syncDetail(rs: readonly BenchLine[]): string {
   return rs.map((r) => `${((r.walSyncMs ?? 0) / Math.max(1, r.walSyncs ?? 0)).toFixed(2)}ms${(r.imagesSynced ?? 0) > 0 ? `(img ${r.imagesSynced} ${(r.imageSyncMs ?? 0).toFixed(0)}ms)` : ''}`).join('/');
 }
@@ -60,14 +68,12 @@ async function throughput(groups: number, inflightPerGroup?: number): Promise<nu
     const results: BenchLine[] = [];
     for (const [i, n] of c.nodes.entries()) results.push(JSON.parse((await n.waitFor(/^bench (.*)$/, (seconds + 45) * 1000, from[i]))[1]!) as BenchLine);
     for (const r of results) if (r.stuck) console.log(`node ${r.node}: UNRESOLVED PROPOSALS after the window: ${r.stuck}`);
-    const committed = results.reduce((a, r) => a + r.committed, 0);
-    const cpuMs = results.reduce((a, r) => a + r.cpuUserMs + r.cpuSystemMs, 0);
-    const rounds = results.reduce((a, r) => a + r.rounds, 0);
+    const { committed, cpuMs, rounds } = totals(results);
     const syncs = results.reduce((a, r) => a + r.syncs, 0);
     const led = results.map((r) => r.groupsLed).join('/');
     const p50 = Math.max(...results.filter((r) => r.committed > 0).map((r) => r.p50Ms));
     const p99 = Math.max(...results.filter((r) => r.committed > 0).map((r) => r.p99Ms));
-    console.log(`groups/node ${String(groups).padStart(5)} | inflight/group ${String(inflight).padStart(2)} | leaders ${led} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${p50.toFixed(2)} ms | p99 ${p99.toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit (3 nodes) | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${syncs} fsyncs | ${(results.reduce((a, r) => a + (r.messagesSent ?? 0), 0) / Math.max(1, committed)).toFixed(2)} msgs/commit, ${(rounds / Math.max(1, committed / groups)).toFixed(2)} rounds per group-commit | sync ${syncDetail(results)} | ${results.reduce((a, r) => a + (r.compactionImages ?? 0), 0)} compaction images | rss ${results.map((r) => r.rssMb.toFixed(0)).join('/')} MB | CPU/commit per node ${results.map((r) => ((r.cpuUserMs + r.cpuSystemMs) / Math.max(1, committed) * 1000).toFixed(1)).join('/')} us (of it system ${results.map((r) => (r.cpuSystemMs / Math.max(1, committed) * 1000).toFixed(1)).join('/')}) | GC ${gcDetail(results)}`);
+    console.log(`groups/node ${String(groups).padStart(5)} | inflight/group ${String(inflight).padStart(2)} | leaders ${led} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${p50.toFixed(2)} ms | p99 ${p99.toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit (3 nodes) | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${syncs} fsyncs | ${(results.reduce((a, r) => a + (r.messagesSent ?? 0), 0) / Math.max(1, committed)).toFixed(2)} msgs/commit | sync ${syncDetail(results)} | ${results.reduce((a, r) => a + (r.compactionImages ?? 0), 0)} compaction images | rss ${results.map((r) => r.rssMb.toFixed(0)).join('/')} MB | CPU/commit per node ${results.map((r) => ((r.cpuUserMs + r.cpuSystemMs) / Math.max(1, committed) * 1000).toFixed(1)).join('/')} us (of it system ${results.map((r) => (r.cpuSystemMs / Math.max(1, committed) * 1000).toFixed(1)).join('/')}) | GC ${gcDetail(results)}`);
     return committed / seconds;
   } finally { await stop(c); }
 }
@@ -98,7 +104,7 @@ async function idle(groups: number): Promise<void> {
 /**
  * Local append baselines: the same node process, WAL, fsync and load on single-voter groups (no replication).
  * `processes` = 1: one process alone on the box; 3: three such processes at once, each with its own WAL, sharing
- * the cores and the disk the way the three replicas of the replicated runs do (the fair baseline on this machine).
+ * the cores and the disk the way the three replicas of the replicated runs do (the same work per process).
  */
 async function local(processes: number, groups: number, inflightPerGroup?: number): Promise<number> {
   const root = mkdtempSync(join(tmpdir(), 'raft-bench-'));
@@ -112,9 +118,7 @@ async function local(processes: number, groups: number, inflightPerGroup?: numbe
     for (const n of nodes) n.send(`bench ${seconds} ${inflight} ${payloadBytes}`);
     const rs: BenchLine[] = [];
     for (const [i, n] of nodes.entries()) rs.push(JSON.parse((await n.waitFor(/^bench (.*)$/, (seconds + 30) * 1000, from[i]))[1]!) as BenchLine);
-    const committed = rs.reduce((a, r) => a + r.committed, 0);
-    const cpuMs = rs.reduce((a, r) => a + r.cpuUserMs + r.cpuSystemMs, 0);
-    const rounds = rs.reduce((a, r) => a + r.rounds, 0);
+    const { committed, cpuMs, rounds } = totals(rs);
     console.log(`local ${processes}x ${groups} 1-voter groups | inflight/group ${inflight} | ${(committed / seconds).toFixed(0).padStart(7)} commits/s | ${((committed * payloadBytes) / seconds / 1e6).toFixed(2).padStart(6)} MB/s | p50 ${Math.max(...rs.map((r) => r.p50Ms)).toFixed(2)} ms | p99 ${Math.max(...rs.map((r) => r.p99Ms)).toFixed(2)} ms | CPU ${(cpuMs / Math.max(1, committed) * 1000).toFixed(0)} us/commit | ${(cpuMs / Math.max(1, rounds) * 1000).toFixed(0)} us/round | ${rs.reduce((a, r) => a + r.syncs, 0)} fsyncs | system CPU ${(rs.reduce((a, r) => a + r.cpuSystemMs, 0) / Math.max(1, committed) * 1000).toFixed(1)} us/commit | sync ${syncDetail(rs)} | ${rs.reduce((a, r) => a + (r.compactionImages ?? 0), 0)} compaction images | GC ${gcDetail(rs)}`);
     return committed / seconds;
   } finally {

@@ -74,7 +74,10 @@ setInterval(() => {
 }, 500).unref();
 out(`listening ${port}`);
 
-/** A measurement window: CPU, host and WAL counters (and a CPU profile with --cpu-prof-dir) from start to report(). */
+/**
+ * A measurement window, from start to report(): CPU, garbage collection, host and WAL counters, and a CPU profile
+ * (--cpu-prof-dir) and allocation sampling (--heap-prof-dir) when asked for.
+ */
 async function openWindow(): Promise<{ report: (fields: Record<string, unknown>, latencies: number[]) => Promise<void> }> {
   const profDir = process.argv.includes('--cpu-prof-dir') ? arg('cpu-prof-dir') : null;
   const heapProfDir = process.argv.includes('--heap-prof-dir') ? arg('heap-prof-dir') : null;
@@ -114,7 +117,6 @@ async function openWindow(): Promise<{ report: (fields: Record<string, unknown>,
       out(`bench ${JSON.stringify({
         node: id, ...fields, p50Ms: pct(0.5), p99Ms: pct(0.99), gc,
         cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000, rounds: host.stats.rounds - hostStats0.rounds, messagesSent: host.stats.messagesSent - hostStats0.messagesSent,
-        batchesSent: host.stats.batchesSent - hostStats0.batchesSent,
         syncs: host.stats.syncs - hostStats0.syncs, walSyncMs: wal.stats.syncMs - walStats0.syncMs,
         walSyncs: wal.stats.syncs - walStats0.syncs, imagesSynced: wal.stats.imagesSynced - walStats0.imagesSynced,
         imageSyncMs: wal.stats.imageSyncMs - walStats0.imageSyncMs, compactionImages: wal.stats.compactionImages - walStats0.compactionImages, rssMb: process.memoryUsage().rss / 1048576,
@@ -189,7 +191,6 @@ rl.on('line', (line) => {
     });
   } else if (cmd === 'bench') {
     void bench(Number(rest[0]), Number(rest[1]), Number(rest[2]));
-
   } else if (cmd === 'stats') {
     const seconds = Number(rest[0]);
     const cpu0 = process.cpuUsage();
