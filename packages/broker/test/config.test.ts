@@ -135,7 +135,8 @@ test('metadata voters default to this node and its peers; a joining node lists t
 
 test('cluster mode: set by TRIBUTARY_PEERS or by TRIBUTARY_METADATA_VOTERS alone (a one-node cluster), off otherwise', () => {
   const standalone = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d' }, '/tmp/x');
-  assert.equal(standalone.ok && standalone.config.clusterMode, false);
+  assert.ok(standalone.ok, JSON.stringify(standalone)); // a failed load must not pass as "not cluster mode"
+  assert.equal(standalone.config.clusterMode, false);
   const withPeers = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '1', TRIBUTARY_PEERS: '2@h:1' }, '/tmp/x');
   assert.equal(withPeers.ok && withPeers.config.clusterMode, true);
   const oneNode = loadConfig('start', { TRIBUTARY_DATA_DIR: '/d', TRIBUTARY_NODE_ID: '1', TRIBUTARY_METADATA_VOTERS: '1' }, '/tmp/x');
