@@ -124,6 +124,29 @@ test('host: idle groups quiesce (no ticking, no heartbeats) and wake up when the
   }
 });
 
+test('host: quiesced groups elect a new leader when their leader\'s node restarts, though its new process pings at once', { timeout: 30_000 }, async () => {
+  const c = makeCluster(5, 13);
+  try {
+    for (let g = 1; g <= 5; g++) await proposeUntilCommitted(c, g, `x${g}`);
+    const deadline = Date.now() + 10_000;
+    while (c.hosts.some((h) => h.quiescedCount < 5) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const leaderIndex = c.hosts.findIndex((h) => h.group(1 as RaftGroupId)!.role === Role.Leader);
+    const leader = c.hosts[leaderIndex]!;
+    await leader.close();
+    // The node comes back at once hosting none of the groups (as a node whose data was wiped and that is not yet a
+    // member): it answers the others' liveness pings, so they keep hearing from the node, but it leads nothing.
+    const restarted = new RaftHost({ nodeId: leader.nodeId, transport: c.network.endpoint(leader.nodeId), syncAll: () => undefined, tickMs: 5, electionTicks: 10, heartbeatTicks: 1 });
+    restarted.start();
+    c.hosts[leaderIndex] = restarted;
+    // without the restart notice the groups it led stay quiesced, each follower sure its leader is alive
+    await proposeUntilCommitted(c, 1, 'after-restart', [leader.nodeId]);
+    assert.ok(c.hosts.filter((h) => h !== restarted).every((h) => h.stats.peerRestarts >= 1), 'both followers were told');
+  } finally {
+    for (const h of c.hosts) await h.close();
+    c.network.close();
+  }
+});
+
 test('host: a failed sync stops the host (fail-stop) and fails pending proposals', { timeout: 10_000 }, async () => {
   const network = new MemoryNetwork(1);
   const errors: Error[] = [];

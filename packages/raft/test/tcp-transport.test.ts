@@ -45,6 +45,44 @@ test('tcp transport: batches arrive framed and decoded; a peer restart is surviv
   }
 });
 
+test('tcp transport: a peer heard from in a new process is reported as restarted, once; a reconnect of the same process is not', { timeout: 20_000 }, async () => {
+  const b = new TcpTransport({ nodeId: 2 as NodeId, peers: new Map() });
+  const portB = await b.listen();
+  const restarts: NodeId[] = [];
+  b.setPeerRestartHandler((peer) => restarts.push(peer));
+  const rb = receiver(b);
+  let a = new TcpTransport({ nodeId: 1 as NodeId, peers: new Map([[2 as NodeId, { host: '127.0.0.1', port: portB }]]) });
+  const sendUntilDelivered = async (from: TcpTransport, count: number): Promise<void> => {
+    const deadline = Date.now() + 10_000;
+    while (rb.got.length < count && Date.now() < deadline) {
+      from.send(2 as NodeId, [msg(1, 2, 1)]);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(rb.got.length >= count, 'no delivery');
+  };
+  try {
+    await sendUntilDelivered(a, 1);
+    assert.deepEqual(restarts, [], 'the first process heard from is no restart');
+
+    // the same process reconnects (b drops every inbound connection): same incarnation, no restart
+    for (const sock of (b as unknown as { inbound: Set<import('node:net').Socket> }).inbound) sock.destroy();
+    await sendUntilDelivered(a, rb.got.length + 1);
+    assert.ok(a.stats.reconnects > 0, 'the link reconnected');
+    assert.deepEqual(restarts, []);
+
+    // node 1 restarts: a new transport (a new incarnation) under the same node id
+    await a.close();
+    a = new TcpTransport({ nodeId: 1 as NodeId, peers: new Map([[2 as NodeId, { host: '127.0.0.1', port: portB }]]) });
+    const before = rb.got.length;
+    await sendUntilDelivered(a, before + 1);
+    assert.deepEqual(restarts, [1]);
+    assert.equal(b.stats.peerRestarts, 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test('tcp transport: garbage from a connection is counted and the connection dropped, the process keeps running', { timeout: 10_000 }, async () => {
   const errors: Error[] = [];
   const t = new TcpTransport({ nodeId: 1 as NodeId, peers: new Map(), onError: (e) => errors.push(e) });

@@ -43,6 +43,10 @@ export class ControlChannelTransport implements RaftTransport {
     this.hostHandler = handler;
   }
 
+  setPeerRestartHandler(handler: (peer: NodeId) => void): void {
+    this.inner.setPeerRestartHandler(handler);
+  }
+
   onRequest(handler: ControlRequestHandler): void {
     this.requestHandler = handler;
   }

@@ -55,6 +55,7 @@ async function inProcessCluster(): Promise<InProcessCluster> {
     const transport: RaftTransport = {
       send: (to, batch) => endpoint.send(to, batch.filter((gm) => !faults.drop(id, to, gm.message))),
       setHandler: (handler) => endpoint.setHandler(handler),
+      setPeerRestartHandler: (handler) => endpoint.setPeerRestartHandler(handler),
       close: () => endpoint.close(),
     };
     const host = new RaftHost({ nodeId: id, transport, syncAll: () => undefined, tickMs: 10, electionTicks: 10, heartbeatTicks: 1 });

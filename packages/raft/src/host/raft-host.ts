@@ -42,7 +42,8 @@ export interface RaftHostOptions {
   /**
    * Quiesce idle groups (default true): a leader whose followers are all caught up stops heartbeating after telling
    * them; their hosts stop ticking the group. Any traffic for the group wakes it; a follower also wakes when the
-   * leader's node has not been heard from (hosts ping every peer node once per tick) for an election timeout.
+   * leader's node has not been heard from (hosts ping every peer node once per tick) for an election timeout, or when
+   * the transport reports that node restarted (its new process pings at once, but leads nothing).
    * Safety does not depend on timing, so this only affects how fast failures are detected.
    */
   readonly quiesce?: boolean;
@@ -97,13 +98,14 @@ export class RaftHost {
   private readonly durableCallbacks: { gen: number; resolve: (durable: boolean) => void }[] = [];
   /** Messages to send with the next round, one batch per peer. */
   private outbox = new Map<NodeId, GroupMessage[]>();
-  readonly stats = { rounds: 0, syncs: 0, batchesSent: 0, messagesSent: 0, ticks: 0, quiesced: 0, quiesceBatches: 0 };
+  readonly stats = { rounds: 0, syncs: 0, batchesSent: 0, messagesSent: 0, ticks: 0, quiesced: 0, quiesceBatches: 0, peerRestarts: 0 };
   private readonly peerLastHeard = new Map<NodeId, number>();
   private tickCount = 0;
 
   constructor(private readonly opts: RaftHostOptions) {
     this.nodeId = opts.nodeId;
     opts.transport.setHandler((from, batch) => this.receive(from, batch));
+    opts.transport.setPeerRestartHandler((peer) => this.peerRestarted(peer));
   }
 
   addGroup(id: RaftGroupId, storage: RaftStorage, sm: GroupStateMachine, initial?: InitialState): RaftNode {
@@ -203,6 +205,15 @@ export class RaftHost {
       if (list === undefined) { list = []; batch.set(peer, list); }
       list.push({ groupId: g.id, message: m });
     }
+  }
+
+  /**
+   * `peer`'s process restarted, so it leads none of the groups it led: wake the quiesced ones here that follow it.
+   * Their election timers run again and they elect a leader after an election timeout, as for a silent leader.
+   */
+  private peerRestarted(peer: NodeId): void {
+    this.stats.peerRestarts++;
+    for (const g of this.groups.values()) if (g.quiesced && g.raft.role !== Role.Leader && g.raft.leaderId === peer) this.wake(g);
   }
 
   private wake(g: HostedGroup): void {

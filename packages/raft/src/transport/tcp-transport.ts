@@ -1,11 +1,14 @@
 // TCP transport between hosts. Frames: u32 length, u8 kind, body.
-//   kind 1 HELLO  body u32 nodeId (first frame on every outbound connection)
+//   kind 1 HELLO  body u32 nodeId, u64 incarnation (first frame on every outbound connection; a 4-byte body, without
+//                 the incarnation, is accepted too). The incarnation is random per transport (per process): a HELLO
+//                 from a known node with a new one means that node restarted, which the host is told at once.
 //   kind 2 BATCH  body = codec batch
 // One outbound connection per peer (we send on it), inbound connections are read-only; reconnect with
 // exponential backoff (50 ms doubling to 2 s). Backpressure: each peer has a bounded queue of encoded bytes;
 // when the socket is slow or down and the queue is full, new batches are DROPPED (Raft retransmits), so a slow
 // peer never blocks the host loop or grows memory without bound.
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import type { NodeId } from '../core/types.js';
 import { CodecError, decodeBatch, encodeBatchInto, encodedBatchSize, type GroupMessage } from './codec.js';
 import type { RaftTransport } from './transport.js';
@@ -37,12 +40,17 @@ class PeerLink {
 export class TcpTransport implements RaftTransport {
   private server: Server | null = null;
   private handler: ((from: NodeId, batch: GroupMessage[]) => void) | null = null;
+  private restartHandler: ((peer: NodeId) => void) | null = null;
+  /** This process's incarnation, sent in every HELLO. */
+  readonly incarnation: bigint = randomBytes(8).readBigUInt64BE(0);
+  /** The incarnation each peer last said HELLO with. */
+  private readonly peerIncarnations = new Map<NodeId, bigint>();
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly inbound = new Set<Socket>();
   private closed = false;
   private readonly maxQueueBytes: number;
   port = 0;
-  readonly stats = { batchesSent: 0, batchesDropped: 0, bytesSent: 0, batchesReceived: 0, badFrames: 0, reconnects: 0 };
+  readonly stats = { batchesSent: 0, batchesDropped: 0, bytesSent: 0, batchesReceived: 0, badFrames: 0, reconnects: 0, peerRestarts: 0 };
 
   constructor(private readonly opts: TcpTransportOptions) {
     this.maxQueueBytes = opts.maxQueueBytes ?? 64 << 20;
@@ -68,6 +76,8 @@ export class TcpTransport implements RaftTransport {
   }
 
   setHandler(handler: (from: NodeId, batch: GroupMessage[]) => void): void { this.handler = handler; }
+
+  setPeerRestartHandler(handler: (peer: NodeId) => void): void { this.restartHandler = handler; }
 
   send(to: NodeId, batch: readonly GroupMessage[]): boolean {
     const link = this.links.get(to);
@@ -97,8 +107,9 @@ export class TcpTransport implements RaftTransport {
     link.socket = sock;
     sock.on('connect', () => {
       link.backoffMs = 50;
-      const hello = Buffer.allocUnsafe(9);
-      hello.writeUInt32BE(5, 0); hello.writeUInt8(KIND_HELLO, 4); hello.writeUInt32BE(this.opts.nodeId, 5);
+      const hello = Buffer.allocUnsafe(17);
+      hello.writeUInt32BE(13, 0); hello.writeUInt8(KIND_HELLO, 4); hello.writeUInt32BE(this.opts.nodeId, 5);
+      hello.writeBigUInt64BE(this.incarnation, 9);
       sock.write(hello);
       link.connected = true;
       this.drain(link);
@@ -152,7 +163,10 @@ export class TcpTransport implements RaftTransport {
         const kind = buf.readUInt8(pos + 4);
         const body = buf.subarray(pos + 5, pos + 4 + len);
         pos += 4 + len;
-        if (kind === KIND_HELLO && body.length === 4) from = body.readUInt32BE(0) as NodeId;
+        if (kind === KIND_HELLO && (body.length === 4 || body.length === 12)) {
+          from = body.readUInt32BE(0) as NodeId;
+          if (body.length === 12) this.heardIncarnation(from, body.readBigUInt64BE(4));
+        }
         else if (kind === KIND_BATCH && from !== null) {
           let batch: GroupMessage[];
           try { batch = decodeBatch(body); } catch (err) { this.bad(sock, err as Error); return; }
@@ -167,6 +181,14 @@ export class TcpTransport implements RaftTransport {
     });
     sock.on('error', () => { /* peer vanished */ });
     sock.on('close', () => this.inbound.delete(sock));
+  }
+
+  private heardIncarnation(peer: NodeId, incarnation: bigint): void {
+    const known = this.peerIncarnations.get(peer);
+    this.peerIncarnations.set(peer, incarnation);
+    if (known === undefined || known === incarnation) return;
+    this.stats.peerRestarts++;
+    this.restartHandler?.(peer);
   }
 
   private bad(sock: Socket, err: Error): void {
