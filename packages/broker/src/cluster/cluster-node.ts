@@ -31,6 +31,8 @@ const RAFT_TICK_MS = 100;
  */
 const REGISTERED_BROKER_PING_MS = 1_000;
 const RETRY_DELAY_MS = 100;
+/** How often a node waiting to join the metadata group says why it is still waiting. */
+const JOIN_PROGRESS_LOG_INTERVAL_MS = 5_000;
 
 export type ProposeOutcome = { kind: 'applied'; result: MetadataResult } | { kind: 'unavailable'; reason: string };
 
@@ -271,8 +273,13 @@ export class ClusterNode {
     const deadline = Date.now() + timeoutMs;
     let lastReason = 'no node asked yet';
     let added = false;
+    let nextProgressLogAt = Date.now() + JOIN_PROGRESS_LOG_INTERVAL_MS;
     while (!this.closed && !this.isMetadataMember()) {
       if (Date.now() > deadline) throw new Error(`could not join the metadata group as a learner within ${timeoutMs} ms: ${lastReason}`);
+      if (Date.now() >= nextProgressLogAt) {
+        nextProgressLogAt = Date.now() + JOIN_PROGRESS_LOG_INTERVAL_MS;
+        this.logger.warn({ added, lastReason }, 'not a metadata-group member yet; still asking');
+      }
       if (!added) {
         const candidates = [...new Set([...this.seedIds, ...this.store.brokers().map((b) => toNodeId(b.nodeId))])].filter((id) => id !== this.selfId);
         for (const peer of candidates) {

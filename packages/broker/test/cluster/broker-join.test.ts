@@ -177,12 +177,21 @@ test('cluster: a fourth broker joins a running 3-node cluster, takes replicas, a
     assert.deepEqual((await consumeAll('join-check-3', [`127.0.0.1:${wiped.kafkaPort}`])).sort(), [...acked].sort(), 'every record read once through the wiped node 4');
 
     // A formation node wiped and started with a voter list that leaves it out would wait for a configuration entry
-    // naming it as a learner that never comes: it is told it is a voter and exits 1 naming the variable.
-    nodes.get(3)!.proc.kill('SIGKILL');
-    await nodes.get(3)!.exited;
-    rmSync(dirs[2]!, { recursive: true, force: true });
-    mkdirSync(dirs[2]!, { recursive: true });
-    await assert.rejects(startClusterNode(3, { ...envOf.get(3)!, TRIBUTARY_METADATA_VOTERS: '1,2' }, 60_000), /exited with 1[\s\S]*is a voter of the metadata group, but TRIBUTARY_METADATA_VOTERS does not list it/);
+    // naming it as a learner that never comes: it is told it is a voter and exits 1 naming the variable. The node is
+    // the metadata leader: its new process pings the others at once but leads nothing and never campaigns (it is no
+    // voter in its own list), so the others must learn from the transport that it restarted, or they wait forever.
+    const metadataLeader = (await metadata(nodes.get(4)!.kafkaPort)).controllerId as number;
+    assert.ok([1, 2, 3].includes(metadataLeader), `the metadata leader is a formation node: ${metadataLeader}`);
+    nodes.get(metadataLeader)!.proc.kill('SIGKILL');
+    await nodes.get(metadataLeader)!.exited;
+    rmSync(dirs[metadataLeader - 1]!, { recursive: true, force: true });
+    mkdirSync(dirs[metadataLeader - 1]!, { recursive: true });
+    const otherVoters = [1, 2, 3].filter((id) => id !== metadataLeader).join(',');
+    // longer than the node's own 60 s join timeout, so a node that cannot join fails with its own reason
+    await assert.rejects(
+      startClusterNode(metadataLeader, { ...envOf.get(metadataLeader)!, TRIBUTARY_METADATA_VOTERS: otherVoters }, 75_000),
+      /exited with 1[\s\S]*is a voter of the metadata group, but TRIBUTARY_METADATA_VOTERS does not list it/,
+    );
   } finally {
     for (const n of nodes.values()) n.proc.kill('SIGKILL');
     await Promise.all([...nodes.values()].map((n) => n.exited));
